@@ -1,0 +1,1 @@
+"""The platform's services. Each is an app of its own; only ``services.cli`` composes them."""

@@ -1,0 +1,126 @@
+"""``onestop``: run, serve, migrate, seed, workers. The composition root's command line."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from services import composition
+from shared.logging import configure_logging
+from shared.settings import Mode, PlatformSettings
+
+app = typer.Typer(help="Nền tảng Bộ phận Một cửa — one-stop desk platform.", no_args_is_help=True)
+
+DEMO_LOGINS = (
+    ("quản trị", "admin", "admin-demo"),
+    ("cán bộ một cửa", "canbo1", "canbo-demo"),
+    ("công dân", "001099000001", "congdan-demo"),
+    ("công dân", "001099000002", "congdan-demo"),
+)
+SEEDED_MARKER = ".seeded"
+
+
+def _service_name(value: str) -> str:
+    if value not in composition.SPECS:
+        raise typer.BadParameter(f"unknown service; one of {', '.join(composition.SPECS)}")
+    return value
+
+
+@app.command()
+def run(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    data_dir: Annotated[Path, typer.Option(help="Where SQLite files and objects live.")] = Path(
+        "data"
+    ),
+) -> None:
+    """Run the whole platform in one process (embedded mode: SQLite, local files)."""
+    platform = PlatformSettings(mode=Mode.EMBEDDED, data_dir=data_dir.resolve())
+    configure_logging(platform.log_level)
+    names = list(composition.SPECS)
+    asyncio.run(composition.migrate(names, platform))
+    marker = platform.data_dir / SEEDED_MARKER
+    if not marker.exists() and not platform.is_production:
+        asyncio.run(composition.seed(platform))
+        marker.write_text("demo data loaded\n", encoding="utf-8")
+    url = f"http://{host}:{port}"
+    embedded = composition.EmbeddedPlatform(platform, public_url=url)
+    typer.echo(f"\nMột cửa đang chạy: {url}")
+    typer.echo(f"  API:          {url}/api/v1/health  (tài liệu: {url}/docs)")
+    typer.echo(f"  Cổng DVCQG (mô phỏng): {url}{composition.PORTAL_MOUNT}/readyz")
+    typer.echo(f"  Dữ liệu:      {platform.data_dir}")
+    typer.echo("  Tài khoản demo:")
+    for role, username, password in DEMO_LOGINS:
+        typer.echo(f"    {role:<15} {username:<14} / {password}")
+    typer.echo("")
+    uvicorn.run(embedded, host=host, port=port, log_config=None, access_log=False)
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(callback=_service_name, help="The service to run.")],
+    port: Annotated[int, typer.Option()] = 8000,
+    host: Annotated[str, typer.Option()] = "0.0.0.0",
+) -> None:
+    """Run one service (distributed mode: its own process, PostgreSQL, Redis, S3)."""
+    spec = composition.SPECS[service]
+    settings = spec.settings_type()
+    configure_logging(settings.platform.log_level)
+    uvicorn.run(spec.create_app(settings), host=host, port=port, log_config=None, access_log=False)
+
+
+@app.command()
+def migrate(
+    service: Annotated[str | None, typer.Argument(help="One service; all when omitted.")] = None,
+) -> None:
+    """Create each service's database if missing and apply its migrations."""
+    configure_logging()
+    names = [_service_name(service)] if service else list(composition.SPECS)
+    asyncio.run(composition.migrate(names))
+
+
+@app.command()
+def seed() -> None:
+    """Load the demo data (agencies, demo accounts). Refused in production."""
+    configure_logging()
+    try:
+        results = asyncio.run(composition.seed())
+    except composition.SeedRefused as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    for name, counts in results.items():
+        typer.echo(f"{name}: " + ", ".join(f"{k} +{v}" for k, v in counts.items()))
+
+
+@app.command()
+def worker(
+    name: Annotated[str, typer.Argument(help="The worker: 'relay' (outboxes to Redis).")],
+    service: Annotated[str | None, typer.Option(help="Relay only this service's outbox.")] = None,
+) -> None:
+    """Run a background worker (distributed mode)."""
+    if name != "relay":
+        raise typer.BadParameter("known workers: relay")
+    platform = PlatformSettings()
+    if platform.mode is not Mode.DISTRIBUTED:
+        typer.echo("workers run in distributed mode (ONESTOP_MODE=distributed)", err=True)
+        raise typer.Exit(code=2)
+    configure_logging(platform.log_level)
+    names = [_service_name(service)] if service else composition.relay_services()
+    asyncio.run(_until_signal(names))
+
+
+async def _until_signal(names: list[str]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await composition.run_relays(names, stop)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,210 @@
+"""The composition root: the one place that knows every service and wires them.
+
+With ``services.cli`` it is the only code allowed to import several services
+(import-linter checks that the services themselves never import each other).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AsyncExitStack
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import Receive, Scope, Send
+
+from services.documents.main import spec as documents_spec
+from services.gateway import seed as gateway_seed
+from services.gateway.config import GatewaySettings
+from services.gateway.main import GatewayApp
+from services.gateway.main import create_app as create_gateway
+from services.gateway.main import spec as gateway_spec
+from services.gateway.proxy import AsgiUpstream, Upstream
+from services.intake.main import spec as intake_spec
+from services.national_portal.main import spec as national_portal_spec
+from services.procedures import seed as procedures_seed
+from services.procedures.main import spec as procedures_spec
+from services.tracking.main import spec as tracking_spec
+from shared.db import Database
+from shared.events import InProcessBus, OutboxRelay
+from shared.migrations import ensure_database, upgrade
+from shared.runtime import Runtime, ServiceSpec, open_runtime
+from shared.settings import PlatformSettings, ServiceSettings
+
+logger = logging.getLogger("onestop.platform")
+
+SPECS: dict[str, ServiceSpec] = {
+    spec.name: spec
+    for spec in (
+        procedures_spec,
+        intake_spec,
+        tracking_spec,
+        documents_spec,
+        gateway_spec,
+        national_portal_spec,
+    )
+}
+# The services the gateway forwards to, as opposed to itself and the portal mock.
+BACKENDS = ("procedures", "intake", "tracking", "documents")
+# Demo data, in order: officers' memberships name agencies the procedures seed creates.
+SEEDS: dict[str, Callable[[AsyncSession], Awaitable[dict[str, int]]]] = {
+    "procedures": procedures_seed.seed,
+    "gateway": gateway_seed.seed,
+}
+# Where the embedded platform serves the national portal mock.
+PORTAL_MOUNT = "/dvcqg"
+
+
+class SeedRefused(RuntimeError):
+    pass
+
+
+def service_settings(
+    name: str, platform: PlatformSettings | None = None, **overrides: Any
+) -> ServiceSettings:
+    """A service's settings from the environment, with a shared platform part if given."""
+    settings_type = SPECS[name].settings_type
+    if platform is not None:
+        overrides["platform"] = platform
+    return settings_type(**overrides)
+
+
+async def migrate(names: Iterable[str], platform: PlatformSettings | None = None) -> None:
+    """Create each service's database if needed and apply its migrations."""
+    for name in names:
+        url = service_settings(name, platform).db_url
+        if await ensure_database(url):
+            logger.info("database created", extra={"service": name})
+        await anyio.to_thread.run_sync(upgrade, SPECS[name].migrations, url)
+        logger.info("migrated", extra={"service": name})
+
+
+async def seed(platform: PlatformSettings | None = None) -> dict[str, dict[str, int]]:
+    """Load the demo data of every service that has some. Refused in production."""
+    results: dict[str, dict[str, int]] = {}
+    for name, load in SEEDS.items():
+        settings = service_settings(name, platform)
+        if settings.platform.is_production:
+            raise SeedRefused("demo data is never loaded in production")
+        database = Database(settings.db_url)
+        try:
+            async with database.session() as session:
+                results[name] = await load(session)
+        finally:
+            await database.dispose()
+    return results
+
+
+class EmbeddedPlatform:
+    """Every service in one process behind the gateway: the quick start and the demo.
+
+    The gateway calls the services in-process; all share one in-process event bus, and
+    each service's outbox relay runs as a task. The national portal mock is served
+    under ``/dvcqg``.
+    """
+
+    def __init__(self, platform: PlatformSettings, *, public_url: str) -> None:
+        self.platform = platform
+        bus = InProcessBus()
+        self.bus = bus
+        self.services: dict[str, FastAPI] = {}
+        for name in BACKENDS:
+            overrides: dict[str, Any] = {}
+            if name == "documents":
+                overrides["public_url"] = public_url
+            settings = service_settings(name, platform, **overrides)
+            self.services[name] = SPECS[name].create_app(settings, bus=bus)
+        self.portal: FastAPI = SPECS["national_portal"].create_app(
+            service_settings("national_portal", platform)
+        )
+        upstreams: dict[str, Upstream] = {
+            name: AsgiUpstream(name, app) for name, app in self.services.items()
+        }
+        upstreams["national_portal"] = AsgiUpstream("national_portal", self.portal)
+        gateway_settings = service_settings("gateway", platform)
+        assert isinstance(gateway_settings, GatewaySettings)
+        self.gateway: GatewayApp = create_gateway(gateway_settings, upstreams=upstreams, bus=bus)
+        self._stack: AsyncExitStack | None = None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def runtimes(self) -> list[Runtime]:
+        apps = [*self.services.values(), self.gateway.api]
+        return [app.state.runtime for app in apps]
+
+    async def start(self) -> None:
+        stack = AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            for app in [*self.services.values(), self.portal]:
+                await stack.enter_async_context(app.router.lifespan_context(app))
+            await stack.enter_async_context(self.gateway.lifespan())
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        self._stop.clear()
+        for runtime in self.runtimes():
+            if runtime.outbox is not None:
+                relay = OutboxRelay(runtime.db, runtime.outbox, runtime.bus, poll_interval=1.0)
+                self._tasks.append(asyncio.create_task(relay.run(self._stop)))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._stack is not None:
+            await self._stack.aclose()
+            self._stack = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        path: str = scope.get("path", "")
+        if path == PORTAL_MOUNT or path.startswith(PORTAL_MOUNT + "/"):
+            scope = dict(scope)
+            scope["path"] = path[len(PORTAL_MOUNT) :] or "/"
+            scope["root_path"] = scope.get("root_path", "") + PORTAL_MOUNT
+            await self.portal(scope, receive, send)
+            return
+        await self.gateway(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        try:
+            await self.start()
+        except Exception as exc:
+            logger.exception("start-up failed")
+            await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+            return
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # lifespan.shutdown
+        await self.stop()
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+async def run_relays(names: Iterable[str], stop: asyncio.Event) -> None:
+    """Distributed mode: relay the outboxes of ``names`` to Redis until ``stop`` is set."""
+    async with AsyncExitStack() as stack:
+        relays = []
+        for name in names:
+            spec = SPECS[name]
+            runtime = await stack.enter_async_context(
+                open_runtime(service_settings(name), outbox_model=spec.outbox_model)
+            )
+            assert runtime.outbox is not None
+            relays.append(OutboxRelay(runtime.db, runtime.outbox, runtime.bus))
+            logger.info("relay started", extra={"service": name})
+        await asyncio.gather(*(relay.run(stop) for relay in relays))
+
+
+def relay_services() -> list[str]:
+    return [name for name, spec in SPECS.items() if spec.outbox_model is not None]

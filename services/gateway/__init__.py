@@ -1,0 +1,1 @@
+"""The only public entry: accounts and tokens, routing to the services, health, web pages."""

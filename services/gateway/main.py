@@ -1,0 +1,135 @@
+"""The gateway app: a lean forwarding path in front of a FastAPI app for its own routes."""
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from services.gateway.config import UPSTREAM_NAMES, GatewaySettings
+from services.gateway.models import Base, OutboxRecord
+from services.gateway.proxy import HttpUpstream, Upstream
+from services.gateway.router import router
+from shared.auth import PasswordHasher
+from shared.errors import install_error_handlers
+from shared.events import EventBus
+from shared.health import health_router
+from shared.logging import RequestContextMiddleware
+from shared.runtime import ServiceSpec, open_runtime
+
+API_PREFIX = "/api/v1/"
+
+# First path segment after /api/v1/ -> the service that owns it.
+ROUTES: dict[str, str] = {
+    "procedures": "procedures",
+    "agencies": "procedures",
+    "dossiers": "intake",
+    "queues": "intake",
+    "calendars": "tracking",
+    "stats": "tracking",
+    "documents": "documents",
+    "storage": "documents",
+}
+
+
+class GatewayApp:
+    """Routes ``/api/v1/<segment>/...`` of the services straight to them; all else to ``api``."""
+
+    def __init__(self, api: FastAPI, upstreams: Mapping[str, Upstream]) -> None:
+        self.api = api
+        self.upstreams = dict(upstreams)
+        self._routes = {
+            segment: self.upstreams[name]
+            for segment, name in ROUTES.items()
+            if name in self.upstreams
+        }
+        # Request id and access log for both paths, forwarded and local.
+        self._entry = RequestContextMiddleware(self._dispatch)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._entry(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith(API_PREFIX):
+                segment = path[len(API_PREFIX) :].split("/", 1)[0]
+                upstream = self._routes.get(segment)
+                if upstream is not None:
+                    await upstream.forward(scope, receive, send)
+                    return
+        await self.api(scope, receive, send)
+
+    def lifespan(self) -> AbstractAsyncContextManager[None]:
+        """The gateway's resources, for a composition root that runs several apps."""
+        context: AbstractAsyncContextManager[None] = self.api.router.lifespan_context(self.api)  # type: ignore[assignment]
+        return context
+
+
+def http_upstreams(settings: GatewaySettings) -> dict[str, Upstream]:
+    upstreams: dict[str, Upstream] = {}
+    for name in UPSTREAM_NAMES:
+        url = settings.upstream_url(name)
+        if url is not None:
+            upstreams[name] = HttpUpstream(
+                name,
+                url,
+                connect_timeout=settings.upstream_connect_timeout_seconds,
+                read_timeout=settings.upstream_read_timeout_seconds,
+                max_connections=settings.upstream_max_connections,
+                max_body_bytes=settings.max_body_bytes,
+            )
+    return upstreams
+
+
+def create_api(
+    settings: GatewaySettings, upstreams: Mapping[str, Upstream], bus: EventBus | None
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(settings, outbox_model=OutboxRecord, bus=bus) as runtime:
+            app.state.runtime = runtime
+            for upstream in upstreams.values():
+                await upstream.start()
+            try:
+                yield
+            finally:
+                for upstream in upstreams.values():
+                    await upstream.close()
+
+    api = FastAPI(
+        title="Một cửa — API",
+        description="Cổng API của nền tảng Bộ phận Một cửa.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    api.state.upstreams = upstreams
+    api.state.hasher = PasswordHasher()
+    install_error_handlers(api)
+    api.include_router(health_router())
+    api.include_router(router)
+    return api
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    upstreams: Mapping[str, Upstream] | None = None,
+    bus: EventBus | None = None,
+) -> GatewayApp:
+    """The gateway, handed its upstreams (in-process apps or URLs); it imports no service."""
+    settings = settings or GatewaySettings()
+    if upstreams is None:
+        upstreams = http_upstreams(settings)
+    return GatewayApp(create_api(settings, upstreams, bus), upstreams)
+
+
+spec = ServiceSpec(
+    name="gateway",
+    settings_type=GatewaySettings,
+    create_app=create_app,
+    metadata=Base.metadata,
+    migrations=Path(__file__).parent / "migrations",
+    outbox_model=OutboxRecord,
+)

@@ -1,0 +1,1 @@
+"""Dossiers: submission, the status machine, officer actions, queues, slips, audit trail."""

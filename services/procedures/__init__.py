@@ -1,0 +1,1 @@
+"""The catalogue of administrative procedures and the agencies that carry them out."""

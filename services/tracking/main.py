@@ -1,0 +1,31 @@
+"""App factory of the tracking service."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.tracking.config import TrackingSettings
+from services.tracking.models import Base, OutboxRecord
+from shared.app import build_service_app
+from shared.events import EventBus
+from shared.runtime import ServiceSpec
+
+
+def create_app(settings: TrackingSettings | None = None, *, bus: EventBus | None = None) -> FastAPI:
+    return build_service_app(
+        settings or TrackingSettings(),
+        title="onestop tracking",
+        description="Lịch làm việc, thời hạn giải quyết, thống kê.",
+        outbox_model=OutboxRecord,
+        bus=bus,
+    )
+
+
+spec = ServiceSpec(
+    name="tracking",
+    settings_type=TrackingSettings,
+    create_app=create_app,
+    metadata=Base.metadata,
+    migrations=Path(__file__).parent / "migrations",
+    outbox_model=OutboxRecord,
+)

@@ -1,0 +1,52 @@
+"""The parts every service app has: problem-details errors, request context, health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from shared.errors import install_error_handlers
+from shared.events import EventBus, OutboxMixin
+from shared.health import health_router
+from shared.logging import RequestContextMiddleware
+from shared.runtime import open_runtime
+from shared.settings import ServiceSettings
+from shared.storage import ObjectStorage
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_service_app(*, title: str, lifespan: Lifespan, description: str = "") -> FastAPI:
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health_router())
+    return app
+
+
+def build_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str = "",
+    outbox_model: type[OutboxMixin] | None = None,
+    bus: EventBus | None = None,
+    storage: ObjectStorage | None = None,
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """A service app whose lifespan opens the service's ``Runtime``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(
+            settings, outbox_model=outbox_model, bus=bus, storage=storage
+        ) as runtime:
+            app.state.runtime = runtime
+            yield
+
+    app = create_service_app(title=title, description=description, lifespan=lifespan)
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,190 @@
+"""Authentication primitives: signed JWTs, argon2 password hashes, roles.
+
+The gateway issues tokens; every service verifies them with the same settings, so a
+service trusts no header but the signed token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+import anyio.to_thread
+import jwt
+from argon2 import PasswordHasher as Argon2Hasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from fastapi import Depends, Request
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.errors import Forbidden, Unauthorized
+from shared.settings import PlatformSettings
+
+
+class Role(StrEnum):
+    CITIZEN = "citizen"
+    OFFICER = "officer"
+    ADMIN = "admin"
+
+
+class Position(StrEnum):
+    DESK = "desk"  # cán bộ một cửa
+    SPECIALIST = "specialist"  # chuyên viên xử lý
+    LEADER = "leader"  # lãnh đạo
+
+
+class AgencyMembership(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    agency_code: str
+    position: Position
+
+
+class Principal(BaseModel):
+    """Who is calling, as the signed token says."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: str
+    username: str
+    role: Role
+    agencies: tuple[AgencyMembership, ...] = ()
+
+    def is_member_of(self, agency_code: str) -> bool:
+        return any(m.agency_code == agency_code for m in self.agencies)
+
+
+class TokenService:
+    """Issue and verify access tokens with issuer, audience, expiry and an algorithm allow-list."""
+
+    def __init__(
+        self,
+        *,
+        secret: str,
+        issuer: str,
+        audience: str,
+        algorithms: list[str],
+        ttl: timedelta,
+    ) -> None:
+        self._secret = secret
+        self._issuer = issuer
+        self._audience = audience
+        self._algorithms = list(algorithms)
+        self._ttl = ttl
+
+    @classmethod
+    def from_settings(cls, settings: PlatformSettings) -> TokenService:
+        return cls(
+            secret=settings.jwt_secret.get_secret_value(),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            algorithms=settings.jwt_algorithms,
+            ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        )
+
+    @property
+    def ttl(self) -> timedelta:
+        return self._ttl
+
+    def issue(self, principal: Principal, *, now: datetime | None = None) -> str:
+        issued_at = now or datetime.now(UTC)
+        claims: dict[str, Any] = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": principal.subject,
+            "iat": issued_at,
+            "nbf": issued_at,
+            "exp": issued_at + self._ttl,
+            "jti": uuid.uuid4().hex,
+            "username": principal.username,
+            "role": principal.role.value,
+            "agencies": [m.model_dump(mode="json") for m in principal.agencies],
+        }
+        return jwt.encode(claims, self._secret, algorithm=self._algorithms[0])
+
+    def verify(self, token: str) -> Principal:
+        """Return the token's principal, or raise ``Unauthorized``."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=self._algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            )
+            return Principal(
+                subject=claims["sub"],
+                username=claims["username"],
+                role=Role(claims["role"]),
+                agencies=tuple(AgencyMembership(**m) for m in claims.get("agencies", [])),
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("Phiên đăng nhập đã hết hạn.") from exc
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError, ValidationError) as exc:
+            raise Unauthorized("Mã truy cập không hợp lệ.") from exc
+
+
+class PasswordHasher:
+    """argon2id hashing, run off the event loop (it is deliberately slow and memory-hard)."""
+
+    def __init__(self, hasher: Argon2Hasher | None = None) -> None:
+        self._hasher = hasher or Argon2Hasher()
+        self._decoy: str | None = None
+
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(self._hasher.hash, password)
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        def check() -> bool:
+            try:
+                return self._hasher.verify(password_hash, password)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                return False
+
+        return await anyio.to_thread.run_sync(check)
+
+    async def verify_unknown_user(self, password: str) -> None:
+        """Do the work of a failed verification, for a username that does not exist."""
+        if self._decoy is None:
+            self._decoy = await self.hash(uuid.uuid4().hex)
+        await self.verify(self._decoy, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._hasher.check_needs_rehash(password_hash)
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token.strip()
+
+
+async def get_principal(request: Request) -> Principal:
+    """The verified caller; 401 without a valid bearer token."""
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("Cần đăng nhập.")
+    tokens: TokenService = request.app.state.runtime.tokens
+    return tokens.verify(token)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that lets through only callers holding one of ``roles``."""
+    allowed = frozenset(roles)
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden("Tài khoản không có quyền thực hiện thao tác này.")
+        return principal
+
+    return dependency

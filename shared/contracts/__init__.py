@@ -1,0 +1,1 @@
+"""Wire contracts: event payloads and cross-service request/response models, defined once."""

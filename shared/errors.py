@@ -1,0 +1,203 @@
+"""One error hierarchy, rendered once as RFC 9457 problem details.
+
+Services raise these domain errors, never ``HTTPException``. Titles are Vietnamese
+(they are shown to people); ``type`` identifies the problem for programs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+logger = logging.getLogger("onestop.errors")
+
+# Vietnamese titles for statuses the framework raises itself (unknown route, wrong method...).
+STATUS_TITLES: dict[int, str] = {
+    400: "Yêu cầu không hợp lệ",
+    401: "Chưa xác thực",
+    403: "Không có quyền truy cập",
+    404: "Không tìm thấy",
+    405: "Phương thức không được hỗ trợ",
+    406: "Định dạng không được hỗ trợ",
+    409: "Xung đột trạng thái",
+    413: "Dữ liệu gửi lên quá lớn",
+    415: "Kiểu dữ liệu không được hỗ trợ",
+    422: "Dữ liệu không hợp lệ",
+    429: "Quá nhiều yêu cầu",
+    500: "Lỗi hệ thống",
+    502: "Lỗi từ dịch vụ phía sau",
+    503: "Dịch vụ tạm thời không khả dụng",
+    504: "Dịch vụ phía sau không phản hồi kịp",
+}
+
+
+class AppError(Exception):
+    """Base of every error the platform reports to a caller."""
+
+    status: int = 500
+    slug: str = "internal-error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        title: str | None = None,
+        errors: Sequence[Mapping[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or self.default_title())
+        self.detail = detail
+        self.title = title or self.default_title()
+        self.errors = list(errors) if errors else None
+        self.headers = dict(headers) if headers else None
+
+    @classmethod
+    def default_title(cls) -> str:
+        return STATUS_TITLES.get(cls.status, HTTPStatus(cls.status).phrase)
+
+
+class BadRequest(AppError):
+    status, slug = 400, "bad-request"
+
+
+class Unauthorized(AppError):
+    status, slug = 401, "unauthorized"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kwargs)
+
+
+class Forbidden(AppError):
+    status, slug = 403, "forbidden"
+
+
+class NotFound(AppError):
+    status, slug = 404, "not-found"
+
+
+class Conflict(AppError):
+    status, slug = 409, "conflict"
+
+
+class PayloadTooLarge(AppError):
+    status, slug = 413, "payload-too-large"
+
+
+class Unprocessable(AppError):
+    status, slug = 422, "validation-error"
+
+
+class TooManyRequests(AppError):
+    status, slug = 429, "too-many-requests"
+
+
+class UpstreamError(AppError):
+    status, slug = 502, "upstream-error"
+
+
+class UpstreamUnavailable(AppError):
+    status, slug = 503, "service-unavailable"
+
+
+class UpstreamTimeout(AppError):
+    status, slug = 504, "upstream-timeout"
+
+
+def problem_response(
+    status: int,
+    *,
+    title: str | None = None,
+    detail: str | None = None,
+    slug: str | None = None,
+    instance: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    """Build an ``application/problem+json`` response (RFC 9457)."""
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}" if slug else "about:blank",
+        "title": title or STATUS_TITLES.get(status, HTTPStatus(status).phrase),
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update({k: v for k, v in extensions.items() if v is not None})
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def json_pointer(location: Sequence[str | int]) -> str:
+    """Turn a pydantic error location into a JSON pointer into the request part."""
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in location]
+    return "#/" + "/".join(parts)
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Describe each validation failure with where it is and why, without echoing input."""
+    described = []
+    for error in exc.errors():
+        location = list(error.get("loc", ()))
+        part = str(location.pop(0)) if location else "body"
+        item: dict[str, Any] = {"location": part, "message": error.get("msg", "")}
+        if part == "body":
+            item["pointer"] = json_pointer(location)
+        else:
+            item["parameter"] = ".".join(str(p) for p in location)
+        described.append(item)
+    return described
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error of ``app`` as problem details, each with its own status."""
+
+    async def on_app_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AppError)
+        return problem_response(
+            exc.status,
+            title=exc.title,
+            detail=exc.detail,
+            slug=exc.slug,
+            instance=request.url.path,
+            headers=exc.headers,
+            errors=exc.errors,
+        )
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(
+            422,
+            detail="Một số trường không hợp lệ; xem danh sách lỗi.",
+            slug="validation-error",
+            instance=request.url.path,
+            errors=validation_errors(exc),
+        )
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        detail: str | None = exc.detail if isinstance(exc.detail, str) else None
+        # Starlette's own details are the English status phrases; keep only real details.
+        if detail == HTTPStatus(exc.status_code).phrase:
+            detail = None
+        return problem_response(
+            exc.status_code, detail=detail, instance=request.url.path, headers=exc.headers
+        )
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        logger.exception("unhandled error", extra={"path": request.url.path})
+        return problem_response(500, slug="internal-error", instance=request.url.path)
+
+    app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

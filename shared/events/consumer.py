@@ -1,0 +1,147 @@
+"""Idempotent consumers: apply each event once, however often it is delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.contracts.events import EventEnvelope
+from shared.db import Database
+from shared.events.bus import Delivery, EventBus
+from shared.events.outbox import InboxMixin
+
+logger = logging.getLogger("onestop.events.consumer")
+
+EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+class _AlreadyApplied(Exception):
+    pass
+
+
+class Consumer:
+    """Reads a consumer group's messages and applies them through ``handler``.
+
+    The handler's effects and the inbox row for the event commit in one transaction,
+    and the message is acknowledged only after that commit. So a crash before the
+    commit redelivers the message (another consumer claims it once it has been idle
+    for ``claim_idle_ms``), and a crash after the commit but before the
+    acknowledgement redelivers a message the inbox then drops. A message that fails
+    ``max_deliveries`` times goes to the dead-letter stream with the reason.
+    """
+
+    def __init__(
+        self,
+        *,
+        bus: EventBus,
+        db: Database,
+        inbox_model: type[InboxMixin],
+        group: str,
+        name: str,
+        topics: Sequence[str],
+        handler: EventHandler,
+        batch_size: int = 50,
+        block_ms: int = 1000,
+        claim_idle_ms: int = 30_000,
+        max_deliveries: int = 10,
+    ) -> None:
+        self._bus = bus
+        self._db = db
+        self._inbox = inbox_model
+        self.group = group
+        self.name = name
+        self._topics = list(topics)
+        self._handler = handler
+        self._batch_size = batch_size
+        self._block_ms = block_ms
+        self._claim_idle_ms = claim_idle_ms
+        self._max_deliveries = max_deliveries
+
+    async def start(self) -> None:
+        for topic in self._topics:
+            await self._bus.ensure_group(topic, self.group)
+
+    async def run_once(self, *, block_ms: int | None = None) -> int:
+        """Handle stale messages of crashed consumers, then new ones; return how many."""
+        deliveries = await self._bus.claim_stale(
+            self.group,
+            self.name,
+            self._topics,
+            min_idle_ms=self._claim_idle_ms,
+            count=self._batch_size,
+        )
+        deliveries += await self._bus.read(
+            self.group,
+            self.name,
+            self._topics,
+            count=self._batch_size,
+            block_ms=self._block_ms if block_ms is None else block_ms,
+        )
+        for delivery in deliveries:
+            await self.handle(delivery)
+        return len(deliveries)
+
+    async def handle(self, delivery: Delivery) -> None:
+        try:
+            envelope = EventEnvelope.model_validate_json(delivery.data)
+        except ValidationError:
+            await self._bus.dead_letter(self.group, delivery, "malformed envelope")
+            return
+        try:
+            await self._apply(envelope)
+        except Exception as exc:
+            if delivery.deliveries >= self._max_deliveries:
+                await self._bus.dead_letter(self.group, delivery, f"{type(exc).__name__}: {exc}")
+                logger.error(
+                    "event dead-lettered",
+                    extra={
+                        "group": self.group,
+                        "event_id": str(envelope.id),
+                        "type": envelope.type,
+                    },
+                )
+                return
+            # Not acknowledged: it stays pending and is claimed again after the idle time.
+            logger.warning(
+                "event handler failed; will be redelivered",
+                extra={"group": self.group, "event_id": str(envelope.id), "type": envelope.type},
+                exc_info=True,
+            )
+            return
+        await self._bus.ack(self.group, delivery)
+
+    async def _apply(self, envelope: EventEnvelope) -> None:
+        inbox = self._inbox
+        try:
+            async with self._db.session() as session:
+                seen = await session.scalar(
+                    select(inbox.event_id).where(
+                        inbox.consumer_group == self.group, inbox.event_id == envelope.id
+                    )
+                )
+                if seen is not None:
+                    return
+                session.add(inbox(consumer_group=self.group, event_id=envelope.id))  # type: ignore[call-arg]
+                try:
+                    await session.flush()
+                except IntegrityError:
+                    raise _AlreadyApplied from None
+                await self._handler(session, envelope)
+        except _AlreadyApplied:
+            # Another consumer of the group applied the same event at the same moment.
+            logger.info("duplicate event dropped", extra={"event_id": str(envelope.id)})
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.start()
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                logger.warning("consumer cannot read, retrying", exc_info=True)
+                await asyncio.sleep(1.0)

@@ -1,0 +1,136 @@
+"""Structured JSON logs with a request id, and no personal data.
+
+The request id comes from the caller's ``X-Request-ID`` (when it is well formed) or is
+made here; it is kept in a context variable, returned in the response, passed on to
+every downstream call and event, and written on every log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "x-request-id"
+_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+# Personal data that may slip into a message: 12-digit personal identification numbers
+# (CCCD), 9-digit old ID numbers, Vietnamese phone numbers, e-mail addresses.
+_PERSONAL_DATA = re.compile(
+    r"(?<!\d)(?:\d{12}|\d{9}|(?:\+?84|0)\d{9,10})(?!\d)|[\w.+-]+@[\w-]+\.[\w.-]+"
+)
+_STANDARD_ATTRS = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+)
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+def set_request_id(value: str | None) -> None:
+    _request_id.set(value)
+
+
+def redact(text: str) -> str:
+    """Mask anything in ``text`` that looks like personal data."""
+    return _PERSONAL_DATA.sub("[redacted]", text)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": redact(record.getMessage()),
+        }
+        request_id = _request_id.get()
+        if request_id:
+            entry["request_id"] = request_id
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                entry[key] = redact(value) if isinstance(value, str) else value
+        if record.exc_info:
+            entry["exc"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Send every logger (ours, uvicorn's, SQLAlchemy's) through the JSON formatter."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    # Our middleware writes the access log (with the request id); uvicorn's would repeat it.
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+access_logger = logging.getLogger("onestop.access")
+
+
+class RequestContextMiddleware:
+    """Pure ASGI middleware: request id in and out, and one access-log line per request.
+
+    Pure ASGI (not ``BaseHTTPMiddleware``) so that bodies stream through untouched and the
+    gateway's forwarding path stays cheap.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if _VALID_REQUEST_ID.match(candidate):
+                    request_id = candidate
+                break
+        if request_id is None:
+            request_id = uuid.uuid4().hex
+            # Downstream code (the gateway's forwarder) reads the id from the headers.
+            scope["headers"] = [*scope["headers"], (b"x-request-id", request_id.encode())]
+        token = _request_id.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if access_logger.isEnabledFor(logging.INFO):
+                # The path only: query strings may carry personal data.
+                access_logger.info(
+                    "%s %s %d",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={"duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+                )
+            _request_id.reset(token)

@@ -1,0 +1,121 @@
+"""What a running service holds: its database, bus, outbox, token verifier, storage.
+
+A service's lifespan opens one ``Runtime`` and puts it on ``app.state.runtime``; the
+workers (relay, consumers) open the same runtime without an app.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import MetaData
+
+from shared.auth import TokenService
+from shared.contracts.health import ReadinessReport
+from shared.db import Database
+from shared.events import EventBus, InProcessBus, Outbox, OutboxMixin, RedisStreamBus
+from shared.health import Check, run_checks
+from shared.settings import ServiceSettings
+from shared.storage import ObjectStorage, StorageUnavailable
+
+logger = logging.getLogger("onestop.runtime")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What the composition root needs to know about a service."""
+
+    name: str
+    settings_type: type[ServiceSettings]
+    create_app: Callable[..., Any]
+    metadata: MetaData
+    migrations: Path
+    outbox_model: type[OutboxMixin] | None = None
+
+
+@dataclass
+class Runtime:
+    name: str
+    settings: ServiceSettings
+    db: Database
+    bus: EventBus
+    tokens: TokenService
+    outbox: Outbox | None = None
+    redis: Redis | None = None
+    storage: ObjectStorage | None = None
+    extra_checks: dict[str, Check] = field(default_factory=dict)
+
+    def checks(self) -> dict[str, Check]:
+        checks: dict[str, Check] = {"database": self.db.ping}
+        if self.redis is not None:
+            checks["redis"] = self.bus.ping
+        if self.storage is not None:
+            checks["storage"] = self.storage.ping
+        checks.update(self.extra_checks)
+        return checks
+
+    async def readiness(self) -> ReadinessReport:
+        return await run_checks(self.name, self.checks())
+
+
+def connect_redis(url: str) -> Redis:
+    # Bounded socket waits: a dead Redis makes calls fail in seconds, not hang.
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=2,
+        socket_timeout=10,
+        health_check_interval=30,
+    )
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: ServiceSettings,
+    *,
+    outbox_model: type[OutboxMixin] | None = None,
+    bus: EventBus | None = None,
+    storage: ObjectStorage | None = None,
+) -> AsyncIterator[Runtime]:
+    """Open a service's resources and close them on exit.
+
+    In distributed mode the bus is Redis Streams. In embedded mode the composition root
+    hands every service the same in-process bus; a service started alone gets its own.
+    """
+    db = Database(settings.db_url, pool_size=settings.db_pool_size)
+    redis: Redis | None = None
+    if bus is None:
+        if settings.uses_redis:
+            redis = connect_redis(settings.platform.redis_url)
+            bus = RedisStreamBus(redis)
+        else:
+            bus = InProcessBus()
+    name = settings.service_name
+    runtime = Runtime(
+        name=name,
+        settings=settings,
+        db=db,
+        bus=bus,
+        tokens=TokenService.from_settings(settings.platform),
+        outbox=Outbox(outbox_model, source=name) if outbox_model is not None else None,
+        redis=redis,
+        storage=storage,
+    )
+    if storage is not None:
+        try:
+            await storage.ensure_bucket()
+        except StorageUnavailable:
+            # Start anyway: /readyz reports the store until it answers.
+            logger.warning("object storage unavailable at start-up", extra={"service": name})
+    try:
+        yield runtime
+    finally:
+        await db.dispose()
+        if redis is not None:
+            await redis.aclose()

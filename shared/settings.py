@@ -1,0 +1,100 @@
+"""Settings, read once from the environment and injected.
+
+Platform-wide values use the ``ONESTOP_`` prefix; each service adds its own prefix
+(``INTAKE_``, ``GATEWAY_`` ...) for what only it needs, such as its database URL.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Only for development and tests; production refuses to start with it.
+DEV_JWT_SECRET = "onestop-dev-secret-not-for-production-use"
+
+
+class Mode(StrEnum):
+    EMBEDDED = "embedded"  # one process: SQLite, in-process bus, local files
+    DISTRIBUTED = "distributed"  # one process per service: PostgreSQL, Redis, S3
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class InsecureSettingsError(ValueError):
+    """A production deployment was configured with a development default."""
+
+
+class PlatformSettings(BaseSettings):
+    """Values every service shares (``ONESTOP_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="ONESTOP_", extra="ignore")
+
+    mode: Mode = Mode.EMBEDDED
+    environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("data")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_issuer: str = "onestop"
+    jwt_audience: str = "onestop-api"
+    # An allow-list: a token signed with anything else (including "none") is refused.
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
+    access_token_ttl_seconds: int = Field(default=900, gt=0, le=86_400)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> PlatformSettings:
+        if self.environment is Environment.PRODUCTION:
+            secret = self.jwt_secret.get_secret_value()
+            if secret == DEV_JWT_SECRET or len(secret) < 32:
+                raise InsecureSettingsError(
+                    "ONESTOP_JWT_SECRET must be set to a random value of at least 32 characters "
+                    "in production"
+                )
+        if "none" in (alg.lower() for alg in self.jwt_algorithms):
+            raise InsecureSettingsError("the 'none' JWT algorithm is never allowed")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+
+class ServiceSettings(BaseSettings):
+    """Base of each service's settings; subclasses set ``service_name`` and their prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+    service_name: ClassVar[str]
+    # Services outside the platform's event flow (the national portal mock) set False.
+    uses_events: ClassVar[bool] = True
+
+    platform: PlatformSettings = Field(default_factory=PlatformSettings)
+    # Embedded mode defaults to a SQLite file per service; distributed mode requires a URL.
+    database_url: str | None = None
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+
+    @model_validator(mode="after")
+    def _resolve_database_url(self) -> ServiceSettings:
+        if self.database_url is None:
+            if self.platform.mode is Mode.DISTRIBUTED:
+                prefix = self.model_config.get("env_prefix", "")
+                raise ValueError(f"{prefix}DATABASE_URL is required in distributed mode")
+            path = (self.platform.data_dir / f"{self.service_name}.db").resolve()
+            self.database_url = f"sqlite+aiosqlite:///{path}"
+        return self
+
+    @property
+    def db_url(self) -> str:
+        assert self.database_url is not None  # resolved by the validator
+        return self.database_url
+
+    @property
+    def uses_redis(self) -> bool:
+        return self.uses_events and self.platform.mode is Mode.DISTRIBUTED

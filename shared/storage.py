@@ -1,0 +1,303 @@
+"""Object storage behind one interface: S3 (MinIO, SeaweedFS...) or a local folder.
+
+The ``minio`` SDK is synchronous, so every call runs in a worker thread. The local
+backend, for embedded mode, writes atomically and serves downloads through signed,
+expiring URLs that ``local_download_app`` checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import BinaryIO, Protocol, TypeVar
+from urllib.parse import quote, urlencode
+
+import anyio.to_thread
+import urllib3.exceptions
+from minio import Minio
+from minio.error import S3Error
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from shared.errors import problem_response
+
+T = TypeVar("T")
+
+# Keys are made by the platform (random ids under a prefix), never from user input;
+# the pattern still refuses anything that could leave the bucket's folder.
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,511}$")
+
+
+class InvalidKey(ValueError):
+    """The key is not one the platform would make."""
+
+
+class ObjectNotFound(LookupError):
+    """No object under that key."""
+
+
+class StorageUnavailable(RuntimeError):
+    """The object store could not be reached or refused the operation."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    key: str
+    size: int
+    content_type: str
+    etag: str | None = None
+
+
+class ObjectStorage(Protocol):
+    """What services need from an object store."""
+
+    async def put(
+        self, key: str, data: bytes | BinaryIO, *, length: int, content_type: str
+    ) -> ObjectInfo: ...
+
+    async def get(self, key: str) -> bytes: ...
+
+    async def stat(self, key: str) -> ObjectInfo: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def presigned_get_url(self, key: str, *, expires: timedelta) -> str: ...
+
+    async def ensure_bucket(self) -> None: ...
+
+    async def ping(self) -> None: ...
+
+
+def check_key(key: str) -> str:
+    if not _KEY.match(key) or ".." in key.split("/") or "//" in key:
+        raise InvalidKey(key)
+    return key
+
+
+class S3Storage:
+    """An S3 bucket through the ``minio`` client."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        bucket: str,
+        secure: bool = False,
+        region: str = "us-east-1",
+    ) -> None:
+        # With the region given, the client never asks the server for it before signing.
+        self._client = Minio(
+            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region
+        )
+        self.bucket = bucket
+
+    async def ensure_bucket(self) -> None:
+        def create() -> None:
+            if not self._client.bucket_exists(self.bucket):
+                self._client.make_bucket(self.bucket)
+
+        await self._call(create)
+
+    async def put(
+        self, key: str, data: bytes | BinaryIO, *, length: int, content_type: str
+    ) -> ObjectInfo:
+        check_key(key)
+        stream: BinaryIO = io.BytesIO(data) if isinstance(data, bytes) else data
+
+        def upload() -> ObjectInfo:
+            result = self._client.put_object(
+                self.bucket, key, stream, length, content_type=content_type
+            )
+            return ObjectInfo(key, length, content_type, result.etag)
+
+        return await self._call(upload)
+
+    async def get(self, key: str) -> bytes:
+        check_key(key)
+
+        def download() -> bytes:
+            response = self._client.get_object(self.bucket, key)
+            try:
+                return bytes(response.read())
+            finally:
+                response.close()
+                response.release_conn()
+
+        return await self._call(download)
+
+    async def stat(self, key: str) -> ObjectInfo:
+        check_key(key)
+
+        def head() -> ObjectInfo:
+            info = self._client.stat_object(self.bucket, key)
+            return ObjectInfo(
+                key, info.size or 0, info.content_type or "application/octet-stream", info.etag
+            )
+
+        return await self._call(head)
+
+    async def delete(self, key: str) -> None:
+        check_key(key)
+        await self._call(lambda: self._client.remove_object(self.bucket, key))
+
+    async def presigned_get_url(self, key: str, *, expires: timedelta) -> str:
+        check_key(key)
+        url: str = await self._call(
+            lambda: self._client.presigned_get_object(self.bucket, key, expires=expires)
+        )
+        return url
+
+    async def ping(self) -> None:
+        # Creating a missing bucket here lets a service that started while the store was
+        # down become ready on its own once the store is back.
+        await self.ensure_bucket()
+
+    async def _call(self, operation: Callable[[], T]) -> T:
+        try:
+            return await anyio.to_thread.run_sync(operation)
+        except S3Error as exc:
+            if exc.code in {"NoSuchKey", "NoSuchObject"}:
+                raise ObjectNotFound(exc.object_name or "") from exc
+            raise StorageUnavailable(exc.code or "S3 error") from exc
+        except (OSError, urllib3.exceptions.HTTPError) as exc:
+            raise StorageUnavailable(type(exc).__name__) from exc
+
+
+class LocalStorage:
+    """Objects as files under a folder, for embedded mode (one machine, no S3 server)."""
+
+    def __init__(self, root: Path, *, signing_key: bytes, public_url: str) -> None:
+        self.root = root
+        self._objects = root / "objects"
+        self._meta = root / "meta"
+        self._signing_key = signing_key
+        self.public_url = public_url.rstrip("/")
+
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        check_key(key)
+        return self._objects / key, self._meta / f"{key}.json"
+
+    async def ensure_bucket(self) -> None:
+        await anyio.to_thread.run_sync(self._make_folders)
+
+    def _make_folders(self) -> None:
+        self._objects.mkdir(parents=True, exist_ok=True)
+        self._meta.mkdir(parents=True, exist_ok=True)
+
+    async def put(
+        self, key: str, data: bytes | BinaryIO, *, length: int, content_type: str
+    ) -> ObjectInfo:
+        object_path, meta_path = self._paths(key)
+
+        def write() -> ObjectInfo:
+            digest = hashlib.md5(usedforsecurity=False)
+            written = 0
+            object_path.parent.mkdir(parents=True, exist_ok=True)
+            meta_path.parent.mkdir(parents=True, exist_ok=True)
+            source = io.BytesIO(data) if isinstance(data, bytes) else data
+            # Write to a temporary file and rename: a crash never leaves half an object.
+            with tempfile.NamedTemporaryFile(dir=object_path.parent, delete=False) as tmp:
+                try:
+                    while chunk := source.read(1024 * 1024):
+                        tmp.write(chunk)
+                        digest.update(chunk)
+                        written += len(chunk)
+                    if written != length:
+                        raise ValueError(f"expected {length} bytes, got {written}")
+                    tmp.flush()
+                    os.fsync(tmp.fileno())
+                except BaseException:
+                    os.unlink(tmp.name)
+                    raise
+            info = ObjectInfo(key, written, content_type, digest.hexdigest())
+            meta_path.write_text(json.dumps({"content_type": content_type, "etag": info.etag}))
+            os.replace(tmp.name, object_path)
+            return info
+
+        return await anyio.to_thread.run_sync(write)
+
+    async def get(self, key: str) -> bytes:
+        object_path, _ = self._paths(key)
+        try:
+            return await anyio.to_thread.run_sync(object_path.read_bytes)
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(key) from exc
+
+    async def stat(self, key: str) -> ObjectInfo:
+        object_path, meta_path = self._paths(key)
+
+        def head() -> ObjectInfo:
+            try:
+                size = object_path.stat().st_size
+                meta = json.loads(meta_path.read_text())
+            except FileNotFoundError as exc:
+                raise ObjectNotFound(key) from exc
+            return ObjectInfo(key, size, meta["content_type"], meta.get("etag"))
+
+        return await anyio.to_thread.run_sync(head)
+
+    async def delete(self, key: str) -> None:
+        object_path, meta_path = self._paths(key)
+
+        def remove() -> None:
+            object_path.unlink(missing_ok=True)
+            meta_path.unlink(missing_ok=True)
+
+        await anyio.to_thread.run_sync(remove)
+
+    async def presigned_get_url(self, key: str, *, expires: timedelta) -> str:
+        check_key(key)
+        expires_at = int(time.time() + expires.total_seconds())
+        query = urlencode({"expires": expires_at, "signature": self._sign(key, expires_at)})
+        return f"{self.public_url}/{quote(key)}?{query}"
+
+    def verify(self, key: str, expires_at: int, signature: str) -> bool:
+        """True if the URL was signed here for this key and has not expired."""
+        expected = self._sign(key, expires_at)
+        return hmac.compare_digest(expected, signature) and time.time() <= expires_at
+
+    def _sign(self, key: str, expires_at: int) -> str:
+        message = f"{key}\n{expires_at}".encode()
+        return hmac.new(self._signing_key, message, hashlib.sha256).hexdigest()
+
+    def file_path(self, key: str) -> Path:
+        return self._paths(key)[0]
+
+    async def ping(self) -> None:
+        await self.ensure_bucket()
+
+
+def local_download_app(storage: LocalStorage) -> Starlette:
+    """Serves ``LocalStorage``'s signed URLs: the embedded stand-in for S3 presigned GETs."""
+
+    async def download(request: Request) -> Response:
+        key = request.path_params["key"]
+        try:
+            expires_at = int(request.query_params.get("expires", ""))
+            signature = request.query_params.get("signature", "")
+            check_key(key)
+        except (ValueError, InvalidKey):
+            return problem_response(404, slug="not-found")
+        if not storage.verify(key, expires_at, signature):
+            return problem_response(403, detail="Liên kết tải xuống không hợp lệ hoặc đã hết hạn.")
+        try:
+            info = await storage.stat(key)
+        except ObjectNotFound:
+            return problem_response(404, slug="not-found")
+        return FileResponse(storage.file_path(key), media_type=info.content_type)
+
+    return Starlette(routes=[Route("/{key:path}", download, methods=["GET"])])
