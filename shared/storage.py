@@ -23,6 +23,7 @@ from typing import BinaryIO, Protocol, TypeVar
 from urllib.parse import quote, urlencode
 
 import anyio.to_thread
+import urllib3
 import urllib3.exceptions
 from minio import Minio
 from minio.error import S3Error
@@ -99,9 +100,21 @@ class S3Storage:
         secure: bool = False,
         region: str = "us-east-1",
     ) -> None:
+        # Explicit timeouts and a small retry budget: a store that is down is reported in
+        # about a second, not after the SDK's default minutes of retries.
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=2.0, read=60.0),
+            retries=urllib3.Retry(total=2, backoff_factor=0.1, status_forcelist=(502, 503, 504)),
+            maxsize=32,
+        )
         # With the region given, the client never asks the server for it before signing.
         self._client = Minio(
-            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region
+            endpoint,
+            access_key=access_key,
+            secret_key=secret_key,
+            secure=secure,
+            region=region,
+            http_client=http,
         )
         self.bucket = bucket
 

@@ -1,0 +1,53 @@
+# One-stop desk platform. `make help` lists the targets.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8000
+DATA_DIR ?= data
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint typecheck imports pytest services bench lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create the virtual environment and install the locked dependencies
+
+run: $(STAMP) ## Start the whole platform in one process (embedded: SQLite, local files)
+	$(BIN)/onestop run --port $(PORT) --data-dir $(DATA_DIR)
+
+services: ## Make sure PostgreSQL and Redis are running (start or install them)
+	@scripts/ensure-services.sh
+
+lint: $(STAMP) ## ruff (lint and format check)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## mypy --strict
+	$(BIN)/mypy
+
+imports: $(STAMP) ## import-linter: services never import each other
+	$(BIN)/lint-imports
+
+pytest: $(STAMP) services ## pytest against real PostgreSQL, Redis and an S3 server
+	$(BIN)/pytest
+
+test: lint typecheck imports pytest ## Everything CI runs
+
+bench: $(STAMP) services ## Benchmarks (see bench/RESULTS.md)
+	$(BIN)/python bench/gateway.py
+
+lock: ## Re-resolve requirements.lock from pyproject.toml
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean: ## Remove the virtual environment and caches (keeps data/)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

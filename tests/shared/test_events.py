@@ -1,0 +1,251 @@
+"""The outbox → relay → bus → consumer path on PostgreSQL, with Redis Streams and in-process.
+
+Effects of the consumer are events written to the consuming service's own outbox, in
+the consumer's transaction: counting them counts how many times an event was applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake.models import OutboxRecord as IntakeOutbox
+from services.tracking.models import OutboxRecord as TrackingOutbox
+from services.tracking.models import ProcessedEvent as TrackingInbox
+from shared.contracts.events import EventEnvelope, stream_name
+from shared.db import Database
+from shared.events import Consumer, EventBus, InProcessBus, Outbox, OutboxRelay, RedisStreamBus
+from tests.conftest import PgDatabase
+from tests.infra import RedisServer
+
+
+@dataclass
+class Pipeline:
+    producer_db: Database
+    producer: Outbox
+    consumer_db: Database
+    effects: Outbox
+    bus: EventBus
+    topic: str
+
+    async def emit(self, count: int) -> list[EventEnvelope]:
+        async with self.producer_db.session() as session:
+            return [
+                self.producer.add(
+                    session, f"{self.topic}.happened", {"n": n}, subject="X", sequence=n
+                )
+                for n in range(count)
+            ]
+
+    def relay(self, **options: object) -> OutboxRelay:
+        return OutboxRelay(self.producer_db, self.producer, self.bus, **options)  # type: ignore[arg-type]
+
+    def consumer(self, name: str = "c1", **options: object) -> Consumer:
+        async def apply(session: AsyncSession, event: EventEnvelope) -> None:
+            if event.payload.get("poison"):
+                raise ValueError("cannot apply this event")
+            self.effects.add(session, f"{self.topic}fx.applied", {"of": str(event.id)})
+
+        return Consumer(
+            bus=self.bus,
+            db=self.consumer_db,
+            inbox_model=TrackingInbox,
+            group="tracking",
+            name=name,
+            topics=[self.topic],
+            handler=apply,
+            block_ms=50,
+            **options,  # type: ignore[arg-type]
+        )
+
+    async def applied(self) -> list[str]:
+        """The event ids the consumer applied, once per application."""
+        async with self.consumer_db.session() as session:
+            rows = await session.scalars(
+                select(TrackingOutbox.envelope).where(TrackingOutbox.topic == f"{self.topic}fx")
+            )
+            return [json.loads(row)["payload"]["of"] for row in rows]
+
+    async def unpublished(self) -> int:
+        async with self.producer_db.session() as session:
+            count = await session.scalar(
+                select(func.count()).where(IntakeOutbox.published_at.is_(None))
+            )
+            return int(count or 0)
+
+
+@pytest.fixture(params=["redis", "in-process"])
+async def pipeline(
+    request: pytest.FixtureRequest, pg_database: PgDatabase, redis: Redis, topic: str
+) -> AsyncIterator[Pipeline]:
+    producer_db = Database(await pg_database("intake"))
+    consumer_db = Database(await pg_database("tracking"))
+    bus: EventBus = RedisStreamBus(redis) if request.param == "redis" else InProcessBus()
+    try:
+        yield Pipeline(
+            producer_db,
+            Outbox(IntakeOutbox, source="intake"),
+            consumer_db,
+            Outbox(TrackingOutbox, source="tracking"),
+            bus,
+            topic,
+        )
+    finally:
+        await producer_db.dispose()
+        await consumer_db.dispose()
+
+
+class TestOutbox:
+    async def test_an_event_is_written_only_if_the_callers_transaction_commits(
+        self, pipeline: Pipeline
+    ) -> None:
+        with pytest.raises(RuntimeError):
+            async with pipeline.producer_db.session() as session:
+                pipeline.producer.add(session, f"{pipeline.topic}.happened", {})
+                raise RuntimeError("the state change failed")
+        assert await pipeline.unpublished() == 0
+        await pipeline.emit(1)
+        assert await pipeline.unpublished() == 1
+
+    async def test_events_reach_the_consumer_once_in_order(self, pipeline: Pipeline) -> None:
+        sent = await pipeline.emit(5)
+        assert await pipeline.relay().drain() == 5
+        assert await pipeline.unpublished() == 0
+        consumer = pipeline.consumer()
+        await consumer.start()
+        await consumer.run_once()
+        assert await pipeline.applied() == [str(e.id) for e in sent]
+
+    async def test_a_commit_wakes_the_running_relay_without_waiting_for_its_poll(
+        self, pipeline: Pipeline
+    ) -> None:
+        stop = asyncio.Event()
+        running = asyncio.create_task(pipeline.relay(poll_interval=30).run(stop))
+        try:
+            await asyncio.sleep(0.1)
+            await pipeline.emit(2)
+            for _ in range(50):
+                if await pipeline.unpublished() == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert await pipeline.unpublished() == 0
+        finally:
+            stop.set()
+            await running
+
+
+class TestCrashes:
+    async def test_relay_killed_between_publish_and_mark_causes_a_duplicate_consumers_drop(
+        self, pipeline: Pipeline
+    ) -> None:
+        sent = await pipeline.emit(3)
+
+        async def die(_published: int) -> None:
+            raise SystemExit("relay killed after publishing")
+
+        with pytest.raises(SystemExit):
+            await pipeline.relay(after_publish=die).run_once()
+        assert await pipeline.unpublished() == 3  # not marked: it will be published again
+        assert await pipeline.relay().drain() == 3
+
+        consumer = pipeline.consumer()
+        await consumer.start()
+        handled = 0
+        while delivered := await consumer.run_once(block_ms=0):
+            handled += delivered
+        assert handled == 6  # every event was delivered twice...
+        assert sorted(await pipeline.applied()) == sorted(
+            str(e.id) for e in sent
+        )  # ...applied once
+
+    async def test_a_consumer_that_crashes_before_acknowledging_loses_nothing(
+        self, pipeline: Pipeline
+    ) -> None:
+        sent = await pipeline.emit(4)
+        await pipeline.relay().drain()
+        crashed = pipeline.consumer("crashed")
+        await crashed.start()
+        # It received the messages, then died before applying or acknowledging them.
+        taken = await pipeline.bus.read(
+            "tracking", "crashed", [pipeline.topic], count=10, block_ms=0
+        )
+        assert len(taken) == 4
+
+        survivor = pipeline.consumer("survivor", claim_idle_ms=0)
+        await survivor.run_once(block_ms=0)
+        assert sorted(await pipeline.applied()) == sorted(str(e.id) for e in sent)
+        assert await survivor.run_once(block_ms=0) == 0  # acknowledged: nothing pending
+
+    async def test_a_consumer_that_crashes_after_commit_but_before_ack_applies_nothing_twice(
+        self, pipeline: Pipeline
+    ) -> None:
+        sent = await pipeline.emit(2)
+        await pipeline.relay().drain()
+        consumer = pipeline.consumer("first")
+        await consumer.start()
+        taken = await pipeline.bus.read("tracking", "first", [pipeline.topic], count=10, block_ms=0)
+        for delivery in taken:  # applied and committed, but the process died before XACK
+            await consumer._apply(EventEnvelope.model_validate_json(delivery.data))
+
+        restarted = pipeline.consumer("restarted", claim_idle_ms=0)
+        assert await restarted.run_once(block_ms=0) == 2  # redelivered...
+        assert sorted(await pipeline.applied()) == sorted(str(e.id) for e in sent)  # ...dropped
+
+    async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_limit(
+        self, pipeline: Pipeline
+    ) -> None:
+        async with pipeline.producer_db.session() as session:
+            pipeline.producer.add(session, f"{pipeline.topic}.happened", {"poison": True})
+        await pipeline.emit(1)
+        await pipeline.relay().drain()
+        consumer = pipeline.consumer(claim_idle_ms=0, max_deliveries=3)
+        await consumer.start()
+        for _ in range(4):
+            await consumer.run_once(block_ms=0)
+        assert len(await pipeline.applied()) == 1  # the good event went through
+        assert await consumer.run_once(block_ms=0) == 0  # the poison one no longer circulates
+
+
+class TestRedisOutage:
+    async def test_writes_succeed_while_redis_is_down_and_the_relay_catches_up(
+        self, pg_database: PgDatabase, topic: str
+    ) -> None:
+        server = RedisServer()
+        server.start()
+        client = Redis.from_url(server.url, decode_responses=True, socket_connect_timeout=0.5)
+        db = Database(await pg_database("intake"))
+        outbox = Outbox(IntakeOutbox, source="intake")
+        relay = OutboxRelay(db, outbox, RedisStreamBus(client), poll_interval=0.05, max_backoff=0.3)
+        stop = asyncio.Event()
+        running = asyncio.create_task(relay.run(stop))
+        try:
+            server.stop()
+            async with db.session() as session:  # the request that writes an event succeeds
+                for n in range(3):
+                    outbox.add(session, f"{topic}.happened", {"n": n})
+            await asyncio.sleep(0.5)
+            async with db.session() as session:
+                waiting = await session.scalar(
+                    select(func.count()).where(IntakeOutbox.published_at.is_(None))
+                )
+            assert waiting == 3
+
+            server.start()  # Redis is back, empty: the relay publishes what waited
+            for _ in range(100):
+                if await client.xlen(stream_name(topic)) == 3:
+                    break
+                await asyncio.sleep(0.05)
+            assert await client.xlen(stream_name(topic)) == 3
+        finally:
+            stop.set()
+            await running
+            await client.aclose()
+            await db.dispose()
+            server.stop()
