@@ -6,7 +6,6 @@ Services raise these domain errors, never ``HTTPException``. Titles are Vietname
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -17,8 +16,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-
-logger = logging.getLogger("onestop.errors")
 
 # Vietnamese titles for statuses the framework raises itself (unknown route, wrong method...).
 STATUS_TITLES: dict[int, str] = {
@@ -159,7 +156,11 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Render every error of ``app`` as problem details, each with its own status."""
+    """Render every error of ``app`` as problem details, each with its own status.
+
+    Unexpected exceptions are answered by ``RequestContextMiddleware`` (a 500 problem with
+    the request id), which every app of the platform runs in.
+    """
 
     async def on_app_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AppError)
@@ -193,11 +194,6 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, detail=detail, instance=request.url.path, headers=exc.headers
         )
 
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        logger.exception("unhandled error", extra={"path": request.url.path})
-        return problem_response(500, slug="internal-error", instance=request.url.path)
-
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(Exception, on_unexpected)

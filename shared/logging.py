@@ -82,6 +82,20 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 access_logger = logging.getLogger("onestop.access")
+logger = logging.getLogger("onestop.errors")
+
+_INTERNAL_ERROR_BODY = json.dumps(
+    {"type": "/problems/internal-error", "title": "Lỗi hệ thống", "status": 500},
+    ensure_ascii=False,
+).encode()
+_INTERNAL_ERROR_START: Message = {
+    "type": "http.response.start",
+    "status": 500,
+    "headers": [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(_INTERNAL_ERROR_BODY)).encode()),
+    ],
+}
 
 
 class RequestContextMiddleware:
@@ -114,15 +128,26 @@ class RequestContextMiddleware:
         status = 500
         header = (b"x-request-id", request_id.encode())
 
+        status_sent = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
                 status = message["status"]
+                status_sent = True
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Here, not in Starlette's outermost error middleware, so that the 500 carries
+            # the request id and the log line has it too. Nothing of the error is sent.
+            logger.exception("unhandled error", extra={"path": scope["path"]})
+            if status_sent:
+                raise
+            await send_with_id(dict(_INTERNAL_ERROR_START))  # a copy: headers get added
+            await send_with_id({"type": "http.response.body", "body": _INTERNAL_ERROR_BODY})
         finally:
             if access_logger.isEnabledFor(logging.INFO):
                 # The path only: query strings may carry personal data.

@@ -106,10 +106,13 @@ class TestOutbox:
     async def test_an_event_is_written_only_if_the_callers_transaction_commits(
         self, pipeline: Pipeline
     ) -> None:
-        with pytest.raises(RuntimeError):
+        async def failing_change() -> None:
             async with pipeline.producer_db.session() as session:
                 pipeline.producer.add(session, f"{pipeline.topic}.happened", {})
                 raise RuntimeError("the state change failed")
+
+        with pytest.raises(RuntimeError):
+            await failing_change()
         assert await pipeline.unpublished() == 0
         await pipeline.emit(1)
         assert await pipeline.unpublished() == 1
