@@ -93,6 +93,12 @@ class BodyTooLarge(Exception):
     pass
 
 
+class _Overflow:
+    """Set when a streamed request body passed the size cap."""
+
+    exceeded = False
+
+
 class HttpUpstream:
     """A service over HTTP, through one pooled aiohttp session."""
 
@@ -161,10 +167,11 @@ class HttpUpstream:
             await self._problem(send, 413, "Dữ liệu gửi lên vượt quá giới hạn cho phép.")
             return
         body: bytes | AsyncIterator[bytes] | None = None
+        overflow = _Overflow()
         if content_length is not None and content_length <= BUFFERED_BODY_LIMIT:
-            body = await _read_body(receive, content_length) if content_length else None
+            body = await _read_body(receive) if content_length else None
         elif content_length is not None or chunked:
-            body = self._stream_body(receive)
+            body = self._stream_body(receive, overflow)
 
         started = False
         try:
@@ -201,9 +208,12 @@ class HttpUpstream:
         except aiohttp.ClientError:
             if started:
                 raise
+            if overflow.exceeded:  # aiohttp reports the body generator's error as its own
+                await self._problem(send, 413, "Dữ liệu gửi lên vượt quá giới hạn cho phép.")
+                return
             await self._problem(send, 503, f"Không kết nối được dịch vụ {self.name}.")
 
-    async def _stream_body(self, receive: Receive) -> AsyncIterator[bytes]:
+    async def _stream_body(self, receive: Receive, overflow: _Overflow) -> AsyncIterator[bytes]:
         total = 0
         while True:
             message = await receive()
@@ -212,6 +222,7 @@ class HttpUpstream:
             chunk = message.get("body", b"")
             total += len(chunk)
             if total > self._max_body_bytes:
+                overflow.exceeded = True
                 raise BodyTooLarge
             if chunk:
                 yield chunk
@@ -226,7 +237,7 @@ class HttpUpstream:
         await send({"type": "http.response.body", "body": response.body})
 
 
-async def _read_body(receive: Receive, expected: int) -> bytes:
+async def _read_body(receive: Receive) -> bytes:
     parts: list[bytes] = []
     while True:
         message = await receive()

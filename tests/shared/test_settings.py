@@ -67,7 +67,8 @@ class TestModes:
     def test_storage_follows_the_mode(self, tmp_path: Path) -> None:
         embedded = DocumentsSettings(platform=PlatformSettings(data_dir=tmp_path))
         distributed = DocumentsSettings(
-            platform=PlatformSettings(mode=Mode.DISTRIBUTED), database_url="postgresql+asyncpg://h/d"
+            platform=PlatformSettings(mode=Mode.DISTRIBUTED),
+            database_url="postgresql+asyncpg://h/d",
         )
         assert (embedded.storage_backend, distributed.storage_backend) == ("local", "s3")
 

@@ -1,0 +1,190 @@
+"""The platform through the gateway: embedded (in-process) and distributed (sockets, PostgreSQL,
+Redis, S3). Health of every service, routing, login and the token every service trusts."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services import composition
+from services.gateway.proxy import HttpUpstream, Upstream
+from shared.db import Database
+from tests.conftest import PgDatabase, distributed_platform, embedded_platform
+from tests.infra import S3Server
+from tests.servers import serving
+
+CENTRE = "000.00.15.H49"
+
+
+@contextlib.asynccontextmanager
+async def embedded(data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+    platform = embedded_platform(data_dir)
+    await composition.migrate(composition.SPECS, platform)
+    await composition.seed(platform)
+    stack = composition.EmbeddedPlatform(platform, public_url="http://gw")
+    await stack.start()
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=stack), base_url="http://gw"
+        ) as client:
+            yield client
+    finally:
+        await stack.stop()
+
+
+async def _seed_on_postgres(urls: dict[str, str]) -> None:
+    for name, load in composition.SEEDS.items():
+        database = Database(urls[name])
+        async with database.session() as session:
+            await load(session)
+        await database.dispose()
+
+
+@contextlib.asynccontextmanager
+async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[httpx.AsyncClient]:
+    platform = distributed_platform()
+    urls = {name: await pg_database(name) for name in composition.SPECS}
+    await _seed_on_postgres(urls)
+    async with contextlib.AsyncExitStack() as stack:
+        upstreams: dict[str, Upstream] = {}
+        for name in (*composition.BACKENDS, "national_portal"):
+            extra: dict[str, Any] = {}
+            if name == "documents":
+                extra = {
+                    "s3_endpoint": s3.endpoint,
+                    "s3_access_key": s3.access_key,
+                    "s3_secret_key": s3.secret_key,
+                    "s3_bucket": "platform-test",
+                }
+            settings = composition.service_settings(
+                name, platform, database_url=urls[name], **extra
+            )
+            base_url = await stack.enter_async_context(
+                serving(composition.SPECS[name].create_app(settings))
+            )
+            upstreams[name] = HttpUpstream(name, base_url)
+        gateway_settings = composition.service_settings(
+            "gateway",
+            platform,
+            database_url=urls["gateway"],
+            **{f"{name}_url": u.base_url for name, u in upstreams.items()},  # type: ignore[attr-defined]
+        )
+        gateway = composition.SPECS["gateway"].create_app(gateway_settings, upstreams=upstreams)
+        await stack.enter_async_context(gateway.lifespan())
+        yield await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url="http://gw")
+        )
+
+
+@pytest.fixture(params=["embedded", "distributed"])
+async def api(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_database: PgDatabase, s3_server: S3Server
+) -> AsyncIterator[httpx.AsyncClient]:
+    stack = (
+        embedded(tmp_path) if request.param == "embedded" else distributed(pg_database, s3_server)
+    )
+    async with stack as client:
+        yield client
+
+
+async def login(api: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    return await api.post("/api/v1/auth/token", data={"username": username, "password": password})
+
+
+class TestHealth:
+    async def test_every_service_reports_ready(self, api: httpx.AsyncClient) -> None:
+        response = await api.get("/api/v1/health")
+        assert response.status_code == 200, response.text
+        services = response.json()["services"]
+        assert set(services) == {
+            "gateway",
+            "procedures",
+            "intake",
+            "tracking",
+            "documents",
+            "national_portal",
+        }
+        assert all(s["status"] == "ok" for s in services.values())
+        assert services["documents"]["checks"]["storage"] == "ok"
+
+    async def test_distributed_services_also_check_redis(self, api: httpx.AsyncClient) -> None:
+        services = (await api.get("/api/v1/health")).json()["services"]
+        uses_redis = ["redis" in services[name]["checks"] for name in ("intake", "gateway")]
+        assert uses_redis in ([True, True], [False, False])  # distributed: yes; embedded: no
+        assert "redis" not in services["national_portal"]["checks"]  # outside the event flow
+
+
+class TestRouting:
+    async def test_agencies_are_served_by_the_procedures_service(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        response = await api.get("/api/v1/agencies")
+        assert response.status_code == 200
+        codes = {a["code"] for a in response.json()}
+        assert {"000.00.00.H49", CENTRE} <= codes
+        one = await api.get(f"/api/v1/agencies/{CENTRE}")
+        assert one.json()["name"] == "Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh"
+
+    async def test_a_service_s_problem_details_pass_through(self, api: httpx.AsyncClient) -> None:
+        response = await api.get("/api/v1/agencies/000.99.99.H00")
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["detail"] == "Không có cơ quan mã 000.99.99.H00."
+
+    async def test_unknown_routes_and_wrong_methods_are_problems(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        unknown = await api.get("/api/v1/nothing-here")
+        assert (unknown.status_code, unknown.json()["title"]) == (404, "Không tìm thấy")
+        wrong = await api.delete("/api/v1/health")
+        assert wrong.status_code == 405
+        bad_query = await api.get("/api/v1/agencies?level=district")
+        assert bad_query.status_code == 422
+        assert bad_query.json()["errors"][0]["parameter"] == "level"
+
+
+class TestLogin:
+    async def test_the_demo_officer_logs_in_and_the_token_names_the_agency(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        response = await login(api, "canbo1", "canbo-demo")
+        assert response.status_code == 200
+        token = response.json()["access_token"]
+        me = await api.get("/api/v1/auth/me", headers={"authorization": f"Bearer {token}"})
+        assert me.json()["role"] == "officer"
+        assert me.json()["agencies"] == [{"agency_code": CENTRE, "position": "desk"}]
+
+    async def test_citizens_log_in_with_their_identification_number(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        for citizen in ("001099000001", "001099000002"):
+            assert (await login(api, citizen, "congdan-demo")).status_code == 200
+
+    async def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        wrong = await login(api, "canbo1", "not-it")
+        unknown = await login(api, "nobody", "not-it")
+        assert wrong.status_code == unknown.status_code == 401
+        assert wrong.json() | {"instance": None} == unknown.json() | {"instance": None}
+        assert wrong.headers["www-authenticate"] == "Bearer"
+
+    async def test_a_login_form_without_a_password_is_a_422(self, api: httpx.AsyncClient) -> None:
+        response = await api.post("/api/v1/auth/token", data={"username": "canbo1"})
+        assert response.status_code == 422
+
+    async def test_a_request_without_a_valid_token_is_a_401(self, api: httpx.AsyncClient) -> None:
+        assert (await api.get("/api/v1/auth/me")).status_code == 401
+        forged = await api.get("/api/v1/auth/me", headers={"authorization": "Bearer x.y.z"})
+        assert forged.status_code == 401
+
+
+async def test_the_embedded_platform_serves_the_portal_mock(tmp_path: Path) -> None:
+    async with embedded(tmp_path) as client:
+        response = await client.get(f"{composition.PORTAL_MOUNT}/readyz")
+        assert response.json()["service"] == "national_portal"

@@ -1,0 +1,34 @@
+"""Serving ASGI apps on real sockets inside a test, with uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from tests.infra import free_port
+
+
+@contextlib.asynccontextmanager
+async def serving(app: ASGIApp, *, lifespan: str = "on") -> AsyncIterator[str]:
+    """Serve ``app`` on a free port for the duration of the block; yield its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan=lifespan
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
