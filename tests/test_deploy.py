@@ -1,0 +1,150 @@
+"""Docker does not run here, so the deployment files are checked by reading them: every
+service is there, every variable they set is one the settings read, and every variable
+the settings require is set."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from services.composition import SPECS
+from shared.settings import PlatformSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = list(SPECS)
+
+
+def settings_variables() -> dict[str, set[str]]:
+    """Every environment variable a service reads, by service (platform variables included)."""
+    platform = {f"ONESTOP_{name.upper()}" for name in PlatformSettings.model_fields}
+    known: dict[str, set[str]] = {}
+    for name, spec in SPECS.items():
+        prefix = spec.settings_type.model_config.get("env_prefix", "")
+        own = {f"{prefix}{field.upper()}" for field in spec.settings_type.model_fields}
+        known[name] = (own - {f"{prefix}PLATFORM"}) | platform
+    return known
+
+
+def required_variables(service: str) -> set[str]:
+    """What a service needs in distributed mode (no default works there)."""
+    prefix = SPECS[service].settings_type.model_config.get("env_prefix", "")
+    required = {"ONESTOP_MODE", f"{prefix}DATABASE_URL"}
+    if SPECS[service].settings_type.uses_events:
+        required |= {"ONESTOP_JWT_SECRET", "ONESTOP_REDIS_URL"}
+    if service == "gateway":
+        required |= {f"GATEWAY_{n.upper()}_URL" for n in SERVICES if n != "gateway"}
+    if service == "documents":
+        required |= {"DOCUMENTS_S3_ENDPOINT", "DOCUMENTS_S3_ACCESS_KEY", "DOCUMENTS_S3_SECRET_KEY"}
+    return required
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return document["services"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def manifests() -> list[dict[str, Any]]:
+    documents: list[dict[str, Any]] = []
+    for path in sorted((ROOT / "deploy" / "k8s").glob("*.yaml")):
+        documents += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return documents
+
+
+class TestCompose:
+    def test_it_runs_the_servers_every_service_the_relay_and_the_migrations(
+        self, compose: dict[str, Any]
+    ) -> None:
+        assert {"postgres", "redis", "minio", "migrate", "relay"} <= set(compose)
+        for service in SERVICES:
+            command = compose[service.replace("_", "-")]["command"]
+            assert command[:2] == ["serve", service]
+        assert compose["relay"]["command"] == ["worker", "relay"]
+        assert compose["migrate"]["command"] == ["migrate"]
+
+    def test_every_server_and_service_has_a_healthcheck(self, compose: dict[str, Any]) -> None:
+        for name in ["postgres", "redis", "minio", *(s.replace("_", "-") for s in SERVICES)]:
+            assert compose[name]["healthcheck"]["test"], name
+
+    @pytest.mark.parametrize("service", SERVICES)
+    def test_each_service_gets_what_it_requires_and_only_what_it_reads(
+        self, compose: dict[str, Any], service: str
+    ) -> None:
+        environment = compose[service.replace("_", "-")]["environment"]
+        assert required_variables(service) <= set(environment)
+        unknown = {
+            name
+            for name in environment
+            if not any(name in known for known in settings_variables().values())
+        }
+        assert unknown == set()
+
+    def test_secrets_have_no_default_and_fail_fast(self) -> None:
+        text = (ROOT / "docker-compose.yml").read_text()
+        for variable in ("ONESTOP_JWT_SECRET", "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD"):
+            assert re.search(r"\$\{" + variable + r":\?[^}]+\}", text), variable
+
+    def test_the_services_wait_for_migrations_and_redis(self, compose: dict[str, Any]) -> None:
+        for service in SERVICES:
+            depends = compose[service.replace("_", "-")]["depends_on"]
+            assert depends["migrate"]["condition"] == "service_completed_successfully"
+            assert depends["redis"]["condition"] == "service_healthy"
+
+
+class TestDockerfile:
+    def test_one_image_installs_the_locked_runtime_and_runs_the_cli_unprivileged(self) -> None:
+        text = (ROOT / "Dockerfile").read_text()
+        assert "pip install -r requirements.lock" in text
+        assert re.search(r"^USER onestop$", text, re.MULTILINE)
+        assert 'ENTRYPOINT ["onestop"]' in text
+
+
+class TestKubernetes:
+    def by_kind(self, manifests: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+        return {m["metadata"]["name"]: m for m in manifests if m["kind"] == kind}
+
+    def test_each_service_has_a_deployment_a_service_and_an_autoscaler(
+        self, manifests: list[dict[str, Any]]
+    ) -> None:
+        deployments = self.by_kind(manifests, "Deployment")
+        services = self.by_kind(manifests, "Service")
+        autoscalers = self.by_kind(manifests, "HorizontalPodAutoscaler")
+        for service in SERVICES:
+            name = service.replace("_", "-")
+            container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
+            assert container["args"][:2] == ["serve", service]
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            assert (
+                services[name]["spec"]["selector"]
+                == deployments[name]["spec"]["selector"]["matchLabels"]
+            )
+            assert autoscalers[name]["spec"]["scaleTargetRef"]["name"] == name
+        assert deployments["relay"]["spec"]["template"]["spec"]["containers"][0]["args"] == [
+            "worker",
+            "relay",
+        ]
+        assert self.by_kind(manifests, "Job")["migrate"]
+
+    def test_config_and_secret_provide_every_required_variable_and_nothing_unknown(
+        self, manifests: list[dict[str, Any]]
+    ) -> None:
+        provided = set(self.by_kind(manifests, "ConfigMap")["onestop-config"]["data"])
+        provided |= set(self.by_kind(manifests, "Secret")["onestop-secrets"]["stringData"])
+        for service in SERVICES:
+            assert required_variables(service) <= provided, service
+        known = set().union(*settings_variables().values())
+        assert provided - known == set()
+
+    def test_the_kustomization_lists_every_manifest(self) -> None:
+        folder = ROOT / "deploy" / "k8s"
+        listed = set(yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"])
+        present = {p.name for p in folder.glob("*.yaml")} - {
+            "kustomization.yaml",
+            "secret.template.yaml",
+        }
+        assert listed == present

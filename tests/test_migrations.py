@@ -1,0 +1,46 @@
+"""Each service's migrations build exactly what its models declare, on PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio.to_thread
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection
+
+from services.composition import SPECS
+from shared.db import Database
+from shared.migrations import upgrade
+from tests.conftest import PgDatabase
+
+
+def _differences(connection: Connection, service: str) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, SPECS[service].metadata))
+
+
+@pytest.mark.parametrize("service", list(SPECS))
+async def test_postgres_schema_matches_the_models(service: str, pg_database: PgDatabase) -> None:
+    database = Database(await pg_database(service))
+    try:
+        async with database.engine.connect() as connection:
+            assert await connection.run_sync(_differences, service) == []
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.parametrize("service", list(SPECS))
+async def test_sqlite_schema_matches_the_models_and_upgrading_twice_is_harmless(
+    service: str, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/{service}.db"
+    await anyio.to_thread.run_sync(upgrade, SPECS[service].migrations, url)
+    await anyio.to_thread.run_sync(upgrade, SPECS[service].migrations, url)
+    database = Database(url)
+    try:
+        async with database.engine.connect() as connection:
+            assert await connection.run_sync(_differences, service) == []
+    finally:
+        await database.dispose()
