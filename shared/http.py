@@ -26,7 +26,7 @@ def create_http_client(
     """One client per downstream service, created in the lifespan and reused.
 
     ``transport`` selects how bytes travel: ``httpx.ASGITransport`` for a service in the
-    same process (embedded mode), an aiohttp-backed transport for sockets.
+    same process (embedded mode), the default pooled transport for sockets.
     """
     return httpx.AsyncClient(
         base_url=base_url,

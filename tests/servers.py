@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Literal
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -13,7 +14,9 @@ from tests.infra import free_port
 
 
 @contextlib.asynccontextmanager
-async def serving(app: ASGIApp, *, lifespan: str = "on") -> AsyncIterator[str]:
+async def serving(
+    app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "on"
+) -> AsyncIterator[str]:
     """Serve ``app`` on a free port for the duration of the block; yield its base URL."""
     port = free_port()
     config = uvicorn.Config(

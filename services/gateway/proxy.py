@@ -2,15 +2,15 @@
 
 The forwarding path is plain ASGI, not a FastAPI route: no request parsing, no
 validation, no response model, the body passed through as bytes. Measured on one core
-(bench/gateway.py), a FastAPI route forwarding through httpx's default transport
-reaches a few percent of the backend's throughput; this path reaches about half.
+(bench/gateway.py, results in bench/RESULTS.md), a FastAPI route forwarding through
+httpx reaches a few percent of the backend's throughput; this path much more.
 
 Two kinds of upstream share one interface:
 - ``AsgiUpstream`` calls a service app in the same process (embedded mode): no
   sockets, no copies, the same scope handed on.
-- ``HttpUpstream`` uses one pooled aiohttp session per service (distributed mode).
-  Typed calls to the same service (health, later lookups) go through an httpx client
-  backed by that same session, so each service has one connection pool.
+- ``HttpUpstream`` sends over pooled keep-alive connections with the lean client of
+  ``services.gateway.http1`` (distributed mode). Typed calls to the same service
+  (health, later lookups) go through a pooled httpx client.
 """
 
 from __future__ import annotations
@@ -18,12 +18,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from yarl import URL
 
+from services.gateway.http1 import ConnectionPool
 from shared.errors import problem_response
 from shared.http import create_http_client
 
@@ -39,8 +37,11 @@ HOP_BY_HOP = frozenset(
         b"transfer-encoding",
         b"upgrade",
         b"host",
+        b"expect",  # the gateway reads the body itself; no 100-continue dance upstream
     }
 )
+# Framing is redone for the caller; the gateway's middleware adds its own request id.
+RESPONSE_DROPPED = HOP_BY_HOP | {b"x-request-id"}
 # Bodies up to this size are read whole and sent with a Content-Length; larger ones
 # stream through in chunks without being held in memory.
 BUFFERED_BODY_LIMIT = 64 * 1024
@@ -90,17 +91,11 @@ class AsgiUpstream:
 
 
 class BodyTooLarge(Exception):
-    pass
-
-
-class _Overflow:
-    """Set when a streamed request body passed the size cap."""
-
-    exceeded = False
+    """A streamed request body passed the size cap."""
 
 
 class HttpUpstream:
-    """A service over HTTP, through one pooled aiohttp session."""
+    """A service over HTTP: pooled keep-alive connections on the lean client of ``http1``."""
 
     def __init__(
         self,
@@ -114,106 +109,94 @@ class HttpUpstream:
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(
-            total=None, connect=connect_timeout, sock_read=read_timeout
+        url = httpx.URL(self.base_url)
+        if url.scheme != "http" or not url.host or url.raw_path not in (b"", b"/"):
+            raise ValueError(f"{name}: an upstream is http://host:port, got {base_url!r}")
+        self._pool = ConnectionPool(
+            url.host,
+            url.port or 80,
+            max_connections=max_connections,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
         )
-        self._max_connections = max_connections
         self._max_body_bytes = max_body_bytes
-        self._session: aiohttp.ClientSession | None = None
         self.client = create_http_client(
-            self.base_url, transport=AiohttpTransport(client=self._get_session)
+            self.base_url,
+            timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=30, pool=5),
         )
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=60),
-                timeout=self._timeout,
-                auto_decompress=False,  # pass compressed bodies through as they are
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-            )
-        return self._session
 
     async def start(self) -> None:
-        self._get_session()
+        return None
 
     async def close(self) -> None:
         await self.client.aclose()
-        if self._session is not None:
-            await self._session.close()
+        await self._pool.close()
 
     async def forward(self, scope: Scope, receive: Receive, send: Send) -> None:
-        session = self._get_session()
-        raw_path = scope.get("raw_path") or scope["path"].encode()
-        target = self.base_url.encode() + raw_path
+        method: str = scope["method"]
+        target = scope.get("raw_path") or scope["path"].encode()
         if scope["query_string"]:
             target += b"?" + scope["query_string"]
-        headers: list[tuple[str, str]] = []
+        lines = [
+            b"%s %s HTTP/1.1\r\nhost: %s\r\n" % (method.encode(), target, self._pool.host_header)
+        ]
         content_length: int | None = None
         chunked = False
         for name, value in scope["headers"]:
             if name in HOP_BY_HOP:
-                chunked = chunked or (name == b"transfer-encoding")
+                chunked = chunked or name == b"transfer-encoding"
                 continue
             if name == b"content-length":
                 content_length = int(value) if value.isdigit() else None
-            headers.append((name.decode("latin-1"), value.decode("latin-1")))
+                continue
+            lines.append(b"%s: %s\r\n" % (name, value))
         client = scope.get("client")
         if client:
-            headers.append(("X-Forwarded-For", client[0]))
-        headers.append(("X-Forwarded-Proto", scope.get("scheme", "http")))
+            lines.append(b"x-forwarded-for: %s\r\n" % client[0].encode())
+        lines.append(b"x-forwarded-proto: %s\r\n" % scope.get("scheme", "http").encode())
 
         if content_length is not None and content_length > self._max_body_bytes:
             await self._problem(send, 413, "Dữ liệu gửi lên vượt quá giới hạn cho phép.")
             return
         body: bytes | AsyncIterator[bytes] | None = None
-        overflow = _Overflow()
         if content_length is not None and content_length <= BUFFERED_BODY_LIMIT:
-            body = await _read_body(receive) if content_length else None
+            body = await _read_body(receive) if content_length else b""
+            lines.append(b"content-length: %d\r\n" % len(body))
         elif content_length is not None or chunked:
-            body = self._stream_body(receive, overflow)
+            body = self._stream_body(receive)
+            lines.append(b"transfer-encoding: chunked\r\n")
+        elif method in ("POST", "PUT", "PATCH"):
+            lines.append(b"content-length: 0\r\n")
+        lines.append(b"\r\n")
 
-        started = False
         try:
-            async with session.request(
-                scope["method"],
-                URL(target.decode("latin-1"), encoded=True),
-                headers=headers,
-                data=body,
-                allow_redirects=False,
-            ) as response:
-                response_headers = [
-                    (name.lower(), value)
-                    for name, value in response.raw_headers
-                    if name.lower() not in HOP_BY_HOP and name.lower() != b"x-request-id"
-                ]
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": response.status,
-                        "headers": response_headers,
-                    }
-                )
-                started = True
-                async for chunk in response.content.iter_any():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            exchange = await self._pool.request(b"".join(lines), body)
         except BodyTooLarge:
-            if not started:
-                await self._problem(send, 413, "Dữ liệu gửi lên vượt quá giới hạn cho phép.")
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            if started:
-                raise
+            await self._problem(send, 413, "Dữ liệu gửi lên vượt quá giới hạn cho phép.")
+            return
+        except TimeoutError:
             await self._problem(send, 504, f"Dịch vụ {self.name} không phản hồi kịp.")
-        except aiohttp.ClientError:
-            if started:
-                raise
-            if overflow.exceeded:  # aiohttp reports the body generator's error as its own
-                await self._problem(send, 413, "Dữ liệu gửi lên vượt quá giới hạn cho phép.")
-                return
+            return
+        except ConnectionError:
             await self._problem(send, 503, f"Không kết nối được dịch vụ {self.name}.")
+            return
+        head = exchange.head
+        await send(
+            {
+                "type": "http.response.start",
+                "status": head.status,
+                "headers": [h for h in head.headers if h[0] not in RESPONSE_DROPPED],
+            }
+        )
+        if method == "HEAD":
+            exchange.abandon()  # no body follows a HEAD answer, whatever its headers say
+            await send({"type": "http.response.body", "body": b""})
+            return
+        async for chunk in exchange.body():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _stream_body(self, receive: Receive, overflow: _Overflow) -> AsyncIterator[bytes]:
+    async def _stream_body(self, receive: Receive) -> AsyncIterator[bytes]:
         total = 0
         while True:
             message = await receive()
@@ -222,7 +205,6 @@ class HttpUpstream:
             chunk = message.get("body", b"")
             total += len(chunk)
             if total > self._max_body_bytes:
-                overflow.exceeded = True
                 raise BodyTooLarge
             if chunk:
                 yield chunk

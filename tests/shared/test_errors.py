@@ -10,11 +10,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import Database, SessionDep
-from shared.errors import Conflict, PROBLEM_MEDIA_TYPE, install_error_handlers
+from shared.errors import PROBLEM_MEDIA_TYPE, Conflict, install_error_handlers
 from shared.logging import RequestContextMiddleware
 
 
@@ -138,3 +138,5 @@ class TestUnitOfWork:
         response = await http.post("/items", json={"name": "dup", "count": 1})
         assert response.status_code == 500
         assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+        async with database.session() as session:
+            assert len((await session.scalars(select(Item))).all()) == 1

@@ -1,0 +1,96 @@
+"""``onestop run`` as a user starts it: a subprocess, a port, a data folder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.infra import free_port
+
+pytestmark = pytest.mark.slow
+
+ONESTOP = str(Path(sys.executable).parent / "onestop")
+
+
+@contextmanager
+def onestop_run(data_dir: Path, port: int) -> Iterator[tuple[str, Path]]:
+    log = data_dir.parent / f"run-{port}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [ONESTOP, "run", "--port", str(port), "--data-dir", str(data_dir)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={k: v for k, v in os.environ.items() if not k.startswith("ONESTOP_")},
+        )
+        try:
+            yield f"http://127.0.0.1:{port}", log
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_healthy(base_url: str, log: Path, within: float = 60.0) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        try:
+            if httpx.get(f"{base_url}/api/v1/health", timeout=2).status_code == 200:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"not healthy within {within}s:\n{log.read_text()[-3000:]}")
+
+
+def test_the_platform_starts_answers_and_keeps_its_data_across_restarts(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    port = free_port()
+    with onestop_run(data_dir, port) as (url, log):
+        wait_healthy(url, log)
+        health = httpx.get(f"{url}/api/v1/health").json()
+        assert health["status"] == "ok"
+        assert len(health["services"]) == 6
+        banner = log.read_text()
+        assert f"Một cửa đang chạy: {url}" in banner
+        assert "canbo1" in banner
+        assert "canbo-demo" in banner
+        token = httpx.post(
+            f"{url}/api/v1/auth/token", data={"username": "admin", "password": "admin-demo"}
+        )
+        assert token.status_code == 200
+        citizen = httpx.post(
+            f"{url}/api/v1/auth/token",
+            data={"username": "001099000002", "password": "congdan-demo"},
+            headers={"x-request-id": "e2e-login"},
+        )
+        assert citizen.headers["x-request-id"] == "e2e-login"
+        json_lines = [line for line in log.read_text().splitlines() if line.startswith("{")]
+        access = [line for line in json_lines if '"onestop.access"' in line]
+        assert any('"request_id": "e2e-login"' in line for line in access)
+        # Personal data and secrets never reach the logs (the banner is not a log line).
+        assert not [line for line in json_lines if "001099000002" in line or "-demo" in line]
+
+    assert (data_dir / "gateway.db").exists()
+    with onestop_run(data_dir, port) as (url, log):
+        wait_healthy(url, log)
+        # Not seeded again, yet the accounts made the first time still log in.
+        assert "Running upgrade" not in log.read_text()
+        again = httpx.post(
+            f"{url}/api/v1/auth/token",
+            data={"username": "001099000001", "password": "congdan-demo"},
+        )
+        assert again.status_code == 200
+        agencies = httpx.get(f"{url}/api/v1/agencies").json()
+        assert len(agencies) == 6  # not duplicated
