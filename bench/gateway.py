@@ -209,9 +209,9 @@ def measure(args: argparse.Namespace) -> None:
             process.wait(10)
 
     direct, direct_idle = results["direct"], idle["direct"]
-    print(f"\nGateway benchmark: GET {PATH}; servers on core {SERVER_CORE}, wrk on core {LOAD_CORE};")
-    print(f"{args.connections} connections x {args.duration}s under load, 1 connection at low load;")
-    print(f"log level {args.log_level}.\n")
+    print(f"\nGateway benchmark: GET {PATH}")
+    print(f"servers on core {SERVER_CORE}, wrk on core {LOAD_CORE}; log level {args.log_level};")
+    print(f"{args.connections} connections x {args.duration}s, then 1 connection (low load).\n")
     print(f"{'variant':<22}{'req/s':>9}{'x direct':>10}{'p50 ms':>9}{'p99 ms':>9}"
           f"{'low-load p50':>14}{'added p50':>11}")  # fmt: skip
     for name, figures in results.items():
@@ -225,7 +225,9 @@ def measure(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     # INFO keeps the access log on, as in production: it is part of the real cost.
