@@ -12,6 +12,7 @@ import uvicorn
 
 from services import composition
 from shared.logging import configure_logging
+from shared.migrations import make_revision
 from shared.settings import Mode, PlatformSettings
 
 app = typer.Typer(help="Nền tảng Bộ phận Một cửa — one-stop desk platform.", no_args_is_help=True)
@@ -65,7 +66,7 @@ def run(
 def serve(
     service: Annotated[str, typer.Argument(callback=_service_name, help="The service to run.")],
     port: Annotated[int, typer.Option()] = 8000,
-    host: Annotated[str, typer.Option()] = "0.0.0.0",
+    host: Annotated[str, typer.Option()] = "0.0.0.0",  # in a container: every interface
 ) -> None:
     """Run one service (distributed mode: its own process, PostgreSQL, Redis, S3)."""
     spec = composition.SPECS[service]
@@ -82,6 +83,19 @@ def migrate(
     configure_logging()
     names = [_service_name(service)] if service else list(composition.SPECS)
     asyncio.run(composition.migrate(names))
+
+
+@app.command()
+def revision(
+    service: Annotated[str, typer.Argument(callback=_service_name)],
+    message: Annotated[str, typer.Option("--message", "-m", help="What the migration does.")],
+) -> None:
+    """Write a new migration of SERVICE from its models (against its migrated database)."""
+    configure_logging()
+    spec = composition.SPECS[service]
+    url = spec.settings_type().db_url
+    asyncio.run(composition.migrate([service]))
+    make_revision(spec.migrations, url, message)
 
 
 @app.command()

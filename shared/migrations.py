@@ -34,11 +34,9 @@ def upgrade(migrations: Path, database_url: str, revision: str = "head") -> None
     command.upgrade(alembic_config(migrations, database_url), revision)
 
 
-def current_revision(migrations: Path, database_url: str) -> None:
-    command.current(alembic_config(migrations, database_url))
-
-
 def make_revision(migrations: Path, database_url: str, message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    ensure_sqlite_folder(database_url)
     command.revision(alembic_config(migrations, database_url), message=message, autogenerate=True)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,6 @@ class Runtime:
     outbox: Outbox | None = None
     redis: Redis | None = None
     storage: ObjectStorage | None = None
-    extra_checks: dict[str, Check] = field(default_factory=dict)
 
     def checks(self) -> dict[str, Check]:
         checks: dict[str, Check] = {"database": self.db.ping}
@@ -57,7 +56,6 @@ class Runtime:
             checks["redis"] = self.bus.ping
         if self.storage is not None:
             checks["storage"] = self.storage.ping
-        checks.update(self.extra_checks)
         return checks
 
     async def readiness(self) -> ReadinessReport:

@@ -81,6 +81,11 @@ class InProcessBus:
     def _stream(self, name: str) -> _Stream:
         return self._streams.setdefault(name, _Stream())
 
+    def _group(self, topic: str, group: str) -> tuple[str, _Stream, _Group]:
+        name = stream_name(topic)
+        stream = self._stream(name)
+        return name, stream, stream.groups.setdefault(group, _Group())
+
     async def publish(self, messages: Sequence[tuple[str, str]]) -> None:
         for topic, data in messages:
             self._stream(stream_name(topic)).messages.append((f"{next(self._ids)}-0", data))
@@ -88,7 +93,7 @@ class InProcessBus:
             self._arrived.notify_all()
 
     async def ensure_group(self, topic: str, group: str) -> None:
-        self._stream(stream_name(topic)).groups.setdefault(group, _Group())
+        self._group(topic, group)
 
     def _take_new(
         self, group: str, consumer: str, topics: Sequence[str], count: int
@@ -96,9 +101,7 @@ class InProcessBus:
         taken: list[Delivery] = []
         now = time.monotonic()
         for topic in topics:
-            name = stream_name(topic)
-            stream = self._stream(name)
-            state = stream.groups.setdefault(group, _Group())
+            name, stream, state = self._group(topic, group)
             while state.next_index < len(stream.messages) and len(taken) < count:
                 message_id, data = stream.messages[state.next_index]
                 state.next_index += 1
@@ -125,9 +128,7 @@ class InProcessBus:
         claimed: list[Delivery] = []
         now = time.monotonic()
         for topic in topics:
-            name = stream_name(topic)
-            stream = self._stream(name)
-            state = stream.groups.setdefault(group, _Group())
+            name, stream, state = self._group(topic, group)
             by_id = dict(stream.messages)
             for message_id, (_owner, delivered_at, deliveries) in list(state.pending.items()):
                 if len(claimed) >= count:

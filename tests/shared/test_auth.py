@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Annotated
 
+import httpx
 import jwt
 import pytest
+from fastapi import Depends, FastAPI
 
-from shared.auth import AgencyMembership, PasswordHasher, Position, Principal, Role, TokenService
-from shared.errors import Unauthorized
+from shared.auth import (
+    AgencyMembership,
+    PasswordHasher,
+    Position,
+    Principal,
+    Role,
+    TokenService,
+    require_role,
+)
+from shared.errors import Unauthorized, install_error_handlers
 
 SECRET = "s" * 64  # long enough for HS512 too
 
@@ -97,3 +110,41 @@ class TestPasswords:
 
     async def test_a_corrupt_hash_never_verifies(self) -> None:
         assert not await PasswordHasher().verify("not-a-hash", "anything")
+
+
+class TestRoleGuard:
+    @pytest.fixture
+    async def client(self) -> AsyncIterator[httpx.AsyncClient]:
+        app = FastAPI()
+        app.state.runtime = SimpleNamespace(tokens=tokens())
+        install_error_handlers(app)
+
+        @app.get("/officers-only")
+        async def officers_only(
+            principal: Annotated[Principal, Depends(require_role(Role.OFFICER, Role.ADMIN))],
+        ) -> dict[str, str]:
+            return {"username": principal.username}
+
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            yield client
+
+    async def test_a_holder_of_the_role_passes(self, client: httpx.AsyncClient) -> None:
+        token = tokens().issue(OFFICER)
+        response = await client.get("/officers-only", headers={"authorization": f"Bearer {token}"})
+        assert response.json() == {"username": "canbo1"}
+
+    async def test_a_citizen_is_forbidden(self, client: httpx.AsyncClient) -> None:
+        citizen = Principal(subject="c1", username="001099000001", role=Role.CITIZEN)
+        token = tokens().issue(citizen)
+        response = await client.get("/officers-only", headers={"authorization": f"Bearer {token}"})
+        assert response.status_code == 403
+        assert response.json()["title"] == "Không có quyền truy cập"
+
+    async def test_no_token_or_another_scheme_is_unauthenticated(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        assert (await client.get("/officers-only")).status_code == 401
+        basic = await client.get("/officers-only", headers={"authorization": "Basic YTpi"})
+        assert basic.status_code == 401
+        assert basic.headers["www-authenticate"] == "Bearer"
