@@ -122,12 +122,15 @@ class EmbeddedPlatform:
         self.portal: FastAPI = SPECS["national_portal"].create_app(
             service_settings("national_portal", platform)
         )
-        upstreams: dict[str, Upstream] = {
-            name: AsgiUpstream(name, app) for name, app in self.services.items()
-        }
-        upstreams["national_portal"] = AsgiUpstream("national_portal", self.portal)
         gateway_settings = service_settings("gateway", platform)
         assert isinstance(gateway_settings, GatewaySettings)
+        cap = gateway_settings.max_body_bytes
+        upstreams: dict[str, Upstream] = {
+            name: AsgiUpstream(name, app, max_body_bytes=cap) for name, app in self.services.items()
+        }
+        upstreams["national_portal"] = AsgiUpstream(
+            "national_portal", self.portal, max_body_bytes=cap
+        )
         self.gateway: GatewayApp = create_gateway(gateway_settings, upstreams=upstreams, bus=bus)
         self._stack: AsyncExitStack | None = None
         self._stop = asyncio.Event()

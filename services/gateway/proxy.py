@@ -69,12 +69,32 @@ def _without_request_id(send: Send) -> Send:
     return wrapped
 
 
+TOO_LARGE = "Dữ liệu gửi lên vượt quá giới hạn cho phép."
+DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024
+
+
+def declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+async def send_problem(send: Send, status: int, detail: str, *, service: str) -> None:
+    response = problem_response(status, detail=detail, service=service)
+    await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
 class AsgiUpstream:
     """A service app in the same process."""
 
-    def __init__(self, name: str, app: ASGIApp) -> None:
+    def __init__(
+        self, name: str, app: ASGIApp, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    ) -> None:
         self.name = name
         self.app = app
+        self._max_body_bytes = max_body_bytes
         self.client = create_http_client(
             f"http://{name}.internal", transport=httpx.ASGITransport(app=app)
         )
@@ -86,8 +106,40 @@ class AsgiUpstream:
         await self.client.aclose()
 
     async def forward(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A shallow copy: the service's router writes its own keys into the scope.
-        await self.app(dict(scope), receive, _without_request_id(send))
+        declared = declared_length(scope)
+        if declared is not None and declared > self._max_body_bytes:
+            await send_problem(send, 413, TOO_LARGE, service=self.name)
+            return
+        received = 0
+        overflow = started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received, overflow
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self._max_body_bytes:
+                    overflow = True  # the service sees the caller hang up
+                    return {"type": "http.disconnect"}
+            return message
+
+        strip = _without_request_id(send)
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if overflow and not started:
+                return  # the service's answer to the hang-up; the caller gets a 413 instead
+            started = started or message["type"] == "http.response.start"
+            await strip(message)
+
+        try:
+            # A shallow copy: the service's router writes its own keys into the scope.
+            await self.app(dict(scope), counted_receive, tracked_send)
+        except Exception:
+            if not overflow:
+                raise
+        if overflow and not started:
+            await send_problem(send, 413, TOO_LARGE, service=self.name)
 
 
 class BodyTooLarge(Exception):
@@ -105,7 +157,7 @@ class HttpUpstream:
         connect_timeout: float = 2.0,
         read_timeout: float = 30.0,
         max_connections: int = 200,
-        max_body_bytes: int = 25 * 1024 * 1024,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
@@ -142,8 +194,9 @@ class HttpUpstream:
         ]
         content_length: int | None = None
         chunked = False
+        dropped = HOP_BY_HOP | _nominated(scope["headers"])
         for name, value in scope["headers"]:
-            if name in HOP_BY_HOP:
+            if name in dropped:
                 chunked = chunked or name == b"transfer-encoding"
                 continue
             if name == b"content-length":
@@ -156,7 +209,7 @@ class HttpUpstream:
         lines.append(b"x-forwarded-proto: %s\r\n" % scope.get("scheme", "http").encode())
 
         if content_length is not None and content_length > self._max_body_bytes:
-            await self._problem(send, 413, "Dữ liệu gửi lên vượt quá giới hạn cho phép.")
+            await send_problem(send, 413, TOO_LARGE, service=self.name)
             return
         body: bytes | AsyncIterator[bytes] | None = None
         if content_length is not None and content_length <= BUFFERED_BODY_LIMIT:
@@ -172,13 +225,17 @@ class HttpUpstream:
         try:
             exchange = await self._pool.request(b"".join(lines), body)
         except BodyTooLarge:
-            await self._problem(send, 413, "Dữ liệu gửi lên vượt quá giới hạn cho phép.")
+            await send_problem(send, 413, TOO_LARGE, service=self.name)
             return
         except TimeoutError:
-            await self._problem(send, 504, f"Dịch vụ {self.name} không phản hồi kịp.")
+            await send_problem(
+                send, 504, f"Dịch vụ {self.name} không phản hồi kịp.", service=self.name
+            )
             return
         except ConnectionError:
-            await self._problem(send, 503, f"Không kết nối được dịch vụ {self.name}.")
+            await send_problem(
+                send, 503, f"Không kết nối được dịch vụ {self.name}.", service=self.name
+            )
             return
         head = exchange.head
         await send(
@@ -211,12 +268,16 @@ class HttpUpstream:
             if not message.get("more_body", False):
                 return
 
-    async def _problem(self, send: Send, status: int, detail: str) -> None:
-        response = problem_response(status, detail=detail, service=self.name)
-        await send(
-            {"type": "http.response.start", "status": status, "headers": response.raw_headers}
-        )
-        await send({"type": "http.response.body", "body": response.body})
+
+def _nominated(headers: list[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    """Headers the caller's ``Connection`` header names as connection-only (RFC 9110 §7.6.1)."""
+    names = [
+        token.strip().lower()
+        for name, value in headers
+        if name == b"connection"
+        for token in value.split(b",")
+    ]
+    return frozenset(names)
 
 
 async def _read_body(receive: Receive) -> bytes:
