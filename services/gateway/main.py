@@ -24,6 +24,7 @@ API_PREFIX = "/api/v1/"
 ROUTES: dict[str, str] = {
     "procedures": "procedures",
     "agencies": "procedures",
+    "fields": "procedures",
     "dossiers": "intake",
     "queues": "intake",
     "calendars": "tracking",

@@ -1,6 +1,17 @@
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.events import InboxMixin, OutboxMixin
@@ -8,6 +19,10 @@ from shared.events import InboxMixin, OutboxMixin
 
 class Base(DeclarativeBase):
     pass
+
+
+def _enum(kind: type[StrEnum]) -> Enum:
+    return Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
 class AgencyLevel(StrEnum):
@@ -25,16 +40,70 @@ class Agency(Base):
 
     code: Mapped[str] = mapped_column(String(30), primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
-    level: Mapped[AgencyLevel] = mapped_column(
-        Enum(
-            AgencyLevel,
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    level: Mapped[AgencyLevel] = mapped_column(_enum(AgencyLevel))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("agencies.code"), index=True)
     address: Mapped[str | None] = mapped_column(String(300))
+
+
+class OnlineLevel(StrEnum):
+    FULL = "full"  # dịch vụ công trực tuyến toàn trình (NĐ 42/2022, Điều 11.1.a)
+    PARTIAL = "partial"  # một phần (Điều 11.1.b)
+    NONE = "none"
+
+
+class VersionStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"  # immutable from here on
+    RETIRED = "retired"  # replaced by a later version; still readable
+
+
+class Field(Base):
+    """A field (lĩnh vực) of administrative procedures."""
+
+    __tablename__ = "fields"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Procedure(Base):
+    """A procedure's identity; what it says lives in its versions."""
+
+    __tablename__ = "procedures"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The version now in force; null until the first publication.
+    current_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class ProcedureVersion(Base):
+    """One version of a procedure. Published versions never change: a dossier pins one."""
+
+    __tablename__ = "procedure_versions"
+    __table_args__ = (
+        UniqueConstraint("procedure_code", "version"),
+        Index(
+            "ix_procedure_versions_name_search",
+            "name_search",
+            postgresql_using="gin",
+            postgresql_ops={"name_search": "gin_trgm_ops"},
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    procedure_code: Mapped[str] = mapped_column(ForeignKey("procedures.code"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[VersionStatus] = mapped_column(_enum(VersionStatus))
+    effective_date: Mapped[date | None] = mapped_column(Date)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Denormalised from ``content`` for search and filters.
+    name: Mapped[str] = mapped_column(String(500))
+    name_search: Mapped[str] = mapped_column(String(500))
+    field_code: Mapped[str] = mapped_column(ForeignKey("fields.code"), index=True)
+    level: Mapped[AgencyLevel] = mapped_column(_enum(AgencyLevel))
+    online_level: Mapped[OnlineLevel] = mapped_column(_enum(OnlineLevel))
+    # The whole version as the API shows it (ProcedureContent), as JSON.
+    content: Mapped[str] = mapped_column(Text)
 
 
 class OutboxRecord(OutboxMixin, Base):

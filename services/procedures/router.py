@@ -1,18 +1,18 @@
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from services.procedures import service as procedure_service
-from services.procedures.models import AgencyLevel
-from services.procedures.schemas import AgencyOut
+from services.procedures.models import AgencyLevel, OnlineLevel
+from services.procedures.schemas import AgencyOut, FieldOut, ProcedureOut, ProcedurePage
 from shared.db import SessionDep
 
-router = APIRouter(prefix="/api/v1", tags=["agencies"])
+router = APIRouter(prefix="/api/v1")
 
 AGENCY_CODE = r"^[A-Z0-9.]{1,30}$"
 
 
-@router.get("/agencies", response_model=list[AgencyOut])
+@router.get("/agencies", response_model=list[AgencyOut], tags=["agencies"])
 async def list_agencies(
     session: SessionDep,
     level: AgencyLevel | None = None,
@@ -23,8 +23,51 @@ async def list_agencies(
     return [AgencyOut.model_validate(a) for a in agencies]
 
 
-@router.get("/agencies/{code}", response_model=AgencyOut)
+@router.get("/agencies/{code}", response_model=AgencyOut, tags=["agencies"])
 async def get_agency(session: SessionDep, code: str) -> AgencyOut:
     """One agency by its national code."""
     agency = await procedure_service.get_agency_or_raise(session, code=code)
     return AgencyOut.model_validate(agency)
+
+
+@router.get("/fields", response_model=list[FieldOut], tags=["procedures"])
+async def list_fields(session: SessionDep) -> list[FieldOut]:
+    """Fields (lĩnh vực) of the catalogue."""
+    return [FieldOut.model_validate(f) for f in await procedure_service.list_fields(session)]
+
+
+@router.get("/procedures", response_model=ProcedurePage, tags=["procedures"])
+async def search_procedures(
+    session: SessionDep,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Tên thủ tục, có dấu hoặc không")
+    ] = None,
+    field: Annotated[str | None, Query(max_length=40)] = None,
+    level: AgencyLevel | None = None,
+    online: Annotated[
+        OnlineLevel | Literal["any"] | None,
+        Query(description="full, partial, none, or any (full or partial)"),
+    ] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ProcedurePage:
+    """Search the current procedures by name, with or without diacritics, in any word order."""
+    return await procedure_service.search_procedures(
+        session, query=q, field_code=field, level=level, online=online, page=page, size=size
+    )
+
+
+@router.get("/procedures/{code}", response_model=ProcedureOut, tags=["procedures"])
+async def get_procedure(session: SessionDep, code: str) -> ProcedureOut:
+    """The version of a procedure now in force."""
+    return await procedure_service.get_procedure_or_raise(session, code=code)
+
+
+@router.get(
+    "/procedures/{code}/versions/{version}", response_model=ProcedureOut, tags=["procedures"]
+)
+async def get_procedure_version(
+    session: SessionDep, code: str, version: Annotated[int, Path(ge=1)]
+) -> ProcedureOut:
+    """A published version of a procedure, current or not (dossiers pin the one they used)."""
+    return await procedure_service.get_version_or_raise(session, code=code, version=version)

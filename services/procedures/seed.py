@@ -1,21 +1,69 @@
-"""Demo data of the procedures service: one real province and its agencies."""
+"""Demo data of the procedures service: one real province, its agencies, the real catalogue."""
 
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.procedures import service as procedure_service
-from services.procedures.schemas import AgencySeed
+from services.procedures.schemas import AgencySeed, Confirmed, ProcedureContent, ProcessingTime
 
-SEED_FILE = Path(__file__).parent / "seed_data" / "agencies.yaml"
+SEED_DATA = Path(__file__).parent / "seed_data"
+AGENCIES_FILE = SEED_DATA / "agencies.yaml"
+SOURCE_FILE = SEED_DATA / "source" / "procedures.yaml"  # as shipped in ../shared/data
+CATALOGUE_FILE = SEED_DATA / "catalogue.yaml"  # the structured facts added by hand
+# The seeded versions take effect with the two-level local government (NĐ 118/2025).
+SEED_EFFECTIVE = date(2025, 7, 1)
 
 
-def load_agencies(path: Path = SEED_FILE) -> list[AgencySeed]:
+def load_agencies(path: Path = AGENCIES_FILE) -> list[AgencySeed]:
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [AgencySeed.model_validate(item) for item in document["agencies"]]
 
 
+def load_catalogue() -> tuple[dict[str, str], list[ProcedureContent]]:
+    """The fields and the 33 real procedures: the source's facts plus the structured overlay."""
+    source: list[dict[str, Any]] = yaml.safe_load(SOURCE_FILE.read_text(encoding="utf-8"))
+    overlay = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    fields: dict[str, str] = overlay["fields"]
+    field_codes = {name: code for code, name in fields.items()}
+    procedures = []
+    for entry in source:
+        facts = overlay["procedures"][entry["id"]]
+        time = facts["time"]
+        procedures.append(
+            ProcedureContent(
+                code=entry.get("national_code") or entry["id"],
+                name=entry["name_vi"],
+                name_en=entry.get("name_en"),
+                field_code=field_codes[entry["field"]],
+                level=entry["level"],
+                level_before_2025_07=entry.get("level_before_2025_07"),
+                competent_agency=entry["agency"],
+                online_level=facts["online"],
+                processing_time=ProcessingTime.model_validate(time) if time else None,
+                processing_time_text=entry["processing_time"],
+                fee_text=entry["fee"],
+                required_documents=entry["documents"],
+                legal_basis=entry["legal_basis"],
+                sources=entry["sources"],
+                notes=entry.get("notes"),
+                confirmed=Confirmed(
+                    processing_time=entry["processing_time_confirmed"],
+                    fee=entry["fee_confirmed"],
+                    online_level=entry["online_level_confirmed"],
+                ),
+            )
+        )
+    return fields, procedures
+
+
 async def seed(session: AsyncSession) -> dict[str, int]:
-    added = await procedure_service.seed_agencies(session, agencies=load_agencies())
-    return {"agencies": added}
+    agencies = await procedure_service.seed_agencies(session, agencies=load_agencies())
+    fields, procedures = load_catalogue()
+    added = await procedure_service.seed_catalogue(
+        session, fields=fields, procedures=procedures, effective=SEED_EFFECTIVE
+    )
+    return {"agencies": agencies, "procedures": added}

@@ -1,12 +1,30 @@
 """Business rules of the procedures service."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.procedures import repository
-from services.procedures.models import Agency, AgencyLevel
-from services.procedures.schemas import AgencySeed
+from services.procedures.models import (
+    Agency,
+    AgencyLevel,
+    Field,
+    OnlineLevel,
+    Procedure,
+    ProcedureVersion,
+    VersionStatus,
+)
+from services.procedures.models import Field as FieldModel
+from services.procedures.schemas import (
+    AgencySeed,
+    ProcedureContent,
+    ProcedureOut,
+    ProcedurePage,
+    ProcedureSummary,
+)
+from services.procedures.text import fold
 from shared.errors import NotFound
 
 
@@ -43,4 +61,120 @@ async def seed_agencies(session: AsyncSession, *, agencies: Iterable[AgencySeed]
         await session.flush()
         existing.add(seed.code)
         added += 1
+    return added
+
+
+# The level-3/4 list of old: procedures offered fully or partly online.
+ONLINE_ANY = (OnlineLevel.FULL, OnlineLevel.PARTIAL)
+
+
+def _summary(version: ProcedureVersion) -> ProcedureSummary:
+    content = ProcedureContent.model_validate_json(version.content)
+    return ProcedureSummary(
+        code=version.procedure_code,
+        name=version.name,
+        field_code=version.field_code,
+        level=version.level,
+        online_level=version.online_level,
+        processing_time=content.processing_time,
+        version=version.version,
+    )
+
+
+def _detail(version: ProcedureVersion) -> ProcedureOut:
+    return ProcedureOut(
+        **ProcedureContent.model_validate_json(version.content).model_dump(),
+        version=version.version,
+        status=version.status,
+        effective_date=version.effective_date,
+        published_at=version.published_at,
+    )
+
+
+async def search_procedures(
+    session: AsyncSession,
+    *,
+    query: str | None,
+    field_code: str | None,
+    level: AgencyLevel | None,
+    online: OnlineLevel | Literal["any"] | None,
+    page: int,
+    size: int,
+) -> ProcedurePage:
+    online_levels: Sequence[OnlineLevel] = ()
+    if online == "any":
+        online_levels = ONLINE_ANY
+    elif online is not None:
+        online_levels = (online,)
+    versions, total = await repository.search_current(
+        session,
+        query=fold(query or ""),
+        field_code=field_code,
+        level=level,
+        online_levels=online_levels,
+        offset=(page - 1) * size,
+        limit=size,
+    )
+    return ProcedurePage(items=[_summary(v) for v in versions], total=total, page=page, size=size)
+
+
+async def get_procedure_or_raise(session: AsyncSession, *, code: str) -> ProcedureOut:
+    version = await repository.get_current(session, code)
+    if version is None:
+        raise NotFound(f"Không có thủ tục mã {code}.")
+    return _detail(version)
+
+
+async def get_version_or_raise(session: AsyncSession, *, code: str, version: int) -> ProcedureOut:
+    found = await repository.get_version(session, code, version)
+    if found is None:
+        raise NotFound(f"Thủ tục {code} không có phiên bản {version}.")
+    return _detail(found)
+
+
+async def list_fields(session: AsyncSession) -> Sequence[Field]:
+    return await repository.list_fields(session)
+
+
+def _published_version(
+    content: ProcedureContent, *, version: int, effective: date
+) -> ProcedureVersion:
+    return ProcedureVersion(
+        procedure_code=content.code,
+        version=version,
+        status=VersionStatus.PUBLISHED,
+        effective_date=effective,
+        published_at=datetime.now(UTC),
+        name=content.name,
+        name_search=fold(content.name),
+        field_code=content.field_code,
+        level=content.level,
+        online_level=content.online_level,
+        content=content.model_dump_json(),
+    )
+
+
+async def seed_catalogue(
+    session: AsyncSession,
+    *,
+    fields: Mapping[str, str],
+    procedures: Iterable[ProcedureContent],
+    effective: date,
+) -> int:
+    """Add missing fields, and each missing procedure as its published version 1."""
+    known_fields = await repository.existing_field_codes(session)
+    for code, name in fields.items():
+        if code not in known_fields:
+            session.add(FieldModel(code=code, name=name))
+    await session.flush()
+    known = await repository.existing_procedure_codes(session)
+    added = 0
+    for content in procedures:
+        if content.code in known:
+            continue
+        session.add(Procedure(code=content.code, current_version=1))
+        await session.flush()
+        session.add(_published_version(content, version=1, effective=effective))
+        added += 1
+    await session.flush()
     return added

@@ -130,6 +130,15 @@ class TestRouting:
         one = await api.get(f"/api/v1/agencies/{CENTRE}")
         assert one.json()["name"] == "Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh"
 
+    async def test_the_real_catalogue_is_searchable_through_the_gateway(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        response = await api.get("/api/v1/procedures", params={"q": "dang ky khai sinh"})
+        assert response.status_code == 200
+        assert response.json()["items"][0]["name"] == "Đăng ký khai sinh"
+        fields = await api.get("/api/v1/fields")
+        assert len(fields.json()) == 16
+
     async def test_a_service_s_problem_details_pass_through(self, api: httpx.AsyncClient) -> None:
         response = await api.get("/api/v1/agencies/000.99.99.H00")
         assert response.status_code == 404
