@@ -111,3 +111,33 @@ async def existing_field_codes(session: AsyncSession) -> set[str]:
 
 async def existing_procedure_codes(session: AsyncSession) -> set[str]:
     return set((await session.scalars(select(Procedure.code))).all())
+
+
+async def get_procedure(session: AsyncSession, code: str) -> Procedure | None:
+    return await session.get(Procedure, code, with_for_update=True)
+
+
+async def get_draft(session: AsyncSession, code: str) -> ProcedureVersion | None:
+    return await session.scalar(
+        select(ProcedureVersion).where(
+            ProcedureVersion.procedure_code == code,
+            ProcedureVersion.status == VersionStatus.DRAFT,
+        )
+    )
+
+
+async def get_any_version(
+    session: AsyncSession, code: str, version: int
+) -> ProcedureVersion | None:
+    return await session.scalar(
+        select(ProcedureVersion).where(
+            ProcedureVersion.procedure_code == code, ProcedureVersion.version == version
+        )
+    )
+
+
+async def latest_version_number(session: AsyncSession, code: str) -> int:
+    latest = await session.scalar(
+        select(func.max(ProcedureVersion.version)).where(ProcedureVersion.procedure_code == code)
+    )
+    return int(latest or 0)

@@ -1,10 +1,20 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
+from services.procedures import admin
 from services.procedures import service as procedure_service
 from services.procedures.models import AgencyLevel, OnlineLevel
-from services.procedures.schemas import AgencyOut, FieldOut, ProcedureOut, ProcedurePage
+from services.procedures.schemas import (
+    AgencyOut,
+    FieldOut,
+    ProcedureContent,
+    ProcedureOut,
+    ProcedurePage,
+    PublishRequest,
+    ValidationReport,
+)
+from shared.auth import Principal, Role, require_role
 from shared.db import SessionDep
 
 router = APIRouter(prefix="/api/v1")
@@ -71,3 +81,66 @@ async def get_procedure_version(
 ) -> ProcedureOut:
     """A published version of a procedure, current or not (dossiers pin the one they used)."""
     return await procedure_service.get_version_or_raise(session, code=code, version=version)
+
+
+AdminDep = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+
+
+@router.post(
+    "/procedures", response_model=ProcedureOut, status_code=201, tags=["procedures: admin"]
+)
+async def create_procedure(
+    session: SessionDep, _admin: AdminDep, content: ProcedureContent
+) -> ProcedureOut:
+    """Create a procedure with its first draft (admin)."""
+    draft = await admin.create_procedure(session, content=content)
+    return procedure_service.detail(draft)
+
+
+@router.get("/procedures/{code}/draft", response_model=ProcedureOut, tags=["procedures: admin"])
+async def get_draft(session: SessionDep, _admin: AdminDep, code: str) -> ProcedureOut:
+    """The procedure's draft (admin)."""
+    return procedure_service.detail(await admin.get_draft_or_raise(session, code=code))
+
+
+@router.put("/procedures/{code}/draft", response_model=ProcedureOut, tags=["procedures: admin"])
+async def save_draft(
+    session: SessionDep, _admin: AdminDep, code: str, content: ProcedureContent
+) -> ProcedureOut:
+    """Write the procedure's draft: the next version, editable until published (admin)."""
+    return procedure_service.detail(await admin.save_draft(session, code=code, content=content))
+
+
+@router.post(
+    "/procedures/{code}/draft/validate",
+    response_model=ValidationReport,
+    tags=["procedures: admin"],
+)
+async def validate_draft(session: SessionDep, _admin: AdminDep, code: str) -> ValidationReport:
+    """Check the draft as publishing would, without publishing it (admin)."""
+    return await admin.validate_draft(session, code=code)
+
+
+@router.post(
+    "/procedures/{code}/versions/{version}/publish",
+    response_model=ProcedureOut,
+    tags=["procedures: admin"],
+)
+async def publish_version(
+    session: SessionDep,
+    _admin: AdminDep,
+    code: str,
+    version: Annotated[int, Path(ge=1)],
+    request: PublishRequest,
+) -> ProcedureOut:
+    """Publish a draft as the version in force from its effective date (admin)."""
+    published = await admin.publish(
+        session, code=code, version=version, effective_date=request.effective_date
+    )
+    return procedure_service.detail(published)
+
+
+@router.post("/procedures/{code}/unpublish", status_code=204, tags=["procedures: admin"])
+async def unpublish(session: SessionDep, _admin: AdminDep, code: str) -> None:
+    """Withdraw a procedure from the catalogue; its versions stay readable (admin)."""
+    await admin.unpublish(session, code=code)

@@ -1,9 +1,11 @@
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.procedures.models import AgencyLevel, OnlineLevel, VersionStatus
+from shared.auth import Position
 
 
 class AgencyOut(BaseModel):
@@ -59,6 +61,44 @@ class Confirmed(BaseModel):
     online_level: bool
 
 
+class DocumentKind(StrEnum):
+    ORIGINAL = "original"  # bản chính
+    COPY = "copy"  # bản sao
+    CERTIFIED_COPY = "certified_copy"  # bản sao có chứng thực
+    ELECTRONIC = "electronic"  # bản điện tử
+    PRESENTED = "presented"  # xuất trình (shown, not kept)
+    UNSPECIFIED = "unspecified"  # the source does not say
+
+
+class RequiredDocument(BaseModel):
+    """A document the applicant gives (thành phần hồ sơ)."""
+
+    name: str = Field(min_length=1, max_length=500)
+    kind: DocumentKind = DocumentKind.UNSPECIFIED
+    count: int = Field(default=1, ge=1, le=20)
+    required: bool = True
+    template_url: str | None = Field(default=None, max_length=500)
+
+
+class FeeItem(BaseModel):
+    name: str = Field(min_length=1, max_length=300)
+    amount_vnd: int = Field(ge=0, le=10_000_000_000)
+    collected: Literal["on_submission", "on_result"] = "on_submission"
+
+
+class WorkflowStep(BaseModel):
+    """A step of the processing, with the working time it may take."""
+
+    name: str = Field(min_length=1, max_length=300)
+    position: Position
+    budget_hours: float = Field(gt=0, le=2000)
+
+
+class SupplementPolicy(StrEnum):
+    PAUSE = "pause"  # the clock resumes with the time left (NĐ 61/2018 Đ17, the default)
+    RESTART = "restart"  # some sector laws count again from the complete dossier
+
+
 class ProcedureContent(BaseModel):
     """Everything one version of a procedure says."""
 
@@ -73,9 +113,15 @@ class ProcedureContent(BaseModel):
     processing_time: ProcessingTime | None
     processing_time_text: str
     fee_text: str
-    required_documents: list[str]
-    legal_basis: list[str]
-    sources: list[str]
+    required_documents: list[RequiredDocument]
+    fees: list[FeeItem] = Field(default_factory=list)
+    result_documents: list[str] = Field(default_factory=list)
+    steps: list[WorkflowStep] = Field(default_factory=list)
+    # The applicant's data, as a JSON Schema (draft 2020-12) the e-form is drawn from.
+    eform_schema: dict[str, Any] | None = None
+    supplement_policy: SupplementPolicy = SupplementPolicy.PAUSE
+    legal_basis: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
     notes: str | None = None
     confirmed: Confirmed
 
@@ -109,3 +155,19 @@ class ProcedurePage(BaseModel):
     total: int
     page: int
     size: int
+
+
+class Problem(BaseModel):
+    """One reason a draft cannot be published, and where it is."""
+
+    pointer: str
+    message: str
+
+
+class ValidationReport(BaseModel):
+    valid: bool
+    errors: list[Problem]
+
+
+class PublishRequest(BaseModel):
+    effective_date: date

@@ -8,7 +8,14 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.procedures import service as procedure_service
-from services.procedures.schemas import AgencySeed, Confirmed, ProcedureContent, ProcessingTime
+from services.procedures.schemas import (
+    AgencySeed,
+    Confirmed,
+    DocumentKind,
+    ProcedureContent,
+    ProcessingTime,
+    RequiredDocument,
+)
 
 SEED_DATA = Path(__file__).parent / "seed_data"
 AGENCIES_FILE = SEED_DATA / "agencies.yaml"
@@ -21,6 +28,23 @@ SEED_EFFECTIVE = date(2025, 7, 1)
 def load_agencies(path: Path = AGENCIES_FILE) -> list[AgencySeed]:
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [AgencySeed.model_validate(item) for item in document["agencies"]]
+
+
+def document_of(text: str) -> RequiredDocument:
+    """A required document from the source's wording; its kind only where the text says it."""
+    lowered = text.lower()
+    if "xuất trình" in lowered:
+        kind = DocumentKind.PRESENTED
+    elif "bản sao có chứng thực" in lowered:
+        kind = DocumentKind.CERTIFIED_COPY
+    elif lowered.startswith("bản chính"):
+        kind = DocumentKind.ORIGINAL
+    elif lowered.startswith("bản sao"):
+        kind = DocumentKind.COPY
+    else:
+        kind = DocumentKind.UNSPECIFIED
+    optional = "(nếu" in lowered or "trường hợp" in lowered or "(chỉ khi" in lowered
+    return RequiredDocument(name=text, kind=kind, required=not optional)
 
 
 def load_catalogue() -> tuple[dict[str, str], list[ProcedureContent]]:
@@ -46,7 +70,7 @@ def load_catalogue() -> tuple[dict[str, str], list[ProcedureContent]]:
                 processing_time=ProcessingTime.model_validate(time) if time else None,
                 processing_time_text=entry["processing_time"],
                 fee_text=entry["fee"],
-                required_documents=entry["documents"],
+                required_documents=[document_of(text) for text in entry["documents"]],
                 legal_basis=entry["legal_basis"],
                 sources=entry["sources"],
                 notes=entry.get("notes"),

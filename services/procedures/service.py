@@ -6,7 +6,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.procedures import repository
+from services.procedures import admin, repository
 from services.procedures.models import (
     Agency,
     AgencyLevel,
@@ -81,7 +81,7 @@ def _summary(version: ProcedureVersion) -> ProcedureSummary:
     )
 
 
-def _detail(version: ProcedureVersion) -> ProcedureOut:
+def detail(version: ProcedureVersion) -> ProcedureOut:
     return ProcedureOut(
         **ProcedureContent.model_validate_json(version.content).model_dump(),
         version=version.version,
@@ -122,14 +122,14 @@ async def get_procedure_or_raise(session: AsyncSession, *, code: str) -> Procedu
     version = await repository.get_current(session, code)
     if version is None:
         raise NotFound(f"Không có thủ tục mã {code}.")
-    return _detail(version)
+    return detail(version)
 
 
 async def get_version_or_raise(session: AsyncSession, *, code: str, version: int) -> ProcedureOut:
     found = await repository.get_version(session, code, version)
     if found is None:
         raise NotFound(f"Thủ tục {code} không có phiên bản {version}.")
-    return _detail(found)
+    return detail(found)
 
 
 async def list_fields(session: AsyncSession) -> Sequence[Field]:
@@ -139,19 +139,11 @@ async def list_fields(session: AsyncSession) -> Sequence[Field]:
 def _published_version(
     content: ProcedureContent, *, version: int, effective: date
 ) -> ProcedureVersion:
-    return ProcedureVersion(
-        procedure_code=content.code,
-        version=version,
-        status=VersionStatus.PUBLISHED,
-        effective_date=effective,
-        published_at=datetime.now(UTC),
-        name=content.name,
-        name_search=fold(content.name),
-        field_code=content.field_code,
-        level=content.level,
-        online_level=content.online_level,
-        content=content.model_dump_json(),
-    )
+    published = admin.new_version(content, version=version)
+    published.status = VersionStatus.PUBLISHED
+    published.effective_date = effective
+    published.published_at = datetime.now(UTC)
+    return published
 
 
 async def seed_catalogue(

@@ -2,48 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
 import httpx
 import pytest
 
-from services.procedures import seed as procedures_seed
-from services.procedures.config import ProceduresSettings
-from services.procedures.main import create_app, spec
 from services.procedures.text import fold
-from shared.db import Database
-from shared.migrations import upgrade
-from tests.conftest import PgDatabase, distributed_platform, embedded_platform
 
 BIRTH = "Đăng ký khai sinh"
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-async def api(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_database: PgDatabase
-) -> AsyncIterator[httpx.AsyncClient]:
-    if request.param == "postgresql":
-        settings = ProceduresSettings(
-            platform=distributed_platform(), database_url=await pg_database("procedures")
-        )
-    else:
-        settings = ProceduresSettings(platform=embedded_platform(tmp_path))
-        await anyio.to_thread.run_sync(upgrade, spec.migrations, settings.db_url)
-    database = Database(settings.db_url)
-    async with database.session() as session:
-        await procedures_seed.seed(session)
-    await database.dispose()
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://procedures"
-        ) as client,
-    ):
-        yield client
 
 
 async def search(api: httpx.AsyncClient, **params: str | int) -> dict[str, Any]:
