@@ -7,6 +7,7 @@ a service in distributed mode. ``run_migrations`` is what each tree's ``env.py``
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -90,10 +91,23 @@ async def _run_online(url: str, metadata: MetaData) -> None:
         await engine.dispose()
 
 
+def comparison_filter(metadata: MetaData) -> Callable[..., bool]:
+    """Alembic's ``include_object``: leave out the indexes a service declares as
+    PostgreSQL-only (``metadata.info["postgresql_only_indexes"]``), which its migrations
+    create by hand on PostgreSQL and which the models cannot describe for SQLite."""
+    skipped = set(metadata.info.get("postgresql_only_indexes", ()))
+
+    def include(_object: object, name: str | None, type_: str, *_rest: object) -> bool:
+        return not (type_ == "index" and name in skipped)
+
+    return include
+
+
 def _configure_and_run(connection: Connection, metadata: MetaData) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        include_object=comparison_filter(metadata),
         # SQLite cannot ALTER most things; Alembic's batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,

@@ -12,13 +12,17 @@ from sqlalchemy import Connection
 
 from services.composition import SPECS
 from shared.db import Database
-from shared.migrations import upgrade
+from shared.migrations import comparison_filter, upgrade
 from tests.conftest import PgDatabase
 
 
 def _differences(connection: Connection, service: str) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return list(compare_metadata(context, SPECS[service].metadata))
+    metadata = SPECS[service].metadata
+    context = MigrationContext.configure(
+        connection,
+        opts={"compare_type": True, "include_object": comparison_filter(metadata)},
+    )
+    return list(compare_metadata(context, metadata))
 
 
 @pytest.mark.parametrize("service", list(SPECS))

@@ -52,6 +52,17 @@ class TestSearch:
         found = names(await search(api, q="cap ban sao trich luc ho tich"))
         assert found[0] == "Cấp bản sao trích lục hộ tịch"
 
+    async def test_the_last_word_may_be_half_typed(self, api: httpx.AsyncClient) -> None:
+        assert names(await search(api, q="dang ky khai si"))[0] == BIRTH
+        assert (await search(api, q="dan ky khai sinh"))["total"] == 0  # only the last
+
+    async def test_a_page_past_the_end_is_empty_but_keeps_the_total(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        page = await search(api, q="dang ky", page=50)
+        assert page["items"] == []
+        assert page["total"] == (await search(api, q="dang ky"))["total"] > 0
+
     async def test_every_word_must_match(self, api: httpx.AsyncClient) -> None:
         assert (await search(api, q="khai sinh xe may"))["total"] == 0
 
