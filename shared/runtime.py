@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from sqlalchemy import MetaData
 
 from shared.auth import TokenService
+from shared.cache import Cache, MemoryCache, RedisCache
 from shared.contracts.health import ReadinessReport
 from shared.db import Database
 from shared.events import EventBus, InProcessBus, Outbox, OutboxMixin, RedisStreamBus
@@ -49,6 +50,8 @@ class Runtime:
     outbox: Outbox | None = None
     redis: Redis | None = None
     storage: ObjectStorage | None = None
+    # Shared by the service's instances through Redis; per process in embedded mode.
+    cache: Cache = field(default_factory=MemoryCache)
 
     def checks(self) -> dict[str, Check]:
         checks: dict[str, Check] = {"database": self.db.ping}
@@ -104,6 +107,7 @@ async def open_runtime(
         outbox=Outbox(outbox_model, source=name) if outbox_model is not None else None,
         redis=redis,
         storage=storage,
+        cache=RedisCache(redis) if redis is not None else MemoryCache(),
     )
     if storage is not None:
         try:

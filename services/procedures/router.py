@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from services.procedures import admin
 from services.procedures import service as procedure_service
+from services.procedures.caching import CatalogueCacheDep, CatalogueChangeDep
 from services.procedures.models import AgencyLevel, OnlineLevel
 from services.procedures.schemas import (
     AgencyOut,
@@ -49,6 +50,7 @@ async def list_fields(session: SessionDep) -> list[FieldOut]:
 @router.get("/procedures", response_model=ProcedurePage, tags=["procedures"])
 async def search_procedures(
     session: SessionDep,
+    cache: CatalogueCacheDep,
     q: Annotated[
         str | None, Query(max_length=200, description="Tên thủ tục, có dấu hoặc không")
     ] = None,
@@ -63,14 +65,21 @@ async def search_procedures(
 ) -> ProcedurePage:
     """Search the current procedures by name, with or without diacritics, in any word order."""
     return await procedure_service.search_procedures(
-        session, query=q, field_code=field, level=level, online=online, page=page, size=size
+        session,
+        cache=cache,
+        query=q,
+        field_code=field,
+        level=level,
+        online=online,
+        page=page,
+        size=size,
     )
 
 
 @router.get("/procedures/{code}", response_model=ProcedureOut, tags=["procedures"])
-async def get_procedure(session: SessionDep, code: str) -> ProcedureOut:
+async def get_procedure(session: SessionDep, cache: CatalogueCacheDep, code: str) -> ProcedureOut:
     """The version of a procedure now in force."""
-    return await procedure_service.get_procedure_or_raise(session, code=code)
+    return await procedure_service.get_procedure_or_raise(session, code=code, cache=cache)
 
 
 @router.get(
@@ -127,6 +136,7 @@ async def validate_draft(session: SessionDep, _admin: AdminDep, code: str) -> Va
     tags=["procedures: admin"],
 )
 async def publish_version(
+    change: CatalogueChangeDep,  # before the session: it acts after the commit
     session: SessionDep,
     _admin: AdminDep,
     code: str,
@@ -137,10 +147,14 @@ async def publish_version(
     published = await admin.publish(
         session, code=code, version=version, effective_date=request.effective_date
     )
+    change.changed = True
     return procedure_service.detail(published)
 
 
 @router.post("/procedures/{code}/unpublish", status_code=204, tags=["procedures: admin"])
-async def unpublish(session: SessionDep, _admin: AdminDep, code: str) -> None:
+async def unpublish(
+    change: CatalogueChangeDep, session: SessionDep, _admin: AdminDep, code: str
+) -> None:
     """Withdraw a procedure from the catalogue; its versions stay readable (admin)."""
     await admin.unpublish(session, code=code)
+    change.changed = True

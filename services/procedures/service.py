@@ -1,5 +1,6 @@
 """Business rules of the procedures service."""
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Literal
@@ -25,6 +26,7 @@ from services.procedures.schemas import (
     ProcedureSummary,
 )
 from services.procedures.text import fold
+from shared.cache import Namespace
 from shared.errors import NotFound
 
 
@@ -94,6 +96,7 @@ def detail(version: ProcedureVersion) -> ProcedureOut:
 async def search_procedures(
     session: AsyncSession,
     *,
+    cache: Namespace | None = None,
     query: str | None,
     field_code: str | None,
     level: AgencyLevel | None,
@@ -101,6 +104,10 @@ async def search_procedures(
     page: int,
     size: int,
 ) -> ProcedurePage:
+    parts = json.dumps(["search", fold(query or ""), field_code, level, online, page, size])
+    cached, key = await cache.get(parts) if cache else (None, None)
+    if cached is not None:
+        return ProcedurePage.model_validate_json(cached)
     online_levels: Sequence[OnlineLevel] = ()
     if online == "any":
         online_levels = ONLINE_ANY
@@ -115,14 +122,25 @@ async def search_procedures(
         offset=(page - 1) * size,
         limit=size,
     )
-    return ProcedurePage(items=[_summary(v) for v in versions], total=total, page=page, size=size)
+    result = ProcedurePage(items=[_summary(v) for v in versions], total=total, page=page, size=size)
+    if cache is not None:
+        await cache.put(key, result.model_dump_json())
+    return result
 
 
-async def get_procedure_or_raise(session: AsyncSession, *, code: str) -> ProcedureOut:
+async def get_procedure_or_raise(
+    session: AsyncSession, *, code: str, cache: Namespace | None = None
+) -> ProcedureOut:
+    cached, key = await cache.get(json.dumps(["procedure", code])) if cache else (None, None)
+    if cached is not None:
+        return ProcedureOut.model_validate_json(cached)
     version = await repository.get_current(session, code)
     if version is None:
         raise NotFound(f"Không có thủ tục mã {code}.")
-    return detail(version)
+    result = detail(version)
+    if cache is not None:
+        await cache.put(key, result.model_dump_json())
+    return result
 
 
 async def get_version_or_raise(session: AsyncSession, *, code: str, version: int) -> ProcedureOut:

@@ -19,9 +19,10 @@ from tests.conftest import PgDatabase, distributed_platform, embedded_platform
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
-async def api(
+async def procedures_settings(
     request: pytest.FixtureRequest, tmp_path: Path, pg_database: PgDatabase
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> ProceduresSettings:
+    """A seeded procedures database: PostgreSQL with Redis, or SQLite with memory."""
     if request.param == "postgresql":
         settings = ProceduresSettings(
             platform=distributed_platform(), database_url=await pg_database("procedures")
@@ -33,6 +34,12 @@ async def api(
     async with database.session() as session:
         await procedures_seed.seed(session)
     await database.dispose()
+    return settings
+
+
+@pytest.fixture
+async def api(procedures_settings: ProceduresSettings) -> AsyncIterator[httpx.AsyncClient]:
+    settings = procedures_settings
     app = create_app(settings)
     tokens = TokenService.from_settings(settings.platform)
     async with (

@@ -1,0 +1,42 @@
+"""The published catalogue's read cache, invalidated after a change commits.
+
+Invalidating before the commit would let a reader in between cache the old catalogue
+under the new generation. So a change is marked during the request and the generation
+is bumped by a dependency that exits after the unit of work: an endpoint lists
+``CatalogueChangeDep`` before ``SessionDep`` (dependencies exit in reverse order).
+"""
+
+import hashlib
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from shared.cache import Namespace
+
+NAMESPACE = "procedures:catalogue"
+
+
+def catalogue_cache(request: Request) -> Namespace:
+    runtime = request.app.state.runtime
+    # Scoped to this catalogue's database: deployments (or test databases) sharing one
+    # Redis must never read each other's pages.
+    scope = hashlib.sha256(runtime.settings.db_url.encode()).hexdigest()[:12]
+    return Namespace(runtime.cache, f"{NAMESPACE}:{scope}", ttl_seconds=300)
+
+
+class CatalogueChange:
+    """Set ``changed`` when the request changed what the public sees."""
+
+    changed = False
+
+
+async def catalogue_change(request: Request) -> AsyncIterator[CatalogueChange]:
+    change = CatalogueChange()
+    yield change  # an exception here (the request failed) skips the invalidation
+    if change.changed:
+        await catalogue_cache(request).invalidate()
+
+
+CatalogueCacheDep = Annotated[Namespace, Depends(catalogue_cache)]
+CatalogueChangeDep = Annotated[CatalogueChange, Depends(catalogue_change, scope="function")]
