@@ -25,6 +25,7 @@ ROUTES: dict[str, str] = {
     "procedures": "procedures",
     "agencies": "procedures",
     "fields": "procedures",
+    "catalogue": "procedures",
     "dossiers": "intake",
     "queues": "intake",
     "calendars": "tracking",

@@ -2,7 +2,16 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.procedures.models import (
@@ -161,3 +170,29 @@ async def latest_version_number(session: AsyncSession, code: str) -> int:
         select(func.max(ProcedureVersion.version)).where(ProcedureVersion.procedure_code == code)
     )
     return int(latest or 0)
+
+
+async def all_procedures(session: AsyncSession) -> Sequence[Procedure]:
+    return (await session.scalars(select(Procedure).order_by(Procedure.code))).all()
+
+
+async def all_versions(session: AsyncSession) -> Sequence[ProcedureVersion]:
+    return (
+        await session.scalars(
+            select(ProcedureVersion).order_by(
+                ProcedureVersion.procedure_code, ProcedureVersion.version
+            )
+        )
+    ).all()
+
+
+async def retire_published_except(
+    session: AsyncSession, code: str, current_version: int | None
+) -> None:
+    statement = update(ProcedureVersion).where(
+        ProcedureVersion.procedure_code == code,
+        ProcedureVersion.status == VersionStatus.PUBLISHED,
+    )
+    if current_version is not None:
+        statement = statement.where(ProcedureVersion.version != current_version)
+    await session.execute(statement.values(status=VersionStatus.RETIRED))

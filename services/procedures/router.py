@@ -2,13 +2,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from services.procedures import admin
+from services.procedures import admin, catalogue_io
 from services.procedures import service as procedure_service
 from services.procedures.caching import CatalogueCacheDep, CatalogueChangeDep
 from services.procedures.models import AgencyLevel, OnlineLevel
 from services.procedures.schemas import (
     AgencyOut,
+    CatalogueDocument,
     FieldOut,
+    ImportReport,
     ProcedureContent,
     ProcedureOut,
     ProcedurePage,
@@ -158,3 +160,22 @@ async def unpublish(
     """Withdraw a procedure from the catalogue; its versions stay readable (admin)."""
     await admin.unpublish(session, code=code)
     change.changed = True
+
+
+@router.get("/catalogue/export", response_model=CatalogueDocument, tags=["procedures: admin"])
+async def export_catalogue(session: SessionDep, _admin: AdminDep) -> CatalogueDocument:
+    """The whole catalogue, every version, as one JSON document (admin)."""
+    return await catalogue_io.export_catalogue(session)
+
+
+@router.post("/catalogue/import", response_model=ImportReport, tags=["procedures: admin"])
+async def import_catalogue(
+    change: CatalogueChangeDep,  # before the session: it acts after the commit
+    session: SessionDep,
+    _admin: AdminDep,
+    document: CatalogueDocument,
+) -> ImportReport:
+    """Add what a catalogue document holds and this one lacks; all or nothing (admin)."""
+    report = await catalogue_io.import_catalogue(session, document=document)
+    change.changed = True
+    return report

@@ -171,3 +171,31 @@ class ValidationReport(BaseModel):
 
 class PublishRequest(BaseModel):
     effective_date: date
+
+
+class ExportedVersion(BaseModel):
+    version: int = Field(ge=1)
+    status: VersionStatus
+    effective_date: date | None = None
+    published_at: datetime | None = None
+    content: ProcedureContent
+
+
+class ExportedProcedure(BaseModel):
+    code: str
+    current_version: int | None
+    versions: list[ExportedVersion] = Field(min_length=1)
+
+
+class CatalogueDocument(BaseModel):
+    """The whole catalogue as one JSON document (export, import, backups, other provinces)."""
+
+    format: Literal["onestop-catalogue/1"] = "onestop-catalogue/1"
+    fields: list[FieldOut]
+    procedures: list[ExportedProcedure]
+
+
+class ImportReport(BaseModel):
+    fields: int
+    procedures: int
+    versions: int
