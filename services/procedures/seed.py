@@ -21,6 +21,8 @@ SEED_DATA = Path(__file__).parent / "seed_data"
 AGENCIES_FILE = SEED_DATA / "agencies.yaml"
 SOURCE_FILE = SEED_DATA / "source" / "procedures.yaml"  # as shipped in ../shared/data
 CATALOGUE_FILE = SEED_DATA / "catalogue.yaml"  # the structured facts added by hand
+EFORMS_FILE = SEED_DATA / "eforms.yaml"  # the applicant's data, per procedure
+JSON_SCHEMA_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 # The seeded versions take effect with the two-level local government (NĐ 118/2025).
 SEED_EFFECTIVE = date(2025, 7, 1)
 
@@ -47,10 +49,24 @@ def document_of(text: str) -> RequiredDocument:
     return RequiredDocument(name=text, kind=kind, required=not optional)
 
 
+def eform_schema(title: str, own: dict[str, Any], eforms: dict[str, Any]) -> dict[str, Any]:
+    """A procedure's e-form: the common applicant block and the procedure's own fields."""
+    return {
+        "$schema": JSON_SCHEMA_2020_12,
+        "title": title,
+        "type": "object",
+        "$defs": eforms["definitions"],
+        "required": ["applicant", *own.get("required", [])],
+        "properties": {"applicant": eforms["applicant"], **own["properties"]},
+        "additionalProperties": False,
+    }
+
+
 def load_catalogue() -> tuple[dict[str, str], list[ProcedureContent]]:
     """The fields and the 33 real procedures: the source's facts plus the structured overlay."""
     source: list[dict[str, Any]] = yaml.safe_load(SOURCE_FILE.read_text(encoding="utf-8"))
     overlay = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    eforms = yaml.safe_load(EFORMS_FILE.read_text(encoding="utf-8"))
     fields: dict[str, str] = overlay["fields"]
     field_codes = {name: code for code, name in fields.items()}
     procedures = []
@@ -71,6 +87,9 @@ def load_catalogue() -> tuple[dict[str, str], list[ProcedureContent]]:
                 processing_time_text=entry["processing_time"],
                 fee_text=entry["fee"],
                 required_documents=[document_of(text) for text in entry["documents"]],
+                eform_schema=eform_schema(
+                    entry["name_vi"], eforms["procedures"][entry["id"]], eforms
+                ),
                 legal_basis=entry["legal_basis"],
                 sources=entry["sources"],
                 notes=entry.get("notes"),
