@@ -43,8 +43,14 @@ async def test_seeding_twice_adds_nothing_the_second_time(tmp_path: Path) -> Non
     await composition.migrate(composition.SEEDS, platform)
     first = await composition.seed(platform)
     second = await composition.seed(platform)
-    assert first == {"procedures": {"agencies": 6, "procedures": 33}, "gateway": {"accounts": 4}}
-    assert second == {"procedures": {"agencies": 0, "procedures": 0}, "gateway": {"accounts": 0}}
+    assert first == {
+        "procedures": {"agencies": 6, "procedures": 33, "offers": 14 + 2 * 19},
+        "gateway": {"accounts": 4},
+    }
+    assert second == {
+        "procedures": {"agencies": 0, "procedures": 0, "offers": 0},
+        "gateway": {"accounts": 0},
+    }
 
 
 async def test_seeding_is_refused_in_production(tmp_path: Path) -> None:

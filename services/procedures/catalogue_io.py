@@ -12,8 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.procedures import repository
 from services.procedures.admin import new_version
-from services.procedures.models import Field, Procedure, VersionStatus
+from services.procedures.models import (
+    Agency,
+    AgencyProcedure,
+    Field,
+    Procedure,
+    VersionStatus,
+)
 from services.procedures.schemas import (
+    AgencyOut,
     CatalogueDocument,
     ExportedProcedure,
     ExportedVersion,
@@ -25,6 +32,7 @@ from shared.errors import Conflict, Unprocessable
 
 
 async def export_catalogue(session: AsyncSession) -> CatalogueDocument:
+    offered = await repository.offers(session)
     versions = defaultdict(list)
     for version in await repository.all_versions(session):
         versions[version.procedure_code].append(
@@ -37,21 +45,52 @@ async def export_catalogue(session: AsyncSession) -> CatalogueDocument:
             )
         )
     return CatalogueDocument(
+        agencies=_parents_first(
+            [AgencyOut.model_validate(a) for a in await repository.list_agencies(session)]
+        ),
         fields=[FieldOut.model_validate(f) for f in await repository.list_fields(session)],
         procedures=[
             ExportedProcedure(
                 code=procedure.code,
                 current_version=procedure.current_version,
                 versions=versions[procedure.code],
+                offered_at=offered.get(procedure.code, []),
             )
             for procedure in await repository.all_procedures(session)
         ],
     )
 
 
-def _check(document: CatalogueDocument, known_fields: set[str]) -> list[dict[str, str]]:
+def _parents_first(agencies: list[AgencyOut]) -> list[AgencyOut]:
+    placed: set[str] = set()
+    ordered: list[AgencyOut] = []
+    waiting = agencies
+    while waiting:
+        ready = [a for a in waiting if a.parent_code is None or a.parent_code in placed]
+        if not ready:  # a cycle or a missing parent: keep the rest as they are
+            return ordered + waiting
+        ordered += ready
+        placed |= {a.code for a in ready}
+        waiting = [a for a in waiting if a.code not in placed]
+    return ordered
+
+
+def _check(
+    document: CatalogueDocument, known_fields: set[str], known_agencies: set[str]
+) -> list[dict[str, str]]:
     """What makes the document inconsistent in itself, with pointers into it."""
     problems = []
+    agencies = set(known_agencies)
+    for index, agency in enumerate(document.agencies):
+        if agency.parent_code is not None and agency.parent_code not in agencies:
+            problems.append(
+                {
+                    "pointer": f"#/agencies/{index}/parent_code",
+                    "message": "Cơ quan cấp trên phải có trước.",
+                }
+            )
+        agencies.add(agency.code)
+    known_agencies = agencies
     fields = known_fields | {field.code for field in document.fields}
     seen: set[str] = set()
     for p_index, procedure in enumerate(document.procedures):
@@ -59,6 +98,14 @@ def _check(document: CatalogueDocument, known_fields: set[str]) -> list[dict[str
         if procedure.code in seen:
             problems.append({"pointer": f"{where}/code", "message": "Mã thủ tục bị lặp."})
         seen.add(procedure.code)
+        for a_index, agency_code in enumerate(procedure.offered_at):
+            if agency_code not in known_agencies:
+                problems.append(
+                    {
+                        "pointer": f"{where}/offered_at/{a_index}",
+                        "message": "Cơ quan không tồn tại.",
+                    }
+                )
         numbers = [v.version for v in procedure.versions]
         if len(set(numbers)) != len(numbers):
             problems.append({"pointer": f"{where}/versions", "message": "Phiên bản bị lặp."})
@@ -92,16 +139,24 @@ def _check(document: CatalogueDocument, known_fields: set[str]) -> list[dict[str
 
 async def import_catalogue(session: AsyncSession, *, document: CatalogueDocument) -> ImportReport:
     known_fields = await repository.existing_field_codes(session)
-    problems = _check(document, known_fields)
+    known_agencies = await repository.existing_agency_codes(session)
+    problems = _check(document, known_fields, known_agencies)
     if problems:
         raise Unprocessable("Tệp danh mục không nhất quán.", errors=problems)
+    added_agencies = 0
+    for agency in document.agencies:
+        if agency.code not in known_agencies:
+            session.add(Agency(**agency.model_dump()))
+            await session.flush()  # its children reference it
+            added_agencies += 1
     added_fields = 0
     for field in document.fields:
         if field.code not in known_fields:
             session.add(Field(code=field.code, name=field.name))
             added_fields += 1
     await session.flush()
-    added_procedures = added_versions = 0
+    offered = await repository.offers(session)
+    added_procedures = added_versions = added_offers = 0
     for item in document.procedures:
         procedure = await repository.get_procedure(session, item.code)
         if procedure is None:
@@ -134,8 +189,18 @@ async def import_catalogue(session: AsyncSession, *, document: CatalogueDocument
             version.published_at = exported.published_at
             session.add(version)
             added_versions += 1
+        for agency_code in item.offered_at:
+            if agency_code not in offered.get(item.code, []):
+                session.add(AgencyProcedure(agency_code=agency_code, procedure_code=item.code))
+                added_offers += 1
         procedure.current_version = item.current_version
         # At most one version is published: the one in force after the import.
         await repository.retire_published_except(session, item.code, item.current_version)
         await session.flush()
-    return ImportReport(fields=added_fields, procedures=added_procedures, versions=added_versions)
+    return ImportReport(
+        agencies=added_agencies,
+        fields=added_fields,
+        procedures=added_procedures,
+        versions=added_versions,
+        offers=added_offers,
+    )

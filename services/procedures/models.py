@@ -30,6 +30,9 @@ def _enum(kind: type[StrEnum]) -> Enum:
     return Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
+NATIONAL_CALENDAR = "national"
+
+
 class AgencyLevel(StrEnum):
     MINISTRY = "ministry"
     PROVINCE = "province"
@@ -48,6 +51,23 @@ class Agency(Base):
     level: Mapped[AgencyLevel] = mapped_column(_enum(AgencyLevel))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("agencies.code"), index=True)
     address: Mapped[str | None] = mapped_column(String(300))
+    # The working calendar the agency follows; the tracking service resolves the code.
+    calendar_code: Mapped[str] = mapped_column(String(40), default=NATIONAL_CALENDAR)
+
+
+class AgencyProcedure(Base):
+    """A procedure an agency's one-stop desk offers (receives and returns results for).
+
+    Since NĐ 118/2025 a desk may receive a dossier whatever the applicant's address;
+    the competent agency that decides is in the procedure's own text.
+    """
+
+    __tablename__ = "agency_procedures"
+
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), primary_key=True)
+    procedure_code: Mapped[str] = mapped_column(
+        ForeignKey("procedures.code"), primary_key=True, index=True
+    )
 
 
 class OnlineLevel(StrEnum):

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.procedures.models import (
     Agency,
     AgencyLevel,
+    AgencyProcedure,
     Field,
     OnlineLevel,
     Procedure,
@@ -77,6 +78,7 @@ async def search_current(
     query: str,
     field_code: str | None,
     level: AgencyLevel | None,
+    agency_code: str | None = None,
     online_levels: Sequence[OnlineLevel],
     offset: int,
     limit: int,
@@ -95,6 +97,11 @@ async def search_current(
         statement = statement.where(ProcedureVersion.level == level)
     if online_levels:
         statement = statement.where(ProcedureVersion.online_level.in_(online_levels))
+    if agency_code is not None:
+        offered = select(AgencyProcedure.procedure_code).where(
+            AgencyProcedure.agency_code == agency_code
+        )
+        statement = statement.where(ProcedureVersion.procedure_code.in_(offered))
     name = ProcedureVersion.name_search
     rank = case(
         (name == query, 0),
@@ -196,3 +203,16 @@ async def retire_published_except(
     if current_version is not None:
         statement = statement.where(ProcedureVersion.version != current_version)
     await session.execute(statement.values(status=VersionStatus.RETIRED))
+
+
+async def offers(session: AsyncSession) -> dict[str, list[str]]:
+    """Procedure code -> the agencies whose desks offer it."""
+    rows = await session.execute(
+        select(AgencyProcedure.procedure_code, AgencyProcedure.agency_code).order_by(
+            AgencyProcedure.procedure_code, AgencyProcedure.agency_code
+        )
+    )
+    offered: dict[str, list[str]] = {}
+    for procedure_code, agency_code in rows:
+        offered.setdefault(procedure_code, []).append(agency_code)
+    return offered

@@ -58,6 +58,9 @@ async def search_procedures(
     ] = None,
     field: Annotated[str | None, Query(max_length=40)] = None,
     level: AgencyLevel | None = None,
+    agency: Annotated[
+        str | None, Query(pattern=AGENCY_CODE, description="offered at this agency's desk")
+    ] = None,
     online: Annotated[
         OnlineLevel | Literal["any"] | None,
         Query(description="full, partial, none, or any (full or partial)"),
@@ -72,6 +75,7 @@ async def search_procedures(
         query=q,
         field_code=field,
         level=level,
+        agency_code=agency,
         online=online,
         page=page,
         size=size,

@@ -16,6 +16,7 @@ class AgencyOut(BaseModel):
     level: AgencyLevel
     parent_code: str | None
     address: str | None
+    calendar_code: str
 
 
 class AgencySeed(BaseModel):
@@ -27,6 +28,8 @@ class AgencySeed(BaseModel):
     parent_code: str | None = None
     address: str | None = None
     code_confirmed: bool = False
+    # Levels of procedure its desk receives (see seed_data/agencies.yaml).
+    offers: list[AgencyLevel] = Field(default_factory=list)
 
 
 class TimeUnit(StrEnum):
@@ -185,17 +188,21 @@ class ExportedProcedure(BaseModel):
     code: str
     current_version: int | None
     versions: list[ExportedVersion] = Field(min_length=1)
+    offered_at: list[str] = Field(default_factory=list)  # agency codes
 
 
 class CatalogueDocument(BaseModel):
     """The whole catalogue as one JSON document (export, import, backups, other provinces)."""
 
     format: Literal["onestop-catalogue/1"] = "onestop-catalogue/1"
+    agencies: list[AgencyOut] = Field(default_factory=list)  # parents before children
     fields: list[FieldOut]
     procedures: list[ExportedProcedure]
 
 
 class ImportReport(BaseModel):
+    agencies: int
     fields: int
     procedures: int
     versions: int
+    offers: int

@@ -104,9 +104,11 @@ def load_catalogue() -> tuple[dict[str, str], list[ProcedureContent]]:
 
 
 async def seed(session: AsyncSession) -> dict[str, int]:
-    agencies = await procedure_service.seed_agencies(session, agencies=load_agencies())
+    agencies = load_agencies()
+    added_agencies = await procedure_service.seed_agencies(session, agencies=agencies)
     fields, procedures = load_catalogue()
     added = await procedure_service.seed_catalogue(
         session, fields=fields, procedures=procedures, effective=SEED_EFFECTIVE
     )
-    return {"agencies": agencies, "procedures": added}
+    offers = await procedure_service.seed_offers(session, agencies=agencies, procedures=procedures)
+    return {"agencies": added_agencies, "procedures": added, "offers": offers}

@@ -11,6 +11,7 @@ from services.procedures import admin, repository
 from services.procedures.models import (
     Agency,
     AgencyLevel,
+    AgencyProcedure,
     Field,
     OnlineLevel,
     Procedure,
@@ -100,11 +101,14 @@ async def search_procedures(
     query: str | None,
     field_code: str | None,
     level: AgencyLevel | None,
+    agency_code: str | None = None,
     online: OnlineLevel | Literal["any"] | None,
     page: int,
     size: int,
 ) -> ProcedurePage:
-    parts = json.dumps(["search", fold(query or ""), field_code, level, online, page, size])
+    parts = json.dumps(
+        ["search", fold(query or ""), field_code, level, agency_code, online, page, size]
+    )
     cached, key = await cache.get(parts) if cache else (None, None)
     if cached is not None:
         return ProcedurePage.model_validate_json(cached)
@@ -118,6 +122,7 @@ async def search_procedures(
         query=fold(query or ""),
         field_code=field_code,
         level=level,
+        agency_code=agency_code,
         online_levels=online_levels,
         offset=(page - 1) * size,
         limit=size,
@@ -186,5 +191,30 @@ async def seed_catalogue(
         await session.flush()
         session.add(_published_version(content, version=1, effective=effective))
         added += 1
+    await session.flush()
+    return added
+
+
+async def seed_offers(
+    session: AsyncSession,
+    *,
+    agencies: Iterable[AgencySeed],
+    procedures: Iterable[ProcedureContent],
+) -> int:
+    """Link each agency to the procedures of the levels its desk offers; add what is missing."""
+    existing = {
+        (agency, procedure)
+        for procedure, codes in (await repository.offers(session)).items()
+        for agency in codes
+    }
+    procedures = list(procedures)
+    added = 0
+    for agency in agencies:
+        for procedure in procedures:
+            link = (agency.code, procedure.code)
+            if procedure.level in agency.offers and link not in existing:
+                session.add(AgencyProcedure(agency_code=agency.code, procedure_code=procedure.code))
+                existing.add(link)
+                added += 1
     await session.flush()
     return added

@@ -142,3 +142,22 @@ class TestReading:
         fields = (await api.get("/api/v1/fields")).json()
         assert len(fields) == 16
         assert {"code": "ho-tich", "name": "Hộ tịch"} in fields
+
+
+class TestOffers:
+    async def test_a_commune_desk_offers_the_commune_procedures(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        commune = await search(api, agency="000.31.01.H49", size=100)
+        centre = await search(api, agency="000.00.15.H49", size=100)
+        assert (commune["total"], centre["total"]) == (19, 14)
+        assert {i["level"] for i in commune["items"]} == {"commune"}
+        birth = await search(api, agency="000.31.01.H49", q="khai sinh")
+        assert names(birth)[0] == BIRTH
+        assert (await search(api, agency="000.00.15.H49", q="khai sinh"))["total"] == 0
+
+    async def test_every_agency_follows_the_national_calendar_unless_told(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        agencies = (await api.get("/api/v1/agencies")).json()
+        assert {a["calendar_code"] for a in agencies} == {"national"}

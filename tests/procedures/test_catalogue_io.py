@@ -70,7 +70,13 @@ async def test_a_catalogue_round_trips_whole(
 ) -> None:
     document = await with_history(api)
     imported = await empty_api.post("/api/v1/catalogue/import", json=document)
-    assert imported.json() == {"fields": 16, "procedures": 34, "versions": 35}
+    assert imported.json() == {
+        "agencies": 6,
+        "fields": 16,
+        "procedures": 34,
+        "versions": 35,
+        "offers": 52,
+    }
     assert await export(empty_api) == document
     found = (await empty_api.get("/api/v1/procedures", params={"q": "tam tru v2"})).json()
     assert found["items"][0]["version"] == 2
@@ -84,7 +90,7 @@ async def test_importing_the_same_document_again_adds_nothing(
     document = await with_history(api)
     await empty_api.post("/api/v1/catalogue/import", json=document)
     again = await empty_api.post("/api/v1/catalogue/import", json=document)
-    assert again.json() == {"fields": 0, "procedures": 0, "versions": 0}
+    assert set(again.json().values()) == {0}
 
 
 async def test_a_version_that_says_something_else_is_a_409_and_nothing_changes(
