@@ -42,10 +42,11 @@ pytest: $(STAMP) services ## pytest against real PostgreSQL, Redis and an S3 ser
 
 test: lint typecheck imports pytest ## Everything CI runs
 
-bench: $(STAMP) ## Benchmarks (see bench/RESULTS.md); needs wrk (installed when root)
+bench: $(STAMP) services ## Benchmarks (see bench/RESULTS.md); needs wrk (installed when root)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } \
 		|| { echo "wrk is needed: apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/catalogue.py
 
 lock: ## Re-resolve the lock files from pyproject.toml (runtime for the image, dev for make)
 	$(BIN)/python -m pip install --quiet uv

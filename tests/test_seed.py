@@ -44,7 +44,7 @@ async def test_seeding_twice_adds_nothing_the_second_time(tmp_path: Path) -> Non
     first = await composition.seed(platform)
     second = await composition.seed(platform)
     assert first == {
-        "procedures": {"agencies": 6, "procedures": 33, "offers": 14 + 2 * 19},
+        "procedures": {"agencies": 11, "procedures": 33, "offers": 14 + 5 * 19},
         "gateway": {"accounts": 4},
     }
     assert second == {

@@ -25,6 +25,7 @@ from services.procedures.schemas import (
     ProcedureOut,
     ProcedurePage,
     ProcedureSummary,
+    ProcessingTime,
 )
 from services.procedures.text import fold
 from shared.cache import Namespace
@@ -72,14 +73,16 @@ ONLINE_ANY = (OnlineLevel.FULL, OnlineLevel.PARTIAL)
 
 
 def _summary(version: ProcedureVersion) -> ProcedureSummary:
-    content = ProcedureContent.model_validate_json(version.content)
+    # Only the processing time is read from the stored content: validating the whole of
+    # it (e-form schema included) for every search result would cost more than the search.
+    time = json.loads(version.content)["processing_time"]
     return ProcedureSummary(
         code=version.procedure_code,
         name=version.name,
         field_code=version.field_code,
         level=version.level,
         online_level=version.online_level,
-        processing_time=content.processing_time,
+        processing_time=ProcessingTime.model_validate(time) if time else None,
         version=version.version,
     )
 

@@ -93,4 +93,4 @@ def test_the_platform_starts_answers_and_keeps_its_data_across_restarts(tmp_path
         )
         assert again.status_code == 200
         agencies = httpx.get(f"{url}/api/v1/agencies").json()
-        assert len(agencies) == 6  # not duplicated
+        assert len(agencies) == 11  # not duplicated
