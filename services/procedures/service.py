@@ -18,7 +18,6 @@ from services.procedures.models import (
     ProcedureVersion,
     VersionStatus,
 )
-from services.procedures.models import Field as FieldModel
 from services.procedures.schemas import (
     AgencySeed,
     ProcedureContent,
@@ -183,7 +182,7 @@ async def seed_catalogue(
     known_fields = await repository.existing_field_codes(session)
     for code, name in fields.items():
         if code not in known_fields:
-            session.add(FieldModel(code=code, name=name))
+            session.add(Field(code=code, name=name))
     await session.flush()
     known = await repository.existing_procedure_codes(session)
     added = 0
