@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import anyio.to_thread
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
@@ -221,7 +222,7 @@ class TestRedisOutage:
         self, pg_database: PgDatabase, topic: str
     ) -> None:
         server = RedisServer()
-        server.start()
+        await anyio.to_thread.run_sync(server.start)  # it polls: keep it off the loop
         client = Redis.from_url(server.url, decode_responses=True, socket_connect_timeout=0.5)
         db = Database(await pg_database("intake"))
         outbox = Outbox(IntakeOutbox, source="intake")
@@ -229,7 +230,7 @@ class TestRedisOutage:
         stop = asyncio.Event()
         running = asyncio.create_task(relay.run(stop))
         try:
-            server.stop()
+            await anyio.to_thread.run_sync(server.stop)
             async with db.session() as session:  # the request that writes an event succeeds
                 for n in range(3):
                     outbox.add(session, f"{topic}.happened", {"n": n})
@@ -240,7 +241,9 @@ class TestRedisOutage:
                 )
             assert waiting == 3
 
-            server.start()  # Redis is back, empty: the relay publishes what waited
+            await anyio.to_thread.run_sync(
+                server.start
+            )  # Redis is back, empty: the relay publishes what waited
             for _ in range(100):
                 if await client.xlen(stream_name(topic)) == 3:
                     break
@@ -251,4 +254,4 @@ class TestRedisOutage:
             await running
             await client.aclose()
             await db.dispose()
-            server.stop()
+            await anyio.to_thread.run_sync(server.stop)
