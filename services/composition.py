@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
@@ -28,6 +29,7 @@ from services.gateway.proxy import AsgiUpstream, Upstream
 from services.intake.main import spec as intake_spec
 from services.national_portal.main import spec as national_portal_spec
 from services.procedures import seed as procedures_seed
+from services.procedures.caching import invalidate_shared_cache as invalidate_catalogue_cache
 from services.procedures.main import spec as procedures_spec
 from services.tracking.main import spec as tracking_spec
 from shared.db import Database
@@ -51,10 +53,21 @@ SPECS: dict[str, ServiceSpec] = {
 }
 # The services the gateway forwards to, as opposed to itself and the portal mock.
 BACKENDS = ("procedures", "intake", "tracking", "documents")
+
+
+@dataclass(frozen=True)
+class ServiceSeed:
+    """A service's demo data, and what to do once it is committed."""
+
+    load: Callable[[AsyncSession], Awaitable[dict[str, int]]]
+    # E.g. drop a read cache that a running service holds over the old data.
+    committed: Callable[[ServiceSettings], Awaitable[None]] | None = None
+
+
 # Demo data, in order: officers' memberships name agencies the procedures seed creates.
-SEEDS: dict[str, Callable[[AsyncSession], Awaitable[dict[str, int]]]] = {
-    "procedures": procedures_seed.seed,
-    "gateway": gateway_seed.seed,
+SEEDS: dict[str, ServiceSeed] = {
+    "procedures": ServiceSeed(procedures_seed.seed, committed=invalidate_catalogue_cache),
+    "gateway": ServiceSeed(gateway_seed.seed),
 }
 # Where the embedded platform serves the national portal mock.
 PORTAL_MOUNT = "/dvcqg"
@@ -87,16 +100,18 @@ async def migrate(names: Iterable[str], platform: PlatformSettings | None = None
 async def seed(platform: PlatformSettings | None = None) -> dict[str, dict[str, int]]:
     """Load the demo data of every service that has some. Refused in production."""
     results: dict[str, dict[str, int]] = {}
-    for name, load in SEEDS.items():
+    for name, service_seed in SEEDS.items():
         settings = service_settings(name, platform)
         if settings.platform.is_production:
             raise SeedRefused("demo data is never loaded in production")
         database = Database(settings.db_url)
         try:
             async with database.session() as session:
-                results[name] = await load(session)
+                results[name] = await service_seed.load(session)
         finally:
             await database.dispose()
+        if service_seed.committed is not None:
+            await service_seed.committed(settings)
     return results
 
 

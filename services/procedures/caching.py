@@ -12,17 +12,38 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from shared.cache import Namespace
+from shared.cache import Cache, Namespace, RedisCache
+from shared.runtime import connect_redis
+from shared.settings import ServiceSettings
 
 NAMESPACE = "procedures:catalogue"
 
 
-def catalogue_cache(request: Request) -> Namespace:
-    runtime = request.app.state.runtime
+def catalogue_namespace(cache: Cache, db_url: str) -> Namespace:
     # Scoped to this catalogue's database: deployments (or test databases) sharing one
     # Redis must never read each other's pages.
-    scope = hashlib.sha256(runtime.settings.db_url.encode()).hexdigest()[:12]
-    return Namespace(runtime.cache, f"{NAMESPACE}:{scope}", ttl_seconds=300)
+    scope = hashlib.sha256(db_url.encode()).hexdigest()[:12]
+    return Namespace(cache, f"{NAMESPACE}:{scope}", ttl_seconds=300)
+
+
+def catalogue_cache(request: Request) -> Namespace:
+    runtime = request.app.state.runtime
+    return catalogue_namespace(runtime.cache, runtime.settings.db_url)
+
+
+async def invalidate_shared_cache(settings: ServiceSettings) -> None:
+    """Drop the cached catalogue from outside the service (after ``onestop seed``).
+
+    Only a distributed deployment shares its cache; an embedded one keeps it in the
+    memory of the process that serves, which starts empty.
+    """
+    if not settings.uses_redis:
+        return
+    redis = connect_redis(settings.platform.redis_url)
+    try:
+        await catalogue_namespace(RedisCache(redis), settings.db_url).invalidate()
+    finally:
+        await redis.aclose()
 
 
 class CatalogueChange:

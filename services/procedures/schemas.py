@@ -62,6 +62,8 @@ class Confirmed(BaseModel):
     processing_time: bool
     fee: bool
     online_level: bool
+    # Result documents are named after the procedure's law, not read in a source.
+    result_documents: bool = False
 
 
 class DocumentKind(StrEnum):
@@ -83,10 +85,26 @@ class RequiredDocument(BaseModel):
     template_url: str | None = Field(default=None, max_length=500)
 
 
+class FeeChannel(StrEnum):
+    """Which submissions a fee applies to: several fees are lower online."""
+
+    ANY = "any"
+    ONLINE = "online"
+    COUNTER = "counter"  # at the desk or by post
+
+
 class FeeItem(BaseModel):
+    """A fee or charge (phí, lệ phí) and when it applies."""
+
     name: str = Field(min_length=1, max_length=300)
-    amount_vnd: int = Field(ge=0, le=10_000_000_000)
+    # In đồng; null where the law leaves the rate to the province's People's Council (HĐND)
+    # or to the case (e.g. a vehicle's value) and the catalogue does not hold it: the
+    # condition then says what decides it, and intake asks the officer for the amount.
+    amount_vnd: int | None = Field(ge=0, le=10_000_000_000)
+    unit: str | None = Field(default=None, max_length=50)  # per what: bản, trang, lần
+    channel: FeeChannel = FeeChannel.ANY
     collected: Literal["on_submission", "on_result"] = "on_submission"
+    condition: str | None = Field(default=None, max_length=300)  # when it applies
 
 
 class WorkflowStep(BaseModel):

@@ -12,10 +12,12 @@ from services.procedures.schemas import (
     AgencySeed,
     Confirmed,
     DocumentKind,
+    FeeItem,
     ProcedureContent,
     ProcessingTime,
     RequiredDocument,
 )
+from services.procedures.workflow import default_steps
 
 SEED_DATA = Path(__file__).parent / "seed_data"
 AGENCIES_FILE = SEED_DATA / "agencies.yaml"
@@ -72,7 +74,7 @@ def load_catalogue() -> tuple[dict[str, str], list[ProcedureContent]]:
     procedures = []
     for entry in source:
         facts = overlay["procedures"][entry["id"]]
-        time = facts["time"]
+        time = ProcessingTime.model_validate(facts["time"]) if facts["time"] else None
         procedures.append(
             ProcedureContent(
                 code=entry.get("national_code") or entry["id"],
@@ -83,9 +85,12 @@ def load_catalogue() -> tuple[dict[str, str], list[ProcedureContent]]:
                 level_before_2025_07=entry.get("level_before_2025_07"),
                 competent_agency=entry["agency"],
                 online_level=facts["online"],
-                processing_time=ProcessingTime.model_validate(time) if time else None,
+                processing_time=time,
                 processing_time_text=entry["processing_time"],
                 fee_text=entry["fee"],
+                fees=[FeeItem.model_validate(fee) for fee in facts["fees"]],
+                result_documents=facts["results"],
+                steps=default_steps(time),
                 required_documents=[document_of(text) for text in entry["documents"]],
                 eform_schema=eform_schema(
                     entry["name_vi"], eforms["procedures"][entry["id"]], eforms

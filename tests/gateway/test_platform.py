@@ -38,10 +38,10 @@ async def embedded(data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _seed_on_postgres(urls: dict[str, str]) -> None:
-    for name, load in composition.SEEDS.items():
+    for name, service_seed in composition.SEEDS.items():
         database = Database(urls[name])
         async with database.session() as session:
-            await load(session)
+            await service_seed.load(session)
         await database.dispose()
 
 

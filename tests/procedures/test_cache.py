@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import update
 
+from services import composition
 from services.procedures.config import ProceduresSettings
+from services.procedures.main import create_app
 from services.procedures.models import ProcedureVersion
 from shared.db import Database
+from tests.conftest import PgDatabase, distributed_platform
 from tests.procedures.test_admin import EFFECTIVE, as_, create, new_procedure
 
 
@@ -54,12 +58,12 @@ async def test_a_new_version_replaces_the_cached_detail_at_once(api: httpx.Async
     before = (await api.get("/api/v1/procedures/TTHC-23")).json()
     metadata = {"version", "status", "effective_date", "published_at"}
     content = {k: v for k, v in before.items() if k not in metadata}
-    content["processing_time"] = {"unit": "working_days", "value": 2}
+    content["processing_time"] = {"unit": "working_days", "value": 5}
     await api.put("/api/v1/procedures/TTHC-23/draft", json=content, headers=admin)
     assert (await api.get("/api/v1/procedures/TTHC-23")).json()["version"] == 1  # cached, right
     await api.post("/api/v1/procedures/TTHC-23/versions/2/publish", json=EFFECTIVE, headers=admin)
     after = (await api.get("/api/v1/procedures/TTHC-23")).json()
-    assert (after["version"], after["processing_time"]["value"]) == (2, 2)
+    assert (after["version"], after["processing_time"]["value"]) == (2, 5)
 
 
 async def test_a_failed_publication_invalidates_nothing(
@@ -72,3 +76,26 @@ async def test_a_failed_publication_invalidates_nothing(
     )
     assert refused.status_code == 409
     assert await first_name(api, "tam tru") == "Đăng ký tạm trú"
+
+
+async def test_seeding_from_outside_drops_the_shared_cache(
+    pg_database: PgDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``onestop seed`` runs in its own process; the serving one must not keep old pages."""
+    platform = distributed_platform()
+    for name in composition.SEEDS:
+        monkeypatch.setenv(f"{name.upper()}_DATABASE_URL", await pg_database(name))
+    for name in composition.SPECS:  # the gateway's settings need them; seeding calls none
+        monkeypatch.setenv(f"GATEWAY_{name.upper()}_URL", "http://127.0.0.1:9")
+    await composition.seed(platform)
+    settings = ProceduresSettings(platform=platform)
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://p") as api,
+    ):
+        assert await first_name(api, "tam tru") == "Đăng ký tạm trú"
+        await rename_behind_the_service(settings, "TTHC-23", "Tên đổi ngầm")
+        assert await first_name(api, "tam tru") == "Đăng ký tạm trú"  # cached
+        await composition.seed(platform)  # adds nothing, yet the cache is dropped
+        assert await first_name(api, "tam tru") == "Tên đổi ngầm"

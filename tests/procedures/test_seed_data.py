@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from services.procedures.schemas import FeeChannel
 from services.procedures.seed import load_catalogue
-from services.procedures.validation import problems
+from services.procedures.validation import legal_hours, problems
+from shared.auth import Position
 
 FIELDS, PROCEDURES = load_catalogue()
 BY_CODE = {p.code: p for p in PROCEDURES}
@@ -23,6 +25,44 @@ def test_the_33_real_procedures_in_16_fields_are_there() -> None:
 def test_each_procedure_would_pass_publication(procedure: Any) -> None:
     assert problems(procedure, known_fields=FIELDS) == []
     assert procedure.eform_schema["$schema"].endswith("2020-12/schema")
+
+
+@pytest.mark.parametrize("procedure", PROCEDURES, ids=lambda p: p.code)
+def test_each_procedure_says_what_it_issues_and_who_does_what(procedure: Any) -> None:
+    assert procedure.result_documents
+    assert not procedure.confirmed.result_documents  # the source does not list them
+    if procedure.processing_time is None:  # time not verified: no budget can be checked
+        assert procedure.steps == []
+        return
+    positions = [step.position for step in procedure.steps]
+    assert positions == [Position.DESK, Position.SPECIALIST, Position.LEADER, Position.DESK]
+    assert sum(step.budget_hours for step in procedure.steps) <= legal_hours(procedure)
+
+
+def fee(code: str, name: str, channel: FeeChannel = FeeChannel.ANY) -> int | None:
+    [item] = [f for f in BY_CODE[code].fees if f.name == name and f.channel is channel]
+    return item.amount_vnd
+
+
+class TestFees:
+    def test_fixed_amounts_are_read_from_the_source(self) -> None:
+        assert fee("TTHC-07", "Phí cấp bản sao trích lục hộ tịch") == 8_000
+        assert fee("TTHC-11", "Phí cung cấp thông tin lý lịch tư pháp") == 200_000
+
+    def test_a_fee_lower_online_has_one_item_per_channel(self) -> None:
+        name = "Lệ phí đăng ký thường trú"
+        assert fee("1.004222", name, FeeChannel.COUNTER) == 20_000
+        assert fee("1.004222", name, FeeChannel.ONLINE) == 10_000
+
+    def test_a_provincial_rate_has_no_invented_amount(self) -> None:
+        item = BY_CODE["1.004873"].fees[0]  # Cấp Giấy xác nhận tình trạng hôn nhân
+        assert item.amount_vnd is None
+        assert item.condition is not None
+        assert "HĐND" in item.condition
+
+    def test_no_fee_means_no_items(self) -> None:
+        assert BY_CODE["TTHC-33"].fee_text == "Không"
+        assert BY_CODE["TTHC-33"].fees == []
 
 
 def errors(code: str, data: dict[str, Any]) -> list[str]:
