@@ -32,6 +32,9 @@ def _denormalised(content: ProcedureContent) -> dict[str, object]:
         "field_code": content.field_code,
         "level": content.level,
         "online_level": content.online_level,
+        "processing_time": (
+            content.processing_time.model_dump_json() if content.processing_time else None
+        ),
         "content": content.model_dump_json(),
     }
 

@@ -123,6 +123,7 @@ class ProcedureVersion(Base):
     field_code: Mapped[str] = mapped_column(ForeignKey("fields.code"), index=True)
     level: Mapped[AgencyLevel] = mapped_column(_enum(AgencyLevel))
     online_level: Mapped[OnlineLevel] = mapped_column(_enum(OnlineLevel))
+    processing_time: Mapped[str | None] = mapped_column(Text)  # ProcessingTime as JSON
     # The whole version as the API shows it (ProcedureContent), as JSON.
     content: Mapped[str] = mapped_column(Text)
 

@@ -1,9 +1,11 @@
 """Every query of the procedures service."""
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Select,
     case,
     func,
@@ -50,6 +52,18 @@ def _current() -> Select[ProcedureVersion]:
     return select(ProcedureVersion).where(ProcedureVersion.status == VersionStatus.PUBLISHED)
 
 
+# What a search result shows, as columns of the version row.
+SUMMARY_COLUMNS = (
+    ProcedureVersion.procedure_code,
+    ProcedureVersion.version,
+    ProcedureVersion.name,
+    ProcedureVersion.field_code,
+    ProcedureVersion.level,
+    ProcedureVersion.online_level,
+    ProcedureVersion.processing_time,
+)
+
+
 def _has_words(session: AsyncSession, words: Sequence[str]) -> list[ColumnElement[bool]]:
     """Every word is a word of the folded name, in any order; the last may be a prefix
     (the one being typed).
@@ -82,15 +96,21 @@ async def search_current(
     online_levels: Sequence[OnlineLevel],
     offset: int,
     limit: int,
-) -> tuple[Sequence[ProcedureVersion], int]:
+) -> tuple[Sequence[Row[Any]], int]:
     """Current versions whose folded name has every word of ``query``, best first.
+
+    Rows of ``SUMMARY_COLUMNS`` only: the content (the e-form) is never read here.
 
     Rank: the exact name; then the same words in another order (every word present and
     the same length); then the name starting with the query; then the query as a phrase
     inside a longer name; then the rest. Shorter names first within a rank.
     """
     words = query.split()
-    statement = _current().where(*_has_words(session, words))
+    statement = (
+        select(*SUMMARY_COLUMNS)
+        .where(ProcedureVersion.status == VersionStatus.PUBLISHED)
+        .where(*_has_words(session, words))
+    )
     if field_code is not None:
         statement = statement.where(ProcedureVersion.field_code == field_code)
     if level is not None:
@@ -120,7 +140,7 @@ async def search_current(
         # Past the last page the window has no row to carry the total: count it.
         count = await session.scalar(select(func.count()).select_from(statement.subquery()))
         return [], int(count or 0)
-    return [row[0] for row in rows], int(rows[0].total) if rows else 0
+    return rows, int(rows[0].total) if rows else 0
 
 
 async def get_current(session: AsyncSession, code: str) -> ProcedureVersion | None:

@@ -3,8 +3,9 @@
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Any, Literal
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.procedures import admin, repository
@@ -71,18 +72,17 @@ async def seed_agencies(session: AsyncSession, *, agencies: Iterable[AgencySeed]
 ONLINE_ANY = (OnlineLevel.FULL, OnlineLevel.PARTIAL)
 
 
-def _summary(version: ProcedureVersion) -> ProcedureSummary:
-    # Only the processing time is read from the stored content: validating the whole of
-    # it (e-form schema included) for every search result would cost more than the search.
-    time = json.loads(version.content)["processing_time"]
+def _summary(row: Row[Any]) -> ProcedureSummary:
+    """A search result from the version's columns (repository.SUMMARY_COLUMNS)."""
+    time = row.processing_time
     return ProcedureSummary(
-        code=version.procedure_code,
-        name=version.name,
-        field_code=version.field_code,
-        level=version.level,
-        online_level=version.online_level,
-        processing_time=ProcessingTime.model_validate(time) if time else None,
-        version=version.version,
+        code=row.procedure_code,
+        name=row.name,
+        field_code=row.field_code,
+        level=row.level,
+        online_level=row.online_level,
+        processing_time=ProcessingTime.model_validate_json(time) if time else None,
+        version=row.version,
     )
 
 
@@ -119,7 +119,7 @@ async def search_procedures(
         online_levels = ONLINE_ANY
     elif online is not None:
         online_levels = (online,)
-    versions, total = await repository.search_current(
+    rows, total = await repository.search_current(
         session,
         query=fold(query or ""),
         field_code=field_code,
@@ -129,7 +129,7 @@ async def search_procedures(
         offset=(page - 1) * size,
         limit=size,
     )
-    result = ProcedurePage(items=[_summary(v) for v in versions], total=total, page=page, size=size)
+    result = ProcedurePage(items=[_summary(row) for row in rows], total=total, page=page, size=size)
     if cache is not None:
         await cache.put(key, result.model_dump_json())
     return result

@@ -107,13 +107,10 @@ class TestReading:
     async def test_a_procedure_reads_with_its_structured_time_and_confirmed_facts(
         self, api: httpx.AsyncClient
     ) -> None:
-        code = (await search(api, q=BIRTH))["items"][0]["code"]
-        procedure = (await api.get(f"/api/v1/procedures/{code}")).json()
-        assert procedure["processing_time"] == {
-            "unit": "same_day",
-            "value": None,
-            "cutoff_hour": 15,
-        }
+        found = (await search(api, q=BIRTH))["items"][0]
+        procedure = (await api.get(f"/api/v1/procedures/{found['code']}")).json()
+        same_day = {"unit": "same_day", "value": None, "cutoff_hour": 15}
+        assert procedure["processing_time"] == found["processing_time"] == same_day
         assert procedure["confirmed"]["processing_time"] is True
         assert procedure["online_level"] == "full"
         assert procedure["version"] == 1
