@@ -47,6 +47,7 @@ bench: $(STAMP) services ## Benchmarks (see bench/RESULTS.md); needs wrk (instal
 		|| { echo "wrk is needed: apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/catalogue.py
+	$(BIN)/python bench/deadlines.py
 
 lock: ## Re-resolve the lock files from pyproject.toml (runtime for the image, dev for make)
 	$(BIN)/python -m pip install --quiet uv

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -113,27 +115,39 @@ def seed() -> None:
 
 @app.command()
 def worker(
-    name: Annotated[str, typer.Argument(help="The worker: 'relay' (outboxes to Redis).")],
-    service: Annotated[str | None, typer.Option(help="Relay only this service's outbox.")] = None,
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="The worker: 'relay' (outboxes to Redis) or 'consume' (events into services)."
+        ),
+    ],
+    service: Annotated[str | None, typer.Option(help="Only this service's part.")] = None,
 ) -> None:
     """Run a background worker (distributed mode)."""
-    if name != "relay":
-        raise typer.BadParameter("known workers: relay")
+    if name not in ("relay", "consume"):
+        raise typer.BadParameter("known workers: relay, consume")
     platform = PlatformSettings()
     if platform.mode is not Mode.DISTRIBUTED:
         typer.echo("workers run in distributed mode (ONESTOP_MODE=distributed)", err=True)
         raise typer.Exit(code=2)
     configure_logging(platform.log_level)
-    names = [_service_name(service)] if service else composition.relay_services()
-    asyncio.run(_until_signal(names))
+    if name == "relay":
+        names = [_service_name(service)] if service else composition.relay_services()
+    else:
+        names = [_service_name(service)] if service else composition.consumer_services()
+    asyncio.run(_until_signal(name, names))
 
 
-async def _until_signal(names: list[str]) -> None:
+async def _until_signal(worker: str, names: list[str]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await composition.run_relays(names, stop)
+    if worker == "relay":
+        await composition.run_relays(names, stop)
+    else:
+        # Each process its own consumer name: Redis shares a group's messages among them.
+        await composition.run_consumers(names, stop, worker=f"{socket.gethostname()}-{os.getpid()}")
 
 
 def main() -> None:

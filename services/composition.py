@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +31,7 @@ from services.national_portal.main import spec as national_portal_spec
 from services.procedures import seed as procedures_seed
 from services.procedures.caching import invalidate_shared_cache as invalidate_catalogue_cache
 from services.procedures.main import spec as procedures_spec
+from services.tracking import seed as tracking_seed
 from services.tracking.main import spec as tracking_spec
 from shared.db import Database
 from shared.events import InProcessBus, OutboxRelay
@@ -68,6 +69,7 @@ class ServiceSeed:
 SEEDS: dict[str, ServiceSeed] = {
     "procedures": ServiceSeed(procedures_seed.seed, committed=invalidate_catalogue_cache),
     "gateway": ServiceSeed(gateway_seed.seed),
+    "tracking": ServiceSeed(tracking_seed.seed),
 }
 # Where the embedded platform serves the national portal mock.
 PORTAL_MOUNT = "/dvcqg"
@@ -171,6 +173,13 @@ class EmbeddedPlatform:
             if runtime.outbox is not None:
                 relay = OutboxRelay(runtime.db, runtime.outbox, runtime.bus, poll_interval=1.0)
                 self._tasks.append(asyncio.create_task(relay.run(self._stop)))
+        for name, app in self.services.items():
+            for consumer_spec in SPECS[name].consumers:
+                consumer = consumer_spec.consumer(app.state.runtime, name=f"{name}-embedded")
+                self._tasks.append(asyncio.create_task(consumer.run(self._stop)))
+            for periodic in SPECS[name].periodic:
+                job = periodic.run(app.state.runtime, self._stop)
+                self._tasks.append(asyncio.create_task(job))
 
     async def stop(self) -> None:
         self._stop.set()
@@ -222,6 +231,33 @@ async def run_relays(names: Iterable[str], stop: asyncio.Event) -> None:
             relays.append(OutboxRelay(runtime.db, runtime.outbox, runtime.bus))
             logger.info("relay started", extra={"service": name})
         await asyncio.gather(*(relay.run(stop) for relay in relays))
+
+
+async def run_consumers(names: Iterable[str], stop: asyncio.Event, *, worker: str) -> None:
+    """Distributed mode: apply the events the services ``names`` consume until ``stop``.
+
+    Several workers may run: each consumer group shares its messages among them, and the
+    periodic jobs (the deadline scanner) are safe to overlap.
+    """
+    async with AsyncExitStack() as stack:
+        jobs: list[Coroutine[Any, Any, None]] = []
+        for name in names:
+            spec = SPECS[name]
+            runtime = await stack.enter_async_context(
+                open_runtime(service_settings(name), outbox_model=spec.outbox_model)
+            )
+            for consumer_spec in spec.consumers:
+                consumer = consumer_spec.consumer(runtime, name=f"{name}-{worker}")
+                jobs.append(consumer.run(stop))
+                logger.info("consumer started", extra={"group": consumer_spec.group})
+            for periodic in spec.periodic:
+                jobs.append(periodic.run(runtime, stop))
+                logger.info("periodic job started", extra={"job": periodic.name})
+        await asyncio.gather(*jobs)
+
+
+def consumer_services() -> list[str]:
+    return [name for name, spec in SPECS.items() if spec.consumers or spec.periodic]
 
 
 def relay_services() -> list[str]:

@@ -6,13 +6,16 @@ workers (relay, consumers) open the same runtime without an app.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from redis.asyncio import Redis
 from sqlalchemy import MetaData
 
@@ -20,12 +23,63 @@ from shared.auth import TokenService
 from shared.cache import Cache, MemoryCache, RedisCache
 from shared.contracts.health import ReadinessReport
 from shared.db import Database
-from shared.events import EventBus, InProcessBus, Outbox, OutboxMixin, RedisStreamBus
+from shared.events import (
+    Consumer,
+    EventBus,
+    EventHandler,
+    InboxMixin,
+    InProcessBus,
+    Outbox,
+    OutboxMixin,
+    RedisStreamBus,
+)
 from shared.health import Check, run_checks
 from shared.settings import ServiceSettings
 from shared.storage import ObjectStorage, StorageUnavailable
 
 logger = logging.getLogger("onestop.runtime")
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A consumer group of a service: the topics it reads and how it applies an event."""
+
+    group: str
+    topics: tuple[str, ...]
+    handler: EventHandler
+    inbox_model: type[InboxMixin]
+
+    def consumer(self, runtime: Runtime, *, name: str) -> Consumer:
+        return Consumer(
+            bus=runtime.bus,
+            db=runtime.db,
+            inbox_model=self.inbox_model,
+            group=self.group,
+            name=name,
+            topics=self.topics,
+            handler=self.handler,
+        )
+
+
+@dataclass(frozen=True)
+class PeriodicSpec:
+    """A job a service runs every ``interval_seconds`` (e.g. tracking's deadline scanner).
+
+    Several workers may run it at once: a job must be safe to repeat and to overlap.
+    """
+
+    name: str
+    interval_seconds: float
+    job: Callable[[Runtime], Awaitable[object]]
+
+    async def run(self, runtime: Runtime, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.job(runtime)
+            except Exception:
+                logger.warning("periodic job failed", extra={"job": self.name}, exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.interval_seconds)
 
 
 @dataclass(frozen=True)
@@ -38,6 +92,8 @@ class ServiceSpec:
     metadata: MetaData
     migrations: Path
     outbox_model: type[OutboxMixin] | None = None
+    consumers: tuple[ConsumerSpec, ...] = ()
+    periodic: tuple[PeriodicSpec, ...] = ()
 
 
 @dataclass
@@ -121,3 +177,13 @@ async def open_runtime(
         await db.dispose()
         if redis is not None:
             await redis.aclose()
+
+
+def get_outbox(request: Request) -> Outbox:
+    """The service's outbox, to add events within the request's unit of work."""
+    outbox: Outbox | None = request.app.state.runtime.outbox
+    assert outbox is not None, "this service has no outbox"
+    return outbox
+
+
+OutboxDep = Annotated[Outbox, Depends(get_outbox)]

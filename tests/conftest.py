@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import anyio.to_thread
 import asyncpg
+import httpx
 import pytest
 import uvloop
+from fastapi import FastAPI
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
 from services.composition import SPECS
+from shared.auth import Principal, Role, TokenService
 from shared.migrations import upgrade
 from shared.settings import Environment, Mode, PlatformSettings
 from tests.infra import S3Server, seaweedfs
@@ -139,3 +143,25 @@ def embedded_platform(data_dir: Path, **overrides: object) -> PlatformSettings:
     }
     values.update(overrides)
     return PlatformSettings(**values)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def service_client(
+    app: FastAPI, platform: PlatformSettings, *, name: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of one service app (its lifespan running), with test tokens in headers:
+    ``x-test-admin`` and ``x-test-citizen`` (send one as ``authorization: Bearer …``)."""
+    tokens = TokenService.from_settings(platform)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=f"http://{name}"
+        ) as client,
+    ):
+        client.headers["x-test-admin"] = tokens.issue(
+            Principal(subject="admin-1", username="admin", role=Role.ADMIN)
+        )
+        client.headers["x-test-citizen"] = tokens.issue(
+            Principal(subject="c-1", username="001099000001", role=Role.CITIZEN)
+        )
+        yield client

@@ -60,11 +60,12 @@ class TestCompose:
     def test_it_runs_the_servers_every_service_the_relay_and_the_migrations(
         self, compose: dict[str, Any]
     ) -> None:
-        assert {"postgres", "redis", "minio", "migrate", "relay"} <= set(compose)
+        assert {"postgres", "redis", "minio", "migrate", "relay", "consumers"} <= set(compose)
         for service in SERVICES:
             command = compose[service.replace("_", "-")]["command"]
             assert command[:2] == ["serve", service]
         assert compose["relay"]["command"] == ["worker", "relay"]
+        assert compose["consumers"]["command"] == ["worker", "consume"]
         assert compose["migrate"]["command"] == ["migrate"]
 
     def test_every_server_and_service_has_a_healthcheck(self, compose: dict[str, Any]) -> None:

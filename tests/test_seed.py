@@ -46,10 +46,12 @@ async def test_seeding_twice_adds_nothing_the_second_time(tmp_path: Path) -> Non
     assert first == {
         "procedures": {"agencies": 11, "procedures": 33, "offers": 14 + 5 * 19},
         "gateway": {"accounts": 4},
+        "tracking": {"calendars": 1, "days": 130},
     }
     assert second == {
         "procedures": {"agencies": 0, "procedures": 0, "offers": 0},
         "gateway": {"accounts": 0},
+        "tracking": {"calendars": 0, "days": 0},
     }
 
 

@@ -10,6 +10,7 @@ from collections import defaultdict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.procedures import events as procedure_events
 from services.procedures import repository
 from services.procedures.admin import new_version
 from services.procedures.models import (
@@ -29,6 +30,7 @@ from services.procedures.schemas import (
     ProcedureContent,
 )
 from shared.errors import Conflict, Unprocessable
+from shared.events import Outbox
 
 
 async def export_catalogue(session: AsyncSession) -> CatalogueDocument:
@@ -137,7 +139,9 @@ def _check(
     return problems
 
 
-async def import_catalogue(session: AsyncSession, *, document: CatalogueDocument) -> ImportReport:
+async def import_catalogue(
+    session: AsyncSession, *, document: CatalogueDocument, outbox: Outbox
+) -> ImportReport:
     known_fields = await repository.existing_field_codes(session)
     known_agencies = await repository.existing_agency_codes(session)
     problems = _check(document, known_fields, known_agencies)
@@ -146,8 +150,10 @@ async def import_catalogue(session: AsyncSession, *, document: CatalogueDocument
     added_agencies = 0
     for agency in document.agencies:
         if agency.code not in known_agencies:
-            session.add(Agency(**agency.model_dump()))
+            added = Agency(**agency.model_dump())
+            session.add(added)
             await session.flush()  # its children reference it
+            procedure_events.agency_upserted(session, outbox, added)
             added_agencies += 1
     added_fields = 0
     for field in document.fields:

@@ -19,6 +19,7 @@ from services.procedures.schemas import (
 )
 from shared.auth import Principal, Role, require_role
 from shared.db import SessionDep
+from shared.runtime import OutboxDep
 
 router = APIRouter(prefix="/api/v1")
 
@@ -176,10 +177,11 @@ async def export_catalogue(session: SessionDep, _admin: AdminDep) -> CatalogueDo
 async def import_catalogue(
     change: CatalogueChangeDep,  # before the session: it acts after the commit
     session: SessionDep,
+    outbox: OutboxDep,
     _admin: AdminDep,
     document: CatalogueDocument,
 ) -> ImportReport:
     """Add what a catalogue document holds and this one lacks; all or nothing (admin)."""
-    report = await catalogue_io.import_catalogue(session, document=document)
+    report = await catalogue_io.import_catalogue(session, document=document, outbox=outbox)
     change.changed = True
     return report

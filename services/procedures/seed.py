@@ -8,6 +8,7 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.procedures import service as procedure_service
+from services.procedures.models import OutboxRecord
 from services.procedures.schemas import (
     AgencySeed,
     Confirmed,
@@ -18,6 +19,7 @@ from services.procedures.schemas import (
     RequiredDocument,
 )
 from services.procedures.workflow import default_steps
+from shared.events import Outbox
 
 SEED_DATA = Path(__file__).parent / "seed_data"
 AGENCIES_FILE = SEED_DATA / "agencies.yaml"
@@ -110,7 +112,10 @@ def load_catalogue() -> tuple[dict[str, str], list[ProcedureContent]]:
 
 async def seed(session: AsyncSession) -> dict[str, int]:
     agencies = load_agencies()
-    added_agencies = await procedure_service.seed_agencies(session, agencies=agencies)
+    outbox = Outbox(OutboxRecord, source="procedures")
+    added_agencies = await procedure_service.seed_agencies(
+        session, agencies=agencies, outbox=outbox
+    )
     fields, procedures = load_catalogue()
     added = await procedure_service.seed_catalogue(
         session, fields=fields, procedures=procedures, effective=SEED_EFFECTIVE

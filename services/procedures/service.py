@@ -9,6 +9,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.procedures import admin, repository
+from services.procedures import events as procedure_events
 from services.procedures.models import (
     Agency,
     AgencyLevel,
@@ -30,6 +31,7 @@ from services.procedures.schemas import (
 from services.procedures.text import fold
 from shared.cache import Namespace
 from shared.errors import NotFound
+from shared.events import Outbox
 
 
 async def list_agencies(
@@ -45,24 +47,26 @@ async def get_agency_or_raise(session: AsyncSession, *, code: str) -> Agency:
     return agency
 
 
-async def seed_agencies(session: AsyncSession, *, agencies: Iterable[AgencySeed]) -> int:
+async def seed_agencies(
+    session: AsyncSession, *, agencies: Iterable[AgencySeed], outbox: Outbox
+) -> int:
     """Add the agencies that are missing (parents first); never overwrite edits."""
     existing = await repository.existing_agency_codes(session)
     added = 0
     for seed in agencies:
         if seed.code in existing:
             continue
-        session.add(
-            Agency(
-                code=seed.code,
-                name=seed.name,
-                level=seed.level,
-                parent_code=seed.parent_code,
-                address=seed.address,
-            )
+        agency = Agency(
+            code=seed.code,
+            name=seed.name,
+            level=seed.level,
+            parent_code=seed.parent_code,
+            address=seed.address,
         )
+        session.add(agency)
         # Flush each so a child's foreign key finds its parent.
         await session.flush()
+        procedure_events.agency_upserted(session, outbox, agency)
         existing.add(seed.code)
         added += 1
     return added

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from shared.worktime.calendar import CalendarSpec, MakeUpDay
@@ -54,10 +54,14 @@ class Explanation:
     make_up_days: tuple[MakeUpDay, ...]  # worked Saturdays the clock counted
 
 
+ONE_MICROSECOND = timedelta(microseconds=1)
+
+
 def to_micros(instant: datetime) -> int:
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise NaiveInstant("an instant needs a UTC offset")
-    return (instant - EPOCH) // timedelta(microseconds=1)
+    try:
+        return (instant - EPOCH) // ONE_MICROSECOND
+    except TypeError:  # an aware minus a naive datetime
+        raise NaiveInstant("an instant needs a UTC offset") from None
 
 
 class WorkingTime:
@@ -93,12 +97,24 @@ class WorkingTime:
         self._make_up_days = [made.day for made in self._make_up]
         self.first_instant = self._local(spec.first, time(0))
         self.last_instant = self._local(spec.last + timedelta(days=1), time(0))
+        # Vietnam has kept +07:00 since 1975: answers can then be made with that fixed
+        # offset, several times faster than a zone lookup; a zone with DST keeps the lookup.
+        offsets = {
+            datetime.combine(day, time(12), tzinfo=self.zone).utcoffset() for day in spec.days()
+        }
+        self._local_epoch: datetime | None = None
+        if len(offsets) == 1:
+            [offset] = offsets
+            assert offset is not None
+            self._local_epoch = EPOCH.astimezone(timezone(offset))
 
     def _local(self, day: date, at: time) -> int:
         return to_micros(datetime.combine(day, at, tzinfo=self.zone))
 
     def _instant(self, micros: int) -> datetime:
-        return (EPOCH + timedelta(microseconds=micros)).astimezone(self.zone)
+        if self._local_epoch is not None:  # one offset all along: no zone lookup needed
+            return self._local_epoch + ONE_MICROSECOND * micros
+        return (EPOCH + ONE_MICROSECOND * micros).astimezone(self.zone)
 
     def _why_off(self, day: date) -> SkippedDay:
         off = self.spec.days_off.get(day)
@@ -146,14 +162,33 @@ class WorkingTime:
         return self._instant(max(micros, self._starts[index]))
 
     def due_at(self, start: datetime, minutes: float) -> datetime:
+        # The hot path of every due date: to_micros, _position, _instant_at and _instant
+        # are written out here (each call saved is a tenth of the time on this path).
         if minutes < 0:
             raise ValueError("a duration cannot be negative")
-        micros = to_micros(start)
-        self._check(micros)
+        try:
+            micros = (start - EPOCH) // ONE_MICROSECOND
+        except TypeError:
+            raise NaiveInstant("an instant needs a UTC offset") from None
+        if not self.first_instant <= micros < self.last_instant:
+            self._check(micros)
         if minutes == 0:
             return self._instant(micros)
-        target = self._position(micros) + round(minutes * MICROS_PER_MINUTE)
-        return self._instant(self._instant_at(target))
+        starts = self._starts
+        index = bisect_right(starts, micros) - 1
+        position = (
+            self._before[index] + min(micros, self._ends[index]) - starts[index]
+            if index >= 0
+            else 0
+        )
+        target = position + round(minutes * MICROS_PER_MINUTE)
+        found = bisect_left(self._through, target)
+        if found == len(starts):
+            self._instant_at(target)  # raises OutsideCalendar with the reason
+        due = starts[found] + target - self._before[found]
+        if self._local_epoch is not None:
+            return self._local_epoch + ONE_MICROSECOND * due
+        return self._instant(due)
 
     def working_minutes(self, start: datetime, end: datetime) -> float:
         """Working time between two instants (negative if ``end`` comes first)."""
@@ -178,6 +213,25 @@ class WorkingTime:
                 raise OutsideCalendar(f"Không còn ngày làm việc nào trong lịch {self.spec.code}.")
             day = self._day_of[index]
         last = bisect_right(self._day_of, day, lo=index) - 1
+        return self._instant(self._ends[last])
+
+    def before(self, instant: datetime, minutes: float) -> datetime:
+        """The earliest instant with ``minutes`` of working time left until ``instant``
+        (e.g. when a dossier becomes due soon); the calendar's first session at most."""
+        micros = to_micros(instant)
+        self._check(micros)
+        target = self._position(micros) - round(minutes * MICROS_PER_MINUTE)
+        if target <= 0:
+            return self._instant(self._starts[0])
+        return self._instant(self._instant_at(target))
+
+    def end_of_working_day(self, day: date) -> datetime:
+        """The end of the last session of ``day``, or of the next working day after it
+        (a period whose last day is a day off ends with the next working day)."""
+        index = bisect_left(self._day_of, day)
+        if index == len(self._day_of):
+            raise OutsideCalendar(f"Không còn ngày làm việc nào trong lịch {self.spec.code}.")
+        last = bisect_right(self._day_of, self._day_of[index], lo=index) - 1
         return self._instant(self._ends[last])
 
     def is_working_day(self, day: date) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -197,3 +198,20 @@ async def test_the_embedded_platform_serves_the_portal_mock(tmp_path: Path) -> N
     async with embedded(tmp_path) as client:
         response = await client.get(f"{composition.PORTAL_MOUNT}/readyz")
         assert response.json()["service"] == "national_portal"
+
+
+async def test_agencies_reach_tracking_by_events_and_deadlines_answer_through_the_gateway(
+    tmp_path: Path,
+) -> None:
+    """procedures announces its agencies (outbox → bus → tracking's consumer); the deadline
+    endpoint then knows them."""
+    params: dict[str, str | int] = {"start": "2026-11-23T09:00:00+07:00", "working_days": 3}
+    async with embedded(tmp_path) as client:
+        with anyio.fail_after(10):
+            while True:
+                response = await client.get(f"/api/v1/calendars/{CENTRE}/deadline", params=params)
+                if response.status_code == 200:
+                    break
+                assert response.status_code == 404  # not there yet
+                await anyio.sleep(0.05)
+        assert response.json()["due_at"] == "2026-11-26T09:00:00+07:00"

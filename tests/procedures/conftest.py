@@ -12,10 +12,9 @@ import pytest
 from services.procedures import seed as procedures_seed
 from services.procedures.config import ProceduresSettings
 from services.procedures.main import create_app, spec
-from shared.auth import Principal, Role, TokenService
 from shared.db import Database
 from shared.migrations import upgrade
-from tests.conftest import PgDatabase, distributed_platform, embedded_platform
+from tests.conftest import PgDatabase, distributed_platform, embedded_platform, service_client
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -39,19 +38,6 @@ async def procedures_settings(
 
 @pytest.fixture
 async def api(procedures_settings: ProceduresSettings) -> AsyncIterator[httpx.AsyncClient]:
-    settings = procedures_settings
-    app = create_app(settings)
-    tokens = TokenService.from_settings(settings.platform)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://procedures"
-        ) as client,
-    ):
-        client.headers["x-test-admin"] = tokens.issue(
-            Principal(subject="admin-1", username="admin", role=Role.ADMIN)
-        )
-        client.headers["x-test-citizen"] = tokens.issue(
-            Principal(subject="c-1", username="001099000001", role=Role.CITIZEN)
-        )
+    app = create_app(procedures_settings)
+    async with service_client(app, procedures_settings.platform, name="procedures") as client:
         yield client

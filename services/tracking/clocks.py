@@ -1,0 +1,167 @@
+"""A dossier's clock from its ledger: replay the events in order, then compute with the
+working-time engine. Pure: no database here (``ledger.py`` stores and loads).
+
+The rules (DESIGN §4–5, regulation-facts §4.3):
+- the clock starts at receipt; a request to supplement or to pay pauses it, the answer
+  resumes it (with the time left, or from the start where the procedure says
+  ``restart``);
+- it stops when the result is ready (resolved), or the dossier is refused or stopped;
+- a finished dossier is late if it finished after its due date, early if on an earlier
+  calendar day; asked to supplement more than once, or apologised for with a new date,
+  it counts as late whatever the dates say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from shared.contracts.dossiers import ClockFacts, DossierEvent, TimeLimit
+from shared.worktime import MINUTES_PER_WORKING_DAY, WorkingTime
+from shared.worktime.clock import (
+    Pause,
+    ResumePolicy,
+    Timeliness,
+    classify_finished,
+    run,
+)
+
+PAUSING = {DossierEvent.SUPPLEMENT_REQUESTED, DossierEvent.PAYMENT_REQUESTED}
+RESUMING = {DossierEvent.SUPPLEMENTED, DossierEvent.PAID}
+FINISHING = {DossierEvent.RESOLVED, DossierEvent.REFUSED, DossierEvent.STOPPED}
+OUTCOMES = {
+    DossierEvent.RESOLVED: "resolved",
+    DossierEvent.RETURNED: "returned",
+    DossierEvent.REFUSED: "refused",
+    DossierEvent.STOPPED: "stopped",
+}
+DUE_SOON_MINUTES = MINUTES_PER_WORKING_DAY  # DESIGN §5: at most one working day left
+
+
+@dataclass(frozen=True)
+class Entry:
+    sequence: int
+    event: DossierEvent
+    facts: ClockFacts
+
+
+@dataclass
+class Replay:
+    """What the ledger says, in transition order."""
+
+    received: ClockFacts | None = None
+    pauses: list[Pause] = field(default_factory=list)
+    supplement_requests: int = 0
+    reappointed_due_at: datetime | None = None
+    finished_at: datetime | None = None
+    outcome: str | None = None
+    paid_online: bool | None = None
+    electronic_result: bool | None = None
+    last_sequence: int = 0
+    last_at: datetime | None = None  # the latest event's time
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.pauses) and self.pauses[-1].end is None
+
+
+def replay(entries: list[Entry]) -> Replay:
+    state = Replay()
+    for entry in sorted(entries, key=lambda e: e.sequence):
+        state.last_sequence = max(state.last_sequence, entry.sequence)
+        facts, event = entry.facts, entry.event
+        state.last_at = max(state.last_at, facts.at) if state.last_at else facts.at
+        if event is DossierEvent.RECEIVED:
+            state.received = facts
+        elif state.received is None:
+            continue  # before receipt (a refusal at the desk): no clock runs
+        elif state.finished_at is not None:
+            if event is DossierEvent.RETURNED:
+                state.outcome = OUTCOMES[event]
+            continue  # the clock has stopped
+        elif event in PAUSING:
+            if event is DossierEvent.SUPPLEMENT_REQUESTED:
+                state.supplement_requests += 1
+            if not state.paused:
+                state.pauses.append(Pause(facts.at, None, event.value))
+        elif event in RESUMING:
+            if event is DossierEvent.PAID:
+                state.paid_online = facts.paid_online
+            if state.paused:
+                state.pauses[-1] = Pause(state.pauses[-1].start, facts.at, state.pauses[-1].reason)
+        elif event is DossierEvent.REAPPOINTED:
+            state.reappointed_due_at = facts.new_due_at
+        elif event in FINISHING or event is DossierEvent.RETURNED:
+            # A result returned without a recorded resolution finishes the clock too.
+            state.finished_at = facts.at
+            state.outcome = OUTCOMES[event]
+            if event is DossierEvent.RESOLVED:
+                state.electronic_result = facts.electronic_result
+            if state.paused:  # stopped while waiting: the wait ends with it
+                state.pauses[-1] = Pause(state.pauses[-1].start, facts.at, state.pauses[-1].reason)
+    return state
+
+
+def budget_minutes(time_limit: TimeLimit, engine: WorkingTime, start: datetime) -> float:
+    """The legal time as working minutes from ``start`` (every unit becomes one)."""
+    if time_limit.unit == "working_days":
+        assert time_limit.value is not None
+        return float(time_limit.value * MINUTES_PER_WORKING_DAY)
+    if time_limit.unit == "working_hours":
+        assert time_limit.value is not None
+        return float(time_limit.value * 60)
+    if time_limit.unit == "same_day":
+        cutoff = time(time_limit.cutoff_hour) if time_limit.cutoff_hour is not None else None
+        due = engine.same_day_due(start, cutoff)
+    else:  # calendar days: to the end of the last day, or of the next working day
+        assert time_limit.value is not None
+        last_day = start.astimezone(engine.zone).date() + timedelta(days=time_limit.value)
+        due = engine.end_of_working_day(last_day)
+    return engine.working_minutes(start, due)
+
+
+@dataclass(frozen=True)
+class Computed:
+    """The clock's values that do not depend on when they are read."""
+
+    budget_minutes: float | None
+    paused: bool
+    due_at: datetime | None
+    due_soon_at: datetime | None
+    breached_at: datetime | None
+    appointment_at: datetime | None
+    timeliness: Timeliness | None  # finished dossiers only
+    used_minutes: float | None
+
+
+def compute(state: Replay, engine: WorkingTime, *, now: datetime) -> Computed:
+    received = state.received
+    assert received is not None  # callers compute only received dossiers
+    if received.time_limit is None:  # the procedure's legal time is not known
+        return Computed(None, state.paused, None, None, None, state.reappointed_due_at,
+                        None, None)  # fmt: skip
+    start = received.at
+    minutes = budget_minutes(received.time_limit, engine, start)
+    policy = ResumePolicy(received.supplement_policy)
+    # Every pause the ledger holds counts, even one stamped after ``now`` (clocks differ).
+    assert state.last_at is not None
+    at = state.finished_at or max(now, state.last_at)
+    clock = run(engine, start=start, minutes=minutes, pauses=state.pauses, policy=policy, at=at)
+    due_soon_at = (
+        engine.before(clock.due_at, DUE_SOON_MINUTES) if clock.due_at is not None else None
+    )
+    timeliness = None
+    if state.finished_at is not None:
+        timeliness = classify_finished(engine, clock)
+        if state.supplement_requests > 1 or state.reappointed_due_at is not None:
+            timeliness = Timeliness.LATE
+    return Computed(
+        budget_minutes=minutes,
+        paused=clock.paused,
+        due_at=clock.due_at,
+        due_soon_at=due_soon_at,
+        breached_at=clock.breached_at,
+        appointment_at=state.reappointed_due_at or clock.due_at,
+        timeliness=timeliness,
+        used_minutes=clock.used_minutes if state.finished_at is not None else None,
+    )

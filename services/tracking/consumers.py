@@ -1,0 +1,89 @@
+"""The events tracking applies: agencies (from procedures), dossiers (from intake), and
+its own calendar changes (to recompute open clocks); and the periodic scanner."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.tracking import ledger, repository
+from services.tracking.calendars import CALENDAR_CHANGED
+from services.tracking.models import Agency, OutboxRecord, ProcessedEvent
+from shared.contracts.agencies import AGENCY_UPSERTED, AgencyUpserted
+from shared.contracts.dossiers import DOSSIER_TOPIC
+from shared.contracts.events import EventEnvelope
+from shared.events import Outbox
+from shared.runtime import ConsumerSpec, PeriodicSpec, Runtime
+
+logger = logging.getLogger("onestop.tracking")
+
+# Events written by consumers and jobs, in their own transactions (no request around).
+OUTBOX = Outbox(OutboxRecord, source="tracking")
+
+
+async def apply_agency(session: AsyncSession, envelope: EventEnvelope) -> None:
+    """Keep the calendar each agency follows. An agency's own layer moves with it."""
+    if envelope.type != AGENCY_UPSERTED:
+        return  # other agency events are not tracking's business
+    event = AgencyUpserted.model_validate(envelope.payload)
+    agency = await repository.get_agency(session, event.code)
+    if agency is None:
+        session.add(Agency(code=event.code, name=event.name, calendar_code=event.calendar_code))
+        return
+    agency.name = event.name
+    agency.calendar_code = event.calendar_code
+    layer = await repository.get_calendar(session, event.code)
+    if layer is not None and layer.parent_code != event.calendar_code:
+        layer.parent_code = event.calendar_code
+        layer.version += 1
+
+
+async def apply_dossier(session: AsyncSession, envelope: EventEnvelope) -> None:
+    if envelope.type in ledger.CLOCK_EVENTS:
+        await ledger.record(session, envelope)
+
+
+async def apply_calendar_change(session: AsyncSession, envelope: EventEnvelope) -> None:
+    if envelope.type != CALENDAR_CHANGED:
+        return
+    payload = envelope.payload
+    moved = await ledger.recompute(
+        session,
+        OUTBOX,
+        calendar_code=payload["calendar_code"],
+        version=payload["version"],
+        reason=f"Lịch {payload['calendar_code']} phiên bản {payload['version']}: "
+        f"{payload['decision']}",
+    )
+    logger.info(
+        "clocks recomputed",
+        extra={"calendar": payload["calendar_code"], "moved": len(moved)},
+    )
+
+
+async def scan_clocks(runtime: Runtime) -> dict[str, int]:
+    async with runtime.db.session() as session:
+        return await ledger.scan(session, OUTBOX, now=datetime.now(UTC))
+
+
+AGENCIES = ConsumerSpec(
+    group="tracking.agencies",
+    topics=("agency",),
+    handler=apply_agency,
+    inbox_model=ProcessedEvent,
+)
+DOSSIERS = ConsumerSpec(
+    group="tracking.dossiers",
+    topics=(DOSSIER_TOPIC,),
+    handler=apply_dossier,
+    inbox_model=ProcessedEvent,
+)
+CALENDARS = ConsumerSpec(
+    group="tracking.calendars",
+    topics=("calendar",),
+    handler=apply_calendar_change,
+    inbox_model=ProcessedEvent,
+)
+SCANNER = PeriodicSpec(name="tracking.scanner", interval_seconds=60, job=scan_clocks)

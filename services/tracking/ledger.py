@@ -1,0 +1,250 @@
+"""The clock ledger in the database: append an event, replay the dossier, keep its clock.
+
+Also the two jobs that follow from it: the scanner (due soon, overdue: one alert per
+dossier, threshold and due date) and the recomputation of open clocks after a calendar
+changes, with a report of every due date that moved.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.tracking import calendars, clocks, repository
+from services.tracking.models import (
+    ClockAlert,
+    ClockEntry,
+    ClockStatus,
+    DossierClock,
+    Recomputation,
+)
+from shared.contracts.dossiers import ClockFacts, DossierEvent
+from shared.contracts.events import EventEnvelope
+from shared.events import Outbox
+from shared.worktime import WorkingTime
+
+logger = logging.getLogger("onestop.tracking.ledger")
+
+CLOCK_EVENTS = {event.value for event in DossierEvent} - {
+    DossierEvent.DUE_SOON,
+    DossierEvent.OVERDUE,
+    DossierEvent.DUE_CHANGED,
+}
+
+
+class MalformedEvent(ValueError):
+    """An event the ledger cannot place: it goes to the dead-letter stream."""
+
+
+async def record(session: AsyncSession, envelope: EventEnvelope) -> bool:
+    """Append a dossier event to its ledger and refresh the clock; False if it was known."""
+    if envelope.subject is None or envelope.sequence is None:
+        raise MalformedEvent("a dossier event needs its code (subject) and sequence")
+    facts = ClockFacts.model_validate(envelope.payload)
+    code, sequence = envelope.subject, envelope.sequence
+    taken = await session.scalar(
+        select(ClockEntry.event_id).where(
+            ClockEntry.dossier_code == code, ClockEntry.sequence == sequence
+        )
+    )
+    if taken is not None:
+        # The same transition under another event id: the first one stands.
+        logger.warning(
+            "transition already recorded",
+            extra={"dossier": code, "sequence": sequence, "event_id": str(envelope.id)},
+        )
+        return False
+    session.add(
+        ClockEntry(
+            dossier_code=code,
+            sequence=sequence,
+            event_id=str(envelope.id),
+            event_type=envelope.type,
+            at=facts.at,
+            facts=facts.model_dump(mode="json"),
+            recorded_at=datetime.now(UTC),
+        )
+    )
+    await session.flush()
+    await refresh(session, code)
+    return True
+
+
+async def entries_of(session: AsyncSession, code: str) -> list[clocks.Entry]:
+    rows = (await session.scalars(select(ClockEntry).where(ClockEntry.dossier_code == code))).all()
+    return [
+        clocks.Entry(
+            row.sequence, DossierEvent(row.event_type), ClockFacts.model_validate(row.facts)
+        )
+        for row in rows
+    ]
+
+
+async def engine_for(session: AsyncSession, agency_code: str) -> WorkingTime:
+    resolved = await calendars.resolve(session, agency_code)
+    return await calendars.ENGINES.get(session, resolved)
+
+
+async def refresh(session: AsyncSession, code: str) -> DossierClock | None:
+    """Replay the dossier's ledger and store its clock (none before receipt)."""
+    state = clocks.replay(await entries_of(session, code))
+    clock = await session.get(DossierClock, code)
+    received = state.received
+    if received is None:
+        if clock is not None:
+            await session.delete(clock)
+        return None
+    engine = await engine_for(session, received.agency_code)
+    computed = clocks.compute(state, engine, now=datetime.now(UTC))
+    if clock is None:
+        clock = DossierClock(dossier_code=code)
+        session.add(clock)
+    clock.agency_code = received.agency_code
+    clock.procedure_code = received.procedure_code
+    clock.field_code = received.field_code
+    clock.channel = received.channel
+    clock.received_at = received.at
+    clock.time_unit = received.time_limit.unit if received.time_limit else None
+    clock.budget_minutes = computed.budget_minutes
+    clock.status = ClockStatus.FINISHED if state.finished_at else ClockStatus.OPEN
+    clock.paused = computed.paused
+    clock.due_at = computed.due_at
+    clock.due_soon_at = computed.due_soon_at
+    clock.breached_at = computed.breached_at
+    clock.appointment_at = computed.appointment_at
+    clock.supplement_requests = state.supplement_requests
+    clock.reappointed = state.reappointed_due_at is not None
+    clock.finished_at = state.finished_at
+    clock.outcome = state.outcome
+    clock.timeliness = computed.timeliness
+    clock.used_minutes = computed.used_minutes
+    clock.reused_documents = received.reused_documents
+    clock.documents = received.documents
+    clock.paid_online = state.paid_online
+    clock.electronic_result = state.electronic_result
+    clock.last_sequence = state.last_sequence
+    await session.flush()
+    return clock
+
+
+# -- the scanner -------------------------------------------------------------------------
+
+
+def _not_alerted(kind: str) -> ColumnElement[bool]:
+    """No alert of ``kind`` yet for the clock's current due date."""
+    return ~exists().where(
+        ClockAlert.dossier_code == DossierClock.dossier_code,
+        ClockAlert.kind == kind,
+        ClockAlert.due_at == func.coalesce(DossierClock.due_at, DossierClock.breached_at),
+    )
+
+
+async def scan(
+    session: AsyncSession, outbox: Outbox, *, now: datetime, limit: int = 1000
+) -> dict[str, int]:
+    """Alert once per dossier, threshold and due date: due soon, then overdue."""
+    open_running = and_(DossierClock.status == ClockStatus.OPEN, DossierClock.due_at.is_not(None))
+    due_soon = (
+        await session.scalars(
+            select(DossierClock)
+            .where(
+                open_running,
+                DossierClock.due_soon_at <= now,
+                DossierClock.due_at >= now,
+                _not_alerted(DossierEvent.DUE_SOON),
+            )
+            .limit(limit)
+        )
+    ).all()
+    overdue = (
+        await session.scalars(
+            select(DossierClock)
+            .where(
+                DossierClock.status == ClockStatus.OPEN,
+                or_(DossierClock.breached_at.is_not(None), DossierClock.due_at < now),
+                _not_alerted(DossierEvent.OVERDUE),
+            )
+            .limit(limit)
+        )
+    ).all()
+    for kind, found in ((DossierEvent.DUE_SOON, due_soon), (DossierEvent.OVERDUE, overdue)):
+        for clock in found:
+            due = clock.due_at or clock.breached_at
+            assert due is not None
+            session.add(
+                ClockAlert(dossier_code=clock.dossier_code, kind=kind, due_at=due, sent_at=now)
+            )
+            outbox.add(
+                session,
+                kind,
+                {"agency_code": clock.agency_code, "due_at": due.isoformat()},
+                subject=clock.dossier_code,
+            )
+    return {"due_soon": len(due_soon), "overdue": len(overdue)}
+
+
+# -- recomputation after a calendar change ----------------------------------------------
+
+
+async def affected_agencies(session: AsyncSession, calendar_code: str) -> list[str]:
+    """The agencies whose calendar is, or inherits from, ``calendar_code``."""
+    affected = []
+    for agency in await repository.all_agencies(session):
+        resolved = await calendars.resolve(session, agency.code)
+        if calendar_code in {calendar.code for calendar in resolved.chain}:
+            affected.append(agency.code)
+    return affected
+
+
+async def recompute(
+    session: AsyncSession, outbox: Outbox, *, calendar_code: str, version: int, reason: str
+) -> list[Recomputation]:
+    """Recompute every open clock the calendar governs; report and announce each move."""
+    agencies = await affected_agencies(session, calendar_code)
+    moved: list[Recomputation] = []
+    codes: Sequence[str] = (
+        await session.scalars(
+            select(DossierClock.dossier_code).where(
+                DossierClock.status == ClockStatus.OPEN, DossierClock.agency_code.in_(agencies)
+            )
+        )
+    ).all()
+    now = datetime.now(UTC)
+    for code in codes:
+        clock = await session.get(DossierClock, code)
+        assert clock is not None
+        old_due = clock.due_at
+        refreshed = await refresh(session, code)
+        assert refreshed is not None
+        if refreshed.due_at == old_due:
+            continue
+        report = Recomputation(
+            calendar_code=calendar_code,
+            calendar_version=version,
+            dossier_code=code,
+            agency_code=refreshed.agency_code,
+            old_due_at=old_due,
+            new_due_at=refreshed.due_at,
+            reason=reason,
+            recomputed_at=now,
+        )
+        session.add(report)
+        moved.append(report)
+        outbox.add(
+            session,
+            DossierEvent.DUE_CHANGED,
+            {
+                "agency_code": refreshed.agency_code,
+                "old_due_at": old_due.isoformat() if old_due else None,
+                "new_due_at": refreshed.due_at.isoformat() if refreshed.due_at else None,
+                "reason": reason,
+                "calendar_code": calendar_code,
+                "calendar_version": version,
+            },
+            subject=code,
+        )
+    return moved

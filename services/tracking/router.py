@@ -1,0 +1,107 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import AwareDatetime
+
+from services.tracking import calendars
+from services.tracking.schemas import (
+    CalendarEdit,
+    CalendarOut,
+    ChangeOut,
+    ChangeReport,
+    DeadlineOut,
+)
+from shared.auth import Principal, Role, require_role
+from shared.db import SessionDep
+from shared.errors import Unprocessable
+from shared.runtime import OutboxDep
+
+router = APIRouter(prefix="/api/v1", tags=["calendars"])
+
+CalendarKey = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9.\-]{1,40}$",
+        description="An agency code (the calendar it follows) or a calendar code (national).",
+    ),
+]
+AdminDep = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+MAX_WORKING_DAYS = 365
+
+
+def get_engines(request: Request) -> calendars.Engines:
+    engines: calendars.Engines = request.app.state.engines
+    return engines
+
+
+EnginesDep = Annotated[calendars.Engines, Depends(get_engines)]
+
+
+@router.get("/calendars/{key}", response_model=CalendarOut)
+async def read_calendar(
+    session: SessionDep,
+    key: CalendarKey,
+    year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+) -> CalendarOut:
+    """A calendar with what it inherits: sessions per weekday, days off, make-up days."""
+    return await calendars.read(session, key=key, year=year)
+
+
+@router.get("/calendars/{key}/changes", response_model=list[ChangeOut])
+async def calendar_changes(session: SessionDep, key: CalendarKey) -> list[ChangeOut]:
+    """Every version of the calendar and of those it inherits: who, when, which decision."""
+    return await calendars.history(session, key=key)
+
+
+@router.get("/calendars/{key}/changes/{version}/report", response_model=ChangeReport)
+async def calendar_change_report(
+    session: SessionDep, key: CalendarKey, version: Annotated[int, Path(ge=1)]
+) -> ChangeReport:
+    """Every open dossier whose due date this version of the calendar moved, and how."""
+    return await calendars.change_report(session, key=key, version=version)
+
+
+@router.get("/calendars/{key}/deadline", response_model=DeadlineOut)
+async def deadline(
+    session: SessionDep,
+    engines: EnginesDep,
+    key: CalendarKey,
+    start: Annotated[AwareDatetime, Query(description="ISO 8601 with its UTC offset")],
+    working_days: Annotated[int | None, Query(ge=1, le=MAX_WORKING_DAYS)] = None,
+    working_hours: Annotated[int | None, Query(ge=1, le=MAX_WORKING_DAYS * 8)] = None,
+) -> DeadlineOut:
+    """The due date of a duration in working days or hours from ``start``, explained."""
+    if (working_days is None) == (working_hours is None):
+        raise Unprocessable(
+            "Cần đúng một trong hai: working_days hoặc working_hours.",
+            errors=[
+                {"pointer": "#/query/working_days", "message": "Cho một thời hạn."},
+                {"pointer": "#/query/working_hours", "message": "Cho một thời hạn."},
+            ],
+        )
+    return await calendars.deadline(
+        session,
+        engines,
+        key=key,
+        start=start,
+        working_days=working_days,
+        working_hours=working_hours,
+    )
+
+
+@router.post(
+    "/calendars/{key}/changes",
+    response_model=ChangeOut,
+    status_code=201,
+    tags=["calendars: admin"],
+)
+async def change_calendar(
+    session: SessionDep,
+    outbox: OutboxDep,
+    admin: AdminDep,
+    key: CalendarKey,
+    edit: CalendarEdit,
+) -> ChangeOut:
+    """Change days or sessions on one decision (admin). An agency's first change gives it
+    a calendar of its own over the one it follows."""
+    return await calendars.change(session, outbox, key=key, edit=edit, by=admin.username)

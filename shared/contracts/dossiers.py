@@ -1,0 +1,68 @@
+"""Events about dossiers: intake publishes them, tracking keeps each dossier's clock.
+
+Every event is ``dossier.<what>``, its envelope's ``subject`` the dossier code and its
+``sequence`` the dossier's transition number, so a consumer puts late or repeated
+events back in order. The payload says what the clock needs and nothing personal.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+DOSSIER_TOPIC = "dossier"
+
+
+class DossierEvent(StrEnum):
+    RECEIVED = "dossier.received"  # the clock starts
+    SUPPLEMENT_REQUESTED = "dossier.supplement_requested"  # pauses
+    SUPPLEMENTED = "dossier.supplemented"  # resumes (or restarts, per the procedure)
+    PAYMENT_REQUESTED = "dossier.payment_requested"  # pauses
+    PAID = "dossier.paid"  # resumes
+    FORWARDED = "dossier.forwarded"  # an inter-agency step; the deadline does not move
+    REAPPOINTED = "dossier.reappointed"  # apology and a new date; stays late
+    RESOLVED = "dossier.resolved"  # the result is ready: the clock stops
+    RETURNED = "dossier.returned"
+    REFUSED = "dossier.refused"
+    STOPPED = "dossier.stopped"  # withdrawn or cancelled
+    # Published by tracking.
+    DUE_SOON = "dossier.due_soon"
+    OVERDUE = "dossier.overdue"
+    DUE_CHANGED = "dossier.due_changed"
+
+
+class TimeLimit(BaseModel):
+    """The procedure's legal time, as the catalogue gives it (ProcessingTime)."""
+
+    unit: Literal["working_days", "working_hours", "calendar_days", "same_day"]
+    value: int | None = Field(default=None, gt=0, le=365)
+    cutoff_hour: int | None = Field(default=None, ge=0, le=23)
+
+
+class ClockFacts(BaseModel):
+    """What any dossier event carries for the clock. Unused fields stay empty."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: AwareDatetime  # when it happened
+    agency_code: str  # the agency handling the dossier: its calendar counts
+    procedure_code: str
+    field_code: str | None = None
+    # dossier.received
+    time_limit: TimeLimit | None = None
+    supplement_policy: Literal["pause", "restart"] = "pause"
+    channel: Literal["counter", "online", "post"] | None = None
+    reused_documents: int = 0
+    documents: int = 0
+    # dossier.paid
+    paid_online: bool | None = None
+    # dossier.resolved
+    electronic_result: bool | None = None
+    # dossier.reappointed
+    new_due_at: AwareDatetime | None = None
+    reason: str | None = None
+    # dossier.forwarded
+    to_agency_code: str | None = None
+    step_minutes: int | None = None
