@@ -35,7 +35,6 @@ OUTCOMES = {
     DossierEvent.REFUSED: "refused",
     DossierEvent.STOPPED: "stopped",
 }
-DUE_SOON_MINUTES = MINUTES_PER_WORKING_DAY  # DESIGN §5: at most one working day left
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,9 @@ class Computed:
     used_minutes: float | None
 
 
-def compute(state: Replay, engine: WorkingTime, *, now: datetime) -> Computed:
+def compute(
+    state: Replay, engine: WorkingTime, *, now: datetime, due_soon_minutes: float
+) -> Computed:
     received = state.received
     assert received is not None  # callers compute only received dossiers
     if received.time_limit is None:  # the procedure's legal time is not known
@@ -148,7 +149,7 @@ def compute(state: Replay, engine: WorkingTime, *, now: datetime) -> Computed:
     at = state.finished_at or max(now, state.last_at)
     clock = run(engine, start=start, minutes=minutes, pauses=state.pauses, policy=policy, at=at)
     due_soon_at = (
-        engine.before(clock.due_at, DUE_SOON_MINUTES) if clock.due_at is not None else None
+        engine.before(clock.due_at, due_soon_minutes) if clock.due_at is not None else None
     )
     timeliness = None
     if state.finished_at is not None:

@@ -7,6 +7,7 @@ changes, with a report of every due date that moved.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tracking import calendars, clocks, repository
+from services.tracking.config import TrackingSettings
 from services.tracking.models import (
     ClockAlert,
     ClockEntry,
@@ -34,6 +36,12 @@ CLOCK_EVENTS = {event.value for event in DossierEvent} - {
     DossierEvent.OVERDUE,
     DossierEvent.DUE_CHANGED,
 }
+
+
+@functools.cache
+def settings() -> TrackingSettings:
+    """The service's settings, read once: consumers and jobs run without a request."""
+    return TrackingSettings()
 
 
 class MalformedEvent(ValueError):
@@ -99,7 +107,9 @@ async def refresh(session: AsyncSession, code: str) -> DossierClock | None:
             await session.delete(clock)
         return None
     engine = await engine_for(session, received.agency_code)
-    computed = clocks.compute(state, engine, now=datetime.now(UTC))
+    computed = clocks.compute(
+        state, engine, now=datetime.now(UTC), due_soon_minutes=settings().due_soon_minutes
+    )
     if clock is None:
         clock = DossierClock(dossier_code=code)
         session.add(clock)

@@ -11,11 +11,13 @@ later year the package is all there is until an admin enters the year's decision
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import holidays
 import yaml
@@ -55,22 +57,32 @@ def load_official(path: Path = OFFICIAL_FILE) -> dict[str, Any]:
     return data
 
 
-def _sources(year_data: dict[str, Any]) -> str:
+def _sources(year: int, year_data: dict[str, Any]) -> str:
+    """One line for an officer: the year's decisions named in the sources, and where
+    they were read (the full addresses stay in seed_data/vn-calendar.yaml)."""
     cited = [str(item) for items in year_data.get("sources", {}).values() for item in items]
-    return "; ".join(cited)
+    decisions = dict.fromkeys(
+        match for item in cited for match in re.findall(r"\((Văn bản [^)]*)\)", item)
+    )
+    hosts = dict.fromkeys(
+        (urlsplit(item.split()[0]).hostname or "").removeprefix("www.").rstrip(".")
+        for item in cited
+    )
+    named = f" ({'; '.join(decisions)})" if decisions else ""
+    return f"Lịch nghỉ lễ, Tết năm {year} của cán bộ, công chức{named}; nguồn: {', '.join(hosts)}"
 
 
 def _official_days(official: dict[str, Any]) -> dict[date, DayEntry]:
     entries: dict[date, DayEntry] = {}
-    for year_data in official["years"].values():
-        source = _sources(year_data)
+    for year, year_data in official["years"].items():
+        source = _sources(int(year), year_data)
         for item in year_data.get("days_off", []):
             entries[item["date"]] = DayEntry(
                 day=item["date"],
                 working=False,
                 name=item["name"],
                 kind=DayOffKind(item["kind"]),
-                source=item.get("note") or source,
+                source=f"{item['note']}. {source}" if item.get("note") else source,
             )
         for item in year_data.get("make_up_working_days", []):
             entries[item["date"]] = DayEntry(

@@ -1,15 +1,18 @@
-from typing import Annotated
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime
 
-from services.tracking import calendars
+from services.tracking import calendars, stats
 from services.tracking.schemas import (
     CalendarEdit,
     CalendarOut,
     ChangeOut,
     ChangeReport,
     DeadlineOut,
+    IndexReport,
+    TimelinessReport,
 )
 from shared.auth import Principal, Role, require_role
 from shared.db import SessionDep
@@ -105,3 +108,48 @@ async def change_calendar(
     """Change days or sessions on one decision (admin). An agency's first change gives it
     a calendar of its own over the one it follows."""
     return await calendars.change(session, outbox, key=key, edit=edit, by=admin.username)
+
+
+StatsReaderDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.OFFICER))]
+GroupBy = Literal["agency", "procedure", "field"]
+
+
+@router.get("/stats/timeliness", response_model=TimelinessReport, tags=["statistics"])
+async def timeliness(
+    session: SessionDep,
+    principal: StatsReaderDep,
+    agency: Annotated[str | None, Query(max_length=40)] = None,
+    procedure: Annotated[str | None, Query(max_length=40)] = None,
+    field: Annotated[str | None, Query(max_length=40)] = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    group_by: GroupBy | None = None,
+) -> TimelinessReport:
+    """Early / on time / late among dossiers finished in the period (local dates,
+    inclusive), and how open ones stand now; average resolution time per procedure."""
+    return await stats.timeliness(
+        session,
+        principal=principal,
+        agency=agency,
+        procedure=procedure,
+        field=field,
+        start=start,
+        end=end,
+        group_by=group_by,
+        now=datetime.now(UTC),
+    )
+
+
+@router.get("/stats/index", response_model=IndexReport, tags=["statistics"])
+async def service_quality_index(
+    session: SessionDep,
+    principal: StatsReaderDep,
+    agency: Annotated[str | None, Query(max_length=40)] = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+) -> IndexReport:
+    """The Decision 766/QĐ-TTg indicators the platform's data can answer, each with its
+    formula and inputs; the others say what they lack."""
+    return await stats.index(
+        session, principal=principal, agency=agency, start=start, end=end, now=datetime.now(UTC)
+    )

@@ -137,3 +137,70 @@ class ChangeReport(BaseModel):
     calendar_code: str
     version: int
     moved: list[RecomputationOut]
+
+
+class Figure(BaseModel):
+    """A computed figure with how it was computed, so an officer can see why."""
+
+    value: float | None  # None when the denominator is 0 (shown as N/A)
+    unit: str
+    formula: str
+    inputs: dict[str, float]
+
+
+class TimelinessRow(BaseModel):
+    key: str | None  # the agency, procedure or field; None for the total
+    received: int
+    finished: int
+    early: int
+    on_time: int
+    late: int
+    on_track: int
+    due_soon: int
+    paused: int
+    overdue: int
+    no_deadline: int
+    in_time_rate: Figure
+    late_rate: Figure
+    overdue_rate: Figure
+
+
+class ResolutionTime(BaseModel):
+    procedure_code: str
+    count: int
+    average: Figure
+
+
+class TimelinessReport(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    period_from: date = Field(alias="from")
+    period_to: date = Field(alias="to")
+    now: AwareDatetime
+    group_by: str | None
+    rows: list[TimelinessRow]
+    total: TimelinessRow
+    resolution_times: list[ResolutionTime]
+
+
+class Indicator(BaseModel):
+    """One indicator of Decision 766/QĐ-TTg, as far as tracking's data allows."""
+
+    code: str
+    name: str
+    available: bool
+    rate: Figure | None = None
+    target: float | None = None  # the rate that earns full points
+    max_points: float | None = None  # where the sources give it
+    points: float | None = None
+    details: list[ResolutionTime] = Field(default_factory=list)
+    note: str | None = None
+
+
+class IndexReport(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    agency: str | None
+    period_from: date = Field(alias="from")
+    period_to: date = Field(alias="to")
+    indicators: list[Indicator]

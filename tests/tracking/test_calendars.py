@@ -141,6 +141,19 @@ class TestEditing:
         friday = "2026-11-27T09:00:00+07:00"
         assert await due(api, CENTRE, friday) == "2026-11-28T09:00:00+07:00"
 
+    async def test_an_agency_s_own_sessions_count(self, api: httpx.AsyncClient) -> None:
+        morning = [{"start": "07:30", "end": "11:30"}]
+        full_day = [*morning, {"start": "13:00", "end": "17:00"}]
+        week = {str(day): full_day for day in range(5)} | {"5": morning}
+        body = {"decision": "Quy chế làm việc sáng thứ Bảy của Trung tâm", "week": week}
+        assert (await change(api, CENTRE, body)).status_code == 201
+        # Friday 16:00 + 1 working day: Fri 60, Sat morning 240, Mon 07:30 + 180.
+        friday = "2026-11-27T16:00:00+07:00"
+        assert await due(api, CENTRE, friday) == "2026-11-30T10:30:00+07:00"
+        assert await due(api, COMMUNE, friday) == "2026-11-30T16:00:00+07:00"
+        calendar = (await api.get(f"/api/v1/calendars/{CENTRE}")).json()
+        assert calendar["week"]["5"] == [{"start": "07:30:00", "end": "11:30:00"}]
+
     async def test_removing_an_own_day_restores_the_inherited_one(
         self, api: httpx.AsyncClient
     ) -> None:

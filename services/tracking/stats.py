@@ -1,0 +1,283 @@
+"""Statistics from the dossiers' clocks: timeliness, resolution times, the 766 index.
+
+Every figure carries its formula and inputs. Rates are percentages rounded to two
+decimals, N/A (None) when nothing is counted (Decision 766's display rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.tracking import repository
+from services.tracking.schemas import (
+    Figure,
+    IndexReport,
+    Indicator,
+    ResolutionTime,
+    TimelinessReport,
+    TimelinessRow,
+)
+from shared.auth import Principal, Role
+from shared.errors import Forbidden, Unprocessable
+from shared.worktime import MINUTES_PER_WORKING_DAY, VIETNAM
+
+ZONE = ZoneInfo(VIETNAM)
+OPEN_CLASSES = ("on_track", "due_soon", "paused", "overdue", "no_deadline")
+
+
+def rate(numerator: int, denominator: int, formula: str, **inputs: int) -> Figure:
+    value = round(100 * numerator / denominator, 2) if denominator else None
+    return Figure(
+        value=value, unit="%", formula=formula, inputs={k: float(v) for k, v in inputs.items()}
+    )
+
+
+def period(start: date | None, end: date | None, *, today: date) -> tuple[date, date]:
+    end = end or today
+    start = start or date(end.year, 1, 1)
+    if start > end:
+        raise Unprocessable(
+            "Kỳ thống kê không hợp lệ: ngày bắt đầu sau ngày kết thúc.",
+            errors=[{"pointer": "#/query/from", "message": "Ngày bắt đầu sau ngày kết thúc."}],
+        )
+    return start, end
+
+
+def instants(start: date, end: date) -> tuple[datetime, datetime]:
+    """The period's local days as instants: [start 00:00, the day after end 00:00)."""
+    return (
+        datetime.combine(start, time(0), tzinfo=ZONE),
+        datetime.combine(end + timedelta(days=1), time(0), tzinfo=ZONE),
+    )
+
+
+def visible_agencies(principal: Principal, agency: str | None) -> Sequence[str] | None:
+    """Admins see every agency; an officer only those they belong to."""
+    if principal.role is Role.ADMIN:
+        return [agency] if agency else None
+    own = [membership.agency_code for membership in principal.agencies]
+    if agency is not None:
+        if agency not in own:
+            raise Forbidden("Cán bộ chỉ xem thống kê của cơ quan mình.")
+        return [agency]
+    return own
+
+
+def _row(key: str | None, counts: dict[str, Any]) -> TimelinessRow:
+    c = {name: int(value or 0) for name, value in counts.items() if name != "key"}
+    open_now = sum(c[name] for name in OPEN_CLASSES)
+    in_time = c["early"] + c["on_time"]
+    return TimelinessRow(
+        key=key,
+        **c,
+        in_time_rate=rate(
+            in_time,
+            c["finished"],
+            "(trước hạn + đúng hạn) / đã giải quyết xong trong kỳ",
+            early=c["early"],
+            on_time=c["on_time"],
+            finished=c["finished"],
+        ),
+        late_rate=rate(
+            c["late"],
+            c["finished"],
+            "quá hạn / đã giải quyết xong trong kỳ",
+            late=c["late"],
+            finished=c["finished"],
+        ),
+        overdue_rate=rate(
+            c["overdue"],
+            open_now,
+            "đang quá hạn / đang giải quyết",
+            overdue=c["overdue"],
+            open=open_now,
+        ),
+    )
+
+
+def _resolution(row: dict[str, Any]) -> ResolutionTime:
+    minutes = float(row["average_minutes"])
+    per_unit, unit = (
+        (60, "working_hours")
+        if row["unit"] in ("working_hours", "same_day")
+        else (MINUTES_PER_WORKING_DAY, "working_days")
+    )
+    return ResolutionTime(
+        procedure_code=row["procedure_code"],
+        count=int(row["count"]),
+        average=Figure(
+            value=round(minutes / per_unit, 2),
+            unit=unit,
+            formula="tổng thời gian làm việc đã dùng (trừ thời gian chờ người dân) / số hồ sơ",
+            inputs={"average_working_minutes": round(minutes, 2), "dossiers": row["count"]},
+        ),
+    )
+
+
+async def timeliness(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    agency: str | None,
+    procedure: str | None,
+    field: str | None,
+    start: date | None,
+    end: date | None,
+    group_by: str | None,
+    now: datetime,
+) -> TimelinessReport:
+    first, last = period(start, end, today=now.astimezone(ZONE).date())
+    begin, finish = instants(first, last)
+    scope: dict[str, Any] = {
+        "agencies": visible_agencies(principal, agency),
+        "procedure": procedure,
+        "field": field,
+    }
+    total = await repository.timeliness_counts(
+        session, start=begin, end=finish, now=now, group_by=None, **scope
+    )
+    rows = (
+        await repository.timeliness_counts(
+            session, start=begin, end=finish, now=now, group_by=group_by, **scope
+        )
+        if group_by
+        else []
+    )
+    times = await repository.resolution_times(session, start=begin, end=finish, **scope)
+    return TimelinessReport(
+        period_from=first,
+        period_to=last,
+        now=now,
+        group_by=group_by,
+        rows=[_row(row["key"], row) for row in rows],
+        total=_row(None, total[0]),
+        resolution_times=[_resolution(row) for row in times],
+    )
+
+
+def _points(figure: Figure, target: float, max_points: float) -> float | None:
+    # Decision 766's rule: score = min(max, max × rate / target).
+    if figure.value is None:
+        return None
+    return round(min(max_points, max_points * figure.value / target), 2)
+
+
+async def index(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    agency: str | None,
+    start: date | None,
+    end: date | None,
+    now: datetime,
+) -> IndexReport:
+    first, last = period(start, end, today=now.astimezone(ZONE).date())
+    begin, finish = instants(first, last)
+    agencies = visible_agencies(principal, agency)
+    c = await repository.index_counts(session, start=begin, end=finish, agencies=agencies)
+    times = await repository.resolution_times(
+        session, start=begin, end=finish, agencies=agencies, procedure=None, field=None
+    )
+    in_time = rate(
+        c["finished_in_time"],
+        c["finished_timed"],
+        "(trước hạn + đúng hạn) / đã giải quyết xong; trừ thời gian người dân bổ sung; "
+        "yêu cầu bổ sung quá một lần tính quá hạn",
+        in_time=c["finished_in_time"],
+        finished=c["finished_timed"],
+    )
+    online = rate(
+        c["received_online"],
+        c["received"],
+        "nộp trực tuyến / tiếp nhận trong kỳ",
+        online=c["received_online"],
+        received=c["received"],
+    )
+    reuse = rate(
+        c["received_reusing"],
+        c["received"],
+        "hồ sơ dùng lại giấy tờ đã số hóa / tiếp nhận trong kỳ",
+        reusing=c["received_reusing"],
+        received=c["received"],
+    )
+    late = c["finished_late"]
+    satisfaction = Figure(
+        value=(round(100 - 100 * late / c["finished_timed"], 2) if c["finished_timed"] else None),
+        unit="%",
+        formula="100% − (tỷ lệ quá hạn + tỷ lệ có phản ánh, kiến nghị)",
+        inputs={"late": late, "finished": c["finished_timed"], "complaints": 0},
+    )
+    indicators = [
+        Indicator(
+            code="1.4",
+            name="Tỷ lệ hồ sơ đồng bộ lên Cổng Dịch vụ công quốc gia",
+            available=False,
+            note="Chưa có dữ liệu đồng bộ với Cổng Dịch vụ công quốc gia.",
+        ),
+        Indicator(
+            code="2.1",
+            name="Tỷ lệ hồ sơ giải quyết trước hạn, đúng hạn",
+            available=True,
+            rate=in_time,
+        ),
+        Indicator(
+            code="2.2",
+            name="Thời gian giải quyết trung bình của mỗi thủ tục",
+            available=True,
+            details=[_resolution(row) for row in times],
+        ),
+        Indicator(
+            code="3.3",
+            name="Tỷ lệ hồ sơ nộp trực tuyến",
+            available=True,
+            rate=online,
+            target=50,
+        ),
+        Indicator(
+            code="3.6",
+            name="Tỷ lệ hồ sơ thanh toán trực tuyến",
+            available=True,
+            rate=rate(
+                c["paid_online"],
+                c["paid"],
+                "thanh toán trực tuyến / hồ sơ có nộp phí",
+                paid_online=c["paid_online"],
+                paid=c["paid"],
+            ),
+        ),
+        Indicator(
+            code="4.1",
+            name="Tỷ lệ hồ sơ được cấp kết quả điện tử",
+            available=True,
+            rate=rate(
+                c["resolved_electronic"],
+                c["resolved"],
+                "kết quả điện tử / đã có kết quả",
+                electronic=c["resolved_electronic"],
+                resolved=c["resolved"],
+            ),
+        ),
+        Indicator(
+            code="4.3",
+            name="Tỷ lệ hồ sơ tái sử dụng dữ liệu đã số hóa",
+            available=True,
+            rate=reuse,
+            target=80,
+        ),
+        Indicator(
+            code="5.c",
+            name="Mức độ hài lòng trong tiếp nhận, giải quyết thủ tục hành chính",
+            available=True,
+            rate=satisfaction,
+            target=90,
+            max_points=6,
+            points=_points(satisfaction, 90, 6),
+            note="Chưa có dữ liệu phản ánh, kiến nghị: chỉ trừ tỷ lệ quá hạn.",
+        ),
+    ]
+    return IndexReport(agency=agency, period_from=first, period_to=last, indicators=indicators)
