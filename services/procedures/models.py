@@ -3,7 +3,6 @@ from enum import StrEnum
 
 from sqlalchemy import (
     Date,
-    DateTime,
     Enum,
     ForeignKey,
     Index,
@@ -14,6 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.db import UtcDateTime
 from shared.events import InboxMixin, OutboxMixin
 
 
@@ -116,7 +116,7 @@ class ProcedureVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     status: Mapped[VersionStatus] = mapped_column(_enum(VersionStatus))
     effective_date: Mapped[date | None] = mapped_column(Date)
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Denormalised from ``content`` for search and filters.
     name: Mapped[str] = mapped_column(String(500))
     name_search: Mapped[str] = mapped_column(String(500))

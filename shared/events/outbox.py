@@ -12,11 +12,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, Uuid, event, func, text
+from sqlalchemy import BigInteger, Index, Integer, String, Text, Uuid, event, func, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared.contracts.events import EventEnvelope
+from shared.db import UtcDateTime
 from shared.logging import current_request_id
 
 # BIGINT on PostgreSQL; SQLite only auto-increments a column declared INTEGER.
@@ -31,8 +32,8 @@ class OutboxMixin:
     topic: Mapped[str] = mapped_column(String(50))
     # The serialised envelope: the relay publishes it as it is, without re-encoding.
     envelope: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
@@ -53,9 +54,7 @@ class InboxMixin:
 
     consumer_group: Mapped[str] = mapped_column(String(100), primary_key=True)
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    processed_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    processed_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 _LISTENING = "onestop.outbox.listening"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -115,6 +116,8 @@ class TestReading:
         assert procedure["online_level"] == "full"
         assert procedure["version"] == 1
         assert procedure["status"] == "published"
+        # An instant with its offset, on SQLite too.
+        assert datetime.fromisoformat(procedure["published_at"]).utcoffset() is not None
 
     async def test_a_national_code_is_used_where_the_source_gives_one(
         self, api: httpx.AsyncClient

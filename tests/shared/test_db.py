@@ -1,0 +1,71 @@
+"""Instants stay instants on both databases: stored in UTC, read back with their offset."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Integer, MetaData, select
+from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import Database, UtcDateTime
+from tests.conftest import PgDatabase
+
+ICT = timezone(timedelta(hours=7))
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData()
+
+
+class Moment(Base):
+    __tablename__ = "moments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_database: PgDatabase
+) -> Database:
+    url = (
+        f"sqlite+aiosqlite:///{tmp_path}/moments.db"
+        if request.param == "sqlite"
+        else await pg_database("national_portal")
+    )
+    database = Database(url)
+    async with database.engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    return database
+
+
+async def test_an_instant_reads_back_aware_and_equal(database: Database) -> None:
+    moment = datetime(2026, 11, 23, 9, 0, tzinfo=ICT)
+    try:
+        async with database.session() as session:
+            session.add(Moment(id=1, at=moment))
+        async with database.session() as session:
+            stored = await session.scalar(select(Moment.at))
+            later = await session.scalar(
+                select(Moment.id).where(Moment.at > moment - timedelta(minutes=1))
+            )
+        assert stored == moment
+        assert stored is not None
+        assert stored.utcoffset() == timedelta(0)
+        assert later == 1  # comparisons in SQL see the same instant
+    finally:
+        await database.dispose()
+
+
+async def test_a_naive_datetime_is_refused(database: Database) -> None:
+    try:
+        async with database.session() as session:
+            session.add(Moment(id=2, at=datetime(2026, 11, 23, 9, 0)))
+            with pytest.raises(StatementError, match="naive"):
+                await session.flush()
+            await session.rollback()
+    finally:
+        await database.dispose()
