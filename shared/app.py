@@ -35,8 +35,10 @@ def build_service_app(
     bus: EventBus | None = None,
     storage: ObjectStorage | None = None,
     routers: Sequence[APIRouter] = (),
+    after_start: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
-    """A service app whose lifespan opens the service's ``Runtime``."""
+    """A service app whose lifespan opens the service's ``Runtime`` (then ``after_start``,
+    for what a service adds to it)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,7 +46,11 @@ def build_service_app(
             settings, outbox_model=outbox_model, bus=bus, storage=storage
         ) as runtime:
             app.state.runtime = runtime
-            yield
+            if after_start is None:
+                yield
+                return
+            async with after_start(app):
+                yield
 
     app = create_service_app(title=title, description=description, lifespan=lifespan)
     for router in routers:

@@ -109,16 +109,23 @@ class Runtime:
     # Shared by the service's instances through Redis; per process in embedded mode.
     cache: Cache = field(default_factory=MemoryCache)
 
+    # A service's own dependencies (a scanner daemon), checked like the others.
+    extra_checks: dict[str, Check] = field(default_factory=dict)
+    # States worth reporting that are not failures ("malware_scan": "off").
+    info: dict[str, str] = field(default_factory=dict)
+
     def checks(self) -> dict[str, Check]:
         checks: dict[str, Check] = {"database": self.db.ping}
         if self.redis is not None:
             checks["redis"] = self.bus.ping
         if self.storage is not None:
             checks["storage"] = self.storage.ping
-        return checks
+        return checks | self.extra_checks
 
     async def readiness(self) -> ReadinessReport:
-        return await run_checks(self.name, self.checks())
+        report = await run_checks(self.name, self.checks())
+        report.checks.update(self.info)
+        return report
 
 
 def connect_redis(url: str) -> Redis:

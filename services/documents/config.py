@@ -1,7 +1,7 @@
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import Mode, ServiceSettings
@@ -25,6 +25,13 @@ class DocumentsSettings(ServiceSettings):
     s3_bucket: str = "onestop-documents"
     s3_secure: bool = False
     s3_region: str = "us-east-1"
+    # Uploads: the cap per file (a procedure's document may set a lower one) and how long
+    # a download link or a presigned upload stays valid.
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=2 * 1024**3)
+    download_ttl_seconds: int = Field(default=300, ge=10, le=3600)
+    upload_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    # A ClamAV daemon (host:port) scanning every file before it becomes usable; None: off.
+    clamav_address: str | None = None
 
     @model_validator(mode="after")
     def _resolve_storage(self) -> "DocumentsSettings":

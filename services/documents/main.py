@@ -2,12 +2,17 @@
 
 import hashlib
 import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from services.documents.config import DocumentsSettings
+from services.documents.consumers import SUBMISSIONS
 from services.documents.models import Base, OutboxRecord
+from services.documents.router import router
+from services.documents.scanning import ClamAV
 from shared.app import build_service_app
 from shared.events import EventBus
 from shared.runtime import ServiceSpec
@@ -57,10 +62,25 @@ def create_app(
         outbox_model=OutboxRecord,
         bus=bus,
         storage=storage,
+        routers=[router],
+        after_start=scanner_checks,
     )
     if isinstance(storage, LocalStorage):
         app.mount(LOCAL_DOWNLOAD_PATH, local_download_app(storage))
+    app.state.scanner = ClamAV(settings.clamav_address) if settings.clamav_address else None
     return app
+
+
+@asynccontextmanager
+async def scanner_checks(app: FastAPI) -> AsyncIterator[None]:
+    """Report the malware scan in /readyz: checked when configured, "off" otherwise."""
+    runtime = app.state.runtime
+    scanner: ClamAV | None = app.state.scanner
+    if scanner is None:
+        runtime.info["malware_scan"] = "off"
+    else:
+        runtime.extra_checks["malware_scan"] = scanner.ping
+    yield
 
 
 spec = ServiceSpec(
@@ -70,4 +90,5 @@ spec = ServiceSpec(
     metadata=Base.metadata,
     migrations=Path(__file__).parent / "migrations",
     outbox_model=OutboxRecord,
+    consumers=(SUBMISSIONS,),
 )

@@ -32,6 +32,7 @@ from shared.worktime import WorkingTime
 logger = logging.getLogger("onestop.tracking.ledger")
 
 CLOCK_EVENTS = {event.value for event in DossierEvent} - {
+    DossierEvent.SUBMITTED,  # before receipt: the clock has not started
     DossierEvent.DUE_SOON,
     DossierEvent.OVERDUE,
     DossierEvent.DUE_CHANGED,

@@ -7,6 +7,7 @@ events back in order. The payload says what the clock needs and nothing personal
 
 from __future__ import annotations
 
+import uuid
 from enum import StrEnum
 from typing import Literal
 
@@ -16,6 +17,7 @@ DOSSIER_TOPIC = "dossier"
 
 
 class DossierEvent(StrEnum):
+    SUBMITTED = "dossier.submitted"  # filed (online, at a desk, by post): DossierDocuments
     RECEIVED = "dossier.received"  # the clock starts
     SUPPLEMENT_REQUESTED = "dossier.supplement_requested"  # pauses
     SUPPLEMENTED = "dossier.supplemented"  # resumes (or restarts, per the procedure)
@@ -66,3 +68,15 @@ class ClockFacts(BaseModel):
     # dossier.forwarded
     to_agency_code: str | None = None
     step_minutes: int | None = None
+
+
+class DossierDocuments(BaseModel):
+    """``dossier.submitted``: the documents a dossier uses and the agencies handling it
+    (the competent one and the receiving desk), who may then read them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: AwareDatetime
+    owner: str  # the applicant's subject
+    documents: list[uuid.UUID]
+    agency_codes: list[str] = Field(min_length=1)

@@ -1,0 +1,31 @@
+"""The events documents applies: which dossiers use which documents (from intake)."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.documents import service as document_service
+from services.documents.models import ProcessedEvent
+from shared.contracts.dossiers import DOSSIER_TOPIC, DossierDocuments, DossierEvent
+from shared.contracts.events import EventEnvelope
+from shared.runtime import ConsumerSpec
+
+
+async def apply_submission(session: AsyncSession, envelope: EventEnvelope) -> None:
+    if envelope.type != DossierEvent.SUBMITTED or envelope.subject is None:
+        return
+    submitted = DossierDocuments.model_validate(envelope.payload)
+    await document_service.record_uses(
+        session,
+        dossier_code=envelope.subject,
+        owner=submitted.owner,
+        document_ids=submitted.documents,
+        agency_codes=submitted.agency_codes,
+        at=submitted.at,
+    )
+
+
+SUBMISSIONS = ConsumerSpec(
+    group="documents.dossiers",
+    topics=(DOSSIER_TOPIC,),
+    handler=apply_submission,
+    inbox_model=ProcessedEvent,
+)

@@ -1,0 +1,76 @@
+"""Every query of the documents service."""
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.documents.models import Document, DocumentStatus, DocumentUse
+
+
+async def get(session: AsyncSession, document_id: uuid.UUID) -> Document | None:
+    return await session.get(Document, document_id)
+
+
+async def agencies_using(session: AsyncSession, document_id: uuid.UUID) -> Sequence[str]:
+    return (
+        await session.scalars(
+            select(DocumentUse.agency_code).where(DocumentUse.document_id == document_id).distinct()
+        )
+    ).all()
+
+
+async def use_count(session: AsyncSession, document_id: uuid.UUID) -> int:
+    count = await session.scalar(
+        select(func.count(func.distinct(DocumentUse.dossier_code))).where(
+            DocumentUse.document_id == document_id
+        )
+    )
+    return int(count or 0)
+
+
+def _with_uses() -> tuple[object, ...]:
+    uses = (
+        select(func.count(func.distinct(DocumentUse.dossier_code)))
+        .where(DocumentUse.document_id == Document.id)
+        .scalar_subquery()
+    )
+    return (Document, uses)
+
+
+async def owned(session: AsyncSession, owner: str) -> Sequence[tuple[Document, int]]:
+    """The owner's ready documents, newest first, each with how many dossiers used it."""
+    rows = await session.execute(
+        select(*_with_uses())  # type: ignore[call-overload]
+        .where(Document.owner == owner, Document.status == DocumentStatus.READY)
+        .order_by(Document.created_at.desc())
+    )
+    return [(document, int(uses or 0)) for document, uses in rows]
+
+
+async def of_dossier(
+    session: AsyncSession, dossier_code: str, agencies: Sequence[str]
+) -> Sequence[tuple[Document, int]]:
+    used = select(DocumentUse.document_id).where(
+        DocumentUse.dossier_code == dossier_code, DocumentUse.agency_code.in_(agencies)
+    )
+    rows = await session.execute(
+        select(*_with_uses())  # type: ignore[call-overload]
+        .where(Document.id.in_(used), Document.status == DocumentStatus.READY)
+        .order_by(Document.created_at)
+    )
+    return [(document, int(uses or 0)) for document, uses in rows]
+
+
+async def has_use(
+    session: AsyncSession, document_id: uuid.UUID, dossier_code: str, agency_code: str
+) -> bool:
+    found = await session.scalar(
+        select(DocumentUse.id).where(
+            DocumentUse.document_id == document_id,
+            DocumentUse.dossier_code == dossier_code,
+            DocumentUse.agency_code == agency_code,
+        )
+    )
+    return found is not None

@@ -1,0 +1,177 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from services.documents import service as document_service
+from services.documents.config import DocumentsSettings
+from services.documents.scanning import ClamAV
+from services.documents.schemas import (
+    DirectUploadOut,
+    DirectUploadRequest,
+    DocumentOut,
+    DownloadOut,
+)
+from shared.auth import CurrentPrincipal
+from shared.db import SessionDep
+from shared.storage import ObjectStorage
+
+router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
+
+
+def get_storage(request: Request) -> ObjectStorage:
+    storage: ObjectStorage = request.app.state.runtime.storage
+    return storage
+
+
+def get_settings(request: Request) -> DocumentsSettings:
+    settings: DocumentsSettings = request.app.state.runtime.settings
+    return settings
+
+
+def get_scanner(request: Request) -> ClamAV | None:
+    scanner: ClamAV | None = request.app.state.scanner
+    return scanner
+
+
+StorageDep = Annotated[ObjectStorage, Depends(get_storage)]
+SettingsDep = Annotated[DocumentsSettings, Depends(get_settings)]
+ScannerDep = Annotated[ClamAV | None, Depends(get_scanner)]
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "kind": {"type": "string", "description": "loại giấy tờ"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("", response_model=DocumentOut, status_code=201, openapi_extra=UPLOAD_BODY)
+async def upload(
+    request: Request,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+    scanner: ScannerDep,
+    principal: CurrentPrincipal,
+    content_type: Annotated[str, Header()] = "",
+    office: Annotated[bool, Query(description="accept DOCX and XLSX too")] = False,
+) -> DocumentOut:
+    """Upload a document to the caller's wallet (citizen): multipart field ``file``,
+    optional ``kind``. Checked by content while it streams; a failed check keeps nothing."""
+    return await document_service.upload(
+        session,
+        storage,
+        settings,
+        scanner,
+        principal=principal,
+        content_type=content_type,
+        body=request.stream(),
+        office_formats=office,
+    )
+
+
+@router.post("/results", response_model=DocumentOut, status_code=201, openapi_extra=UPLOAD_BODY)
+async def issue_result(
+    request: Request,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+    scanner: ScannerDep,
+    principal: CurrentPrincipal,
+    content_type: Annotated[str, Header()] = "",
+) -> DocumentOut:
+    """Store a dossier's result for its citizen (officer of the agency): fields ``file``,
+    ``owner``, ``dossier_code``, ``agency_code``. It appears in the citizen's wallet."""
+    return await document_service.issue_result(
+        session,
+        storage,
+        settings,
+        scanner,
+        principal=principal,
+        content_type=content_type,
+        body=request.stream(),
+    )
+
+
+@router.post("/uploads", response_model=DirectUploadOut, status_code=201)
+async def start_direct_upload(
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    request: DirectUploadRequest,
+) -> DirectUploadOut:
+    """For a large file (distributed mode): a presigned POST straight to the store, bound
+    to one key and to the size cap. Confirm it afterwards; until then it is not usable."""
+    return await document_service.start_direct_upload(
+        session, storage, settings, principal=principal, name=request.name, label=request.kind
+    )
+
+
+@router.post("/{document_id}/confirm", response_model=DocumentOut)
+async def confirm_direct_upload(
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+    scanner: ScannerDep,
+    principal: CurrentPrincipal,
+    document_id: uuid.UUID,
+    office: Annotated[bool, Query(description="accept DOCX and XLSX too")] = False,
+) -> DocumentOut:
+    """Check what arrived (size, type from its bytes, checksum, scan) and make it usable."""
+    return await document_service.confirm(
+        session,
+        storage,
+        settings,
+        scanner,
+        principal=principal,
+        document_id=document_id,
+        office_formats=office,
+    )
+
+
+@router.get("", response_model=list[DocumentOut])
+async def wallet(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    dossier: Annotated[str | None, Query(max_length=60)] = None,
+) -> list[DocumentOut]:
+    """The caller's wallet (citizen), or one dossier's documents (officer)."""
+    return await document_service.wallet(session, principal=principal, dossier_code=dossier)
+
+
+@router.get("/{document_id}", response_model=DocumentOut)
+async def detail(
+    session: SessionDep, principal: CurrentPrincipal, document_id: uuid.UUID
+) -> DocumentOut:
+    return await document_service.detail(session, document_id=document_id, principal=principal)
+
+
+@router.get("/{document_id}/download", response_model=DownloadOut)
+async def download(
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    document_id: uuid.UUID,
+    redirect: bool = False,
+) -> DownloadOut | Response:
+    """A short-lived link to the file (or a redirect to it); every link is audited."""
+    link = await document_service.download(
+        session, storage, settings, document_id=document_id, principal=principal
+    )
+    if redirect:
+        return RedirectResponse(link.url, status_code=307)
+    return link

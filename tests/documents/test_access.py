@@ -1,0 +1,156 @@
+"""Who may read a document, the wallet and its reuse, results, and the download audit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from services.documents.config import DocumentsSettings
+from services.documents.consumers import apply_submission
+from services.documents.models import DownloadAudit
+from shared.contracts.dossiers import DossierDocuments, DossierEvent
+from shared.contracts.events import EventEnvelope
+from shared.db import Database
+from tests.documents.conftest import CENTRE, OTHER, PDF, PEOPLE, PNG, Client
+
+
+async def submitted(
+    settings: DocumentsSettings, dossier: str, documents: list[str], agencies: list[str],
+    owner: str = "c-1",
+) -> None:  # fmt: skip
+    """intake's ``dossier.submitted``, as the documents consumer receives it."""
+    payload = DossierDocuments(
+        at=datetime.now(UTC),
+        owner=owner,
+        documents=[uuid.UUID(document) for document in documents],
+        agency_codes=agencies,
+    )
+    envelope = EventEnvelope(
+        type=DossierEvent.SUBMITTED,
+        source="intake",
+        subject=dossier,
+        sequence=1,
+        payload=payload.model_dump(mode="json"),
+    )
+    database = Database(settings.db_url)
+    try:
+        async with database.session() as session:
+            await apply_submission(session, envelope)
+    finally:
+        await database.dispose()
+
+
+async def audit(settings: DocumentsSettings) -> list[tuple[str, str | None]]:
+    database = Database(settings.db_url)
+    try:
+        async with database.session() as session:
+            rows = await session.execute(
+                select(DownloadAudit.subject, DownloadAudit.agency_code).order_by(DownloadAudit.id)
+            )
+            return [(subject, agency) for subject, agency in rows]
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+async def document(client: Client, documents_settings: DocumentsSettings) -> dict[str, Any]:
+    created: dict[str, Any] = (await client.upload(PDF)).json()
+    await submitted(documents_settings, "000.00.15.H49-261123-0001", [created["id"]], [CENTRE])
+    return created
+
+
+class TestAuthorisation:
+    @pytest.mark.parametrize(
+        ("who", "status"),
+        [
+            ("citizen", 200),  # the owner
+            ("officer", 200),  # of the agency handling a dossier that uses it
+            ("other_officer", 404),  # of another agency
+            ("other_citizen", 404),
+            ("admin", 404),  # personal documents are not an admin's to read
+            (None, 401),
+        ],
+    )
+    async def test_download_matrix(
+        self, client: Client, document: dict[str, Any], who: str | None, status: int
+    ) -> None:
+        for path in (f"/api/v1/documents/{document['id']}/download",
+                     f"/api/v1/documents/{document['id']}"):  # fmt: skip
+            assert (await client.get(path, who=who)).status_code == status
+
+    async def test_someone_elses_id_looks_like_no_id(
+        self, client: Client, document: dict[str, Any]
+    ) -> None:
+        theirs = await client.get(f"/api/v1/documents/{document['id']}", who="other_citizen")
+        unknown = await client.get("/api/v1/documents/00000000-0000-0000-0000-000000000000")
+        assert theirs.status_code == unknown.status_code == 404
+        assert theirs.json()["detail"] == unknown.json()["detail"]
+
+    async def test_every_link_is_audited(
+        self, client: Client, document: dict[str, Any], documents_settings: DocumentsSettings
+    ) -> None:
+        await client.get(f"/api/v1/documents/{document['id']}/download")
+        await client.get(f"/api/v1/documents/{document['id']}/download", who="officer")
+        await client.get(f"/api/v1/documents/{document['id']}/download", who="other_officer")
+        assert await audit(documents_settings) == [("c-1", None), ("o-1", CENTRE)]
+
+    async def test_a_redirect_when_asked(self, client: Client, document: dict[str, Any]) -> None:
+        response = await client.get(f"/api/v1/documents/{document['id']}/download", redirect="true")
+        assert response.status_code == 307
+        assert response.headers["location"]
+
+
+class TestWallet:
+    async def test_a_document_given_once_serves_two_dossiers(
+        self, client: Client, documents_settings: DocumentsSettings
+    ) -> None:
+        document = (await client.upload(PDF)).json()
+        await submitted(documents_settings, "A-1", [document["id"]], [CENTRE])
+        await submitted(documents_settings, "B-2", [document["id"]], [OTHER])
+        [listed] = (await client.get("/api/v1/documents")).json()
+        assert listed["uses"] == 2
+        # The second dossier's agency can now read it too.
+        path = f"/api/v1/documents/{document['id']}"
+        assert (await client.get(path, who="other_officer")).status_code == 200
+        dossier = (await client.get("/api/v1/documents", who="other_officer", dossier="B-2")).json()
+        assert [item["id"] for item in dossier] == [document["id"]]
+
+    async def test_a_dossier_cannot_claim_someone_elses_document(
+        self, client: Client, documents_settings: DocumentsSettings
+    ) -> None:
+        document = (await client.upload(PDF)).json()
+        await submitted(documents_settings, "C-3", [document["id"]], [OTHER], owner="c-2")
+        path = f"/api/v1/documents/{document['id']}"
+        assert (await client.get(path, who="other_officer")).status_code == 404
+
+    async def test_an_officer_lists_by_dossier_only(self, client: Client) -> None:
+        assert (await client.get("/api/v1/documents", who="officer")).status_code == 422
+
+
+class TestResults:
+    async def result(self, client: Client, who: str, agency: str) -> Any:
+        return await client.http.post(
+            "/api/v1/documents/results",
+            files={"file": ("giay-khai-sinh.png", PNG, "image/png")},
+            data={"owner": PEOPLE["citizen"].subject, "dossier_code": "R-1", "agency_code": agency},
+            headers=client.auth(who),
+        )
+
+    async def test_an_issued_result_lands_in_the_citizens_wallet(self, client: Client) -> None:
+        response = await self.result(client, "officer", CENTRE)
+        assert response.status_code == 201, response.text
+        assert (response.json()["kind"], response.json()["issued_by"]) == ("result", CENTRE)
+        wallet = (await client.get("/api/v1/documents")).json()
+        assert [item["kind"] for item in wallet] == ["result"]
+        link = await client.get(f"/api/v1/documents/{wallet[0]['id']}/download")
+        assert link.status_code == 200
+
+    @pytest.mark.parametrize(("who", "agency"), [("other_officer", CENTRE), ("citizen", CENTRE)])
+    async def test_only_an_officer_of_the_agency_issues(
+        self, client: Client, who: str, agency: str
+    ) -> None:
+        assert (await self.result(client, who, agency)).status_code == 403
