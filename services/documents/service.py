@@ -7,6 +7,7 @@ so ids cannot be probed. Every link handed out is audited.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
@@ -83,22 +84,39 @@ async def _scan(scanner: ClamAV, spool: BinaryIO) -> None:
         raise StoreUnavailable("Chưa kiểm tra được mã độc; vui lòng gửi lại sau.") from exc
 
 
-async def _store(
-    storage: ObjectStorage, scanner: ClamAV | None, received: receiving.Received
-) -> str:
-    """Scan (when configured), then put the checked file under a new key."""
-    if scanner is not None:
-        await _scan(scanner, received.spool)
-    key = new_key()
+async def _put(storage: ObjectStorage, received: receiving.Received, key: str) -> None:
     try:
         await storage.put(
             key, received.spool, length=received.size, content_type=received.content_type
         )
     except StorageUnavailable as exc:
-        raise StoreUnavailable(
-            "Kho lưu trữ tệp tạm thời không sẵn sàng; vui lòng gửi lại sau."
-        ) from exc
-    return key
+        raise StoreUnavailable(UNAVAILABLE) from exc
+
+
+async def _store_and_keep(
+    session: AsyncSession,
+    storage: ObjectStorage,
+    scanner: ClamAV | None,
+    received: receiving.Received,
+    document: Document,
+) -> Document:
+    """Scan (when configured), then put the file and write its record at once: they take
+    about as long as each other. The record commits only with the request, so a failed
+    put leaves no record; a record that cannot be written takes the object away again."""
+    if scanner is not None:
+        await _scan(scanner, received.spool)
+    session.add(document)
+    put = asyncio.create_task(_put(storage, received, document.storage_key))
+    try:
+        await session.flush()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await put
+        with contextlib.suppress(StorageUnavailable, ObjectNotFound):
+            await storage.delete(document.storage_key)
+        raise
+    await put
+    return document
 
 
 def _ready(
@@ -125,18 +143,6 @@ def _ready(
     )
 
 
-async def _keep(session: AsyncSession, storage: ObjectStorage, document: Document) -> Document:
-    """Record the stored file; if the record cannot be written the object goes too."""
-    session.add(document)
-    try:
-        await session.flush()
-    except Exception:
-        with contextlib.suppress(StorageUnavailable):
-            await storage.delete(document.storage_key)
-        raise
-    return document
-
-
 async def upload(
     session: AsyncSession,
     storage: ObjectStorage,
@@ -155,18 +161,17 @@ async def upload(
     received = await receiving.receive(
         content_type, body, max_bytes=settings.max_upload_bytes, allowed=allowed
     )
-    try:
-        key = await _store(storage, scanner, received)
-    finally:
-        received.close()
     document = _ready(
         received,
-        key,
+        new_key(),
         owner=principal.subject,
         kind=DocumentKind.UPLOAD,
         label=received.fields.get("kind") or None,
     )
-    return out(await _keep(session, storage, document))
+    try:
+        return out(await _store_and_keep(session, storage, scanner, received, document))
+    finally:
+        received.close()
 
 
 async def issue_result(
@@ -188,9 +193,7 @@ async def issue_result(
     )
     try:
         fields = received.fields
-        missing = [
-            name for name in ("owner", "dossier_code", "agency_code") if not fields.get(name)
-        ]
+        missing = [name for name in RESULT_FIELDS if not fields.get(name)]
         if missing:
             raise Unprocessable(
                 "Thiếu thông tin kết quả.",
@@ -198,18 +201,17 @@ async def issue_result(
             )
         if principal.role is not Role.OFFICER or not principal.is_member_of(fields["agency_code"]):
             raise Forbidden("Chỉ cán bộ của cơ quan giải quyết được trả kết quả.")
-        key = await _store(storage, scanner, received)
+        result = _ready(
+            received,
+            new_key(),
+            owner=fields["owner"],
+            kind=DocumentKind.RESULT,
+            label=fields.get("kind") or "ket-qua",
+            issued_by=fields["agency_code"],
+        )
+        document = await _store_and_keep(session, storage, scanner, received, result)
     finally:
         received.close()
-    result = _ready(
-        received,
-        key,
-        owner=fields["owner"],
-        kind=DocumentKind.RESULT,
-        label=fields.get("kind") or "ket-qua",
-        issued_by=fields["agency_code"],
-    )
-    document = await _keep(session, storage, result)
     session.add(
         DocumentUse(
             document_id=document.id,

@@ -120,6 +120,31 @@ class TestHealth:
         assert "redis" not in services["national_portal"]["checks"]  # outside the event flow
 
 
+class TestDocuments:
+    async def test_a_citizen_uploads_lists_and_downloads_through_the_gateway(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        token = (await login(api, "001099000001", "congdan-demo")).json()["access_token"]
+        auth = {"authorization": f"Bearer {token}"}
+        content = b"%PDF-1.4\n%%EOF\n" * 100
+        created = await api.post(
+            "/api/v1/documents",
+            files={"file": ("Giấy chứng sinh.pdf", content, "application/pdf")},
+            headers=auth,
+        )
+        assert created.status_code == 201, created.text
+        wallet = (await api.get("/api/v1/documents", headers=auth)).json()
+        assert [item["name"] for item in wallet] == ["Giấy chứng sinh.pdf"]
+        link = await api.get(f"/api/v1/documents/{wallet[0]['id']}/download", headers=auth)
+        url = link.json()["url"]
+        if url.startswith("http://gw/"):  # embedded: the service's own signed URL
+            downloaded = await api.get(url)
+        else:  # distributed: the S3 server's presigned URL
+            async with httpx.AsyncClient() as browser:
+                downloaded = await browser.get(url)
+        assert downloaded.content == content
+
+
 class TestRouting:
     async def test_agencies_are_served_by_the_procedures_service(
         self, api: httpx.AsyncClient
