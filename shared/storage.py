@@ -52,6 +52,10 @@ class ObjectNotFound(LookupError):
     """No object under that key."""
 
 
+class DirectUploadUnsupported(RuntimeError):
+    """The backend takes no upload that bypasses the service (the local folder)."""
+
+
 class StorageUnavailable(RuntimeError):
     """The object store could not be reached or refused the operation."""
 
@@ -93,8 +97,8 @@ class ObjectStorage(Protocol):
         self, key: str, *, max_bytes: int, expires: timedelta
     ) -> tuple[str, dict[str, str]]:
         """A browser upload straight to the store: the URL and the form fields that
-        bind it to ``key`` and to 1..``max_bytes`` bytes. ``NotImplementedError`` where
-        the backend has none (the local folder)."""
+        bind it to ``key`` and to 1..``max_bytes`` bytes. ``DirectUploadUnsupported``
+        where the backend has none (the local folder)."""
         ...
 
     async def ensure_bucket(self) -> None: ...
@@ -338,7 +342,7 @@ class LocalStorage:
     async def presigned_post(
         self, key: str, *, max_bytes: int, expires: timedelta
     ) -> tuple[str, dict[str, str]]:
-        raise NotImplementedError("the local folder takes uploads through the service only")
+        raise DirectUploadUnsupported("the local folder takes uploads through the service only")
 
     async def presigned_get_url(self, key: str, *, expires: timedelta) -> str:
         check_key(key)

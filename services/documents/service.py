@@ -38,7 +38,12 @@ from shared.errors import (
     UpstreamUnavailable,
 )
 from shared.logging import current_request_id
-from shared.storage import ObjectNotFound, ObjectStorage, StorageUnavailable
+from shared.storage import (
+    DirectUploadUnsupported,
+    ObjectNotFound,
+    ObjectStorage,
+    StorageUnavailable,
+)
 
 logger = logging.getLogger("onestop.documents")
 
@@ -242,7 +247,7 @@ async def start_direct_upload(
         url, fields = await storage.presigned_post(
             key, max_bytes=settings.max_upload_bytes, expires=ttl
         )
-    except NotImplementedError as exc:
+    except DirectUploadUnsupported as exc:
         raise Conflict("Tải trực tiếp chỉ có ở chế độ phân tán; hãy tải qua dịch vụ.") from exc
     except StorageUnavailable as exc:
         raise StoreUnavailable(UNAVAILABLE) from exc
