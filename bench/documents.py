@@ -54,6 +54,12 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -161,9 +167,13 @@ async def measure(
             # fills) falls on both sides alike.
             walls = {"service": 0.0, "direct": 0.0}
             lats: dict[str, list[float]] = {"service": [], "direct": []}
+            service_cpu = 0.0
             for _ in range(2):
                 for name, one in (("direct", direct), ("service", through_service)):
+                    cpu_before = cpu_seconds(pid)
                     wall, lat = await run_many(count // 2, args.concurrency, one)
+                    if name == "service":
+                        service_cpu += cpu_seconds(pid) - cpu_before
                     walls[name] += wall
                     lats[name] += lat
             service_wall, service_lat = walls["service"], lats["service"]
@@ -176,7 +186,10 @@ async def measure(
                     f"{label + ' ' + name:<22}{count / wall:>9.1f}{count * size / wall / 1e6:>8.1f}"
                     f"{p99(lat) * 1000:>9.1f}"
                 )
-            print(f"{'':<22}service / direct throughput: {direct_wall / service_wall:.2f}x")
+            print(
+                f"{'':<22}service / direct throughput: {direct_wall / service_wall:.2f}x; "
+                f"service CPU {service_cpu / count * 1000:.1f} ms per upload"
+            )
 
         idle_rss, idle_peak = rss_mb(pid), peak_rss_mb(pid)
         big = payload(100 * 1024 * 1024)
