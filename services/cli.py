@@ -114,6 +114,18 @@ def seed() -> None:
 
 
 @app.command()
+def audit() -> None:
+    """Verify every dossier's audit chain; exit 1 if any entry was changed or removed."""
+    configure_logging()
+    checked, breaks = asyncio.run(composition.verify_audit())
+    for found in breaks:
+        typer.echo(f"{found.dossier_code} #{found.sequence}: {found.reason}", err=True)
+    typer.echo(f"{checked} audit entries checked, {len(breaks)} problems")
+    if breaks:
+        raise typer.Exit(code=1)
+
+
+@app.command()
 def worker(
     name: Annotated[
         str,

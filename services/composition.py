@@ -26,6 +26,8 @@ from services.gateway.main import GatewayApp
 from services.gateway.main import create_app as create_gateway
 from services.gateway.main import spec as gateway_spec
 from services.gateway.proxy import AsgiUpstream, Upstream
+from services.intake import audit as intake_audit
+from services.intake.audit import Break
 from services.intake.main import spec as intake_spec
 from services.national_portal.main import spec as national_portal_spec
 from services.procedures import seed as procedures_seed
@@ -115,6 +117,16 @@ async def seed(platform: PlatformSettings | None = None) -> dict[str, dict[str, 
         if service_seed.committed is not None:
             await service_seed.committed(settings)
     return results
+
+
+async def verify_audit(platform: PlatformSettings | None = None) -> tuple[int, list[Break]]:
+    """Walk intake's audit chains: the entries checked and every break found."""
+    database = Database(service_settings("intake", platform).db_url)
+    try:
+        async with database.session() as session:
+            return await intake_audit.verify(session)
+    finally:
+        await database.dispose()
 
 
 class EmbeddedPlatform:
