@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tracking import repository
@@ -31,7 +32,7 @@ from services.tracking.schemas import (
     SessionModel,
     SkippedDayOut,
 )
-from shared.errors import NotFound, Unprocessable
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import Outbox
 from shared.worktime import (
     MINUTES_PER_WORKING_DAY,
@@ -285,7 +286,11 @@ async def _own_layer(session: AsyncSession, resolved: Resolved) -> Resolved:
         version=0,
     )
     session.add(layer)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Another first edit of the same agency made the layer in the meantime.
+        raise Conflict("Lịch của cơ quan vừa được thay đổi cùng lúc; hãy gửi lại.") from exc
     return Resolved((layer, *resolved.chain), agency.code)
 
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import anyio
 import httpx
 import pytest
+from sqlalchemy import text
 
-from tests.tracking.conftest import CENTRE, COMMUNE
+from services.tracking import calendars
+from services.tracking import seed as tracking_seed
+from services.tracking.consumers import OUTBOX, apply_agency
+from services.tracking.schemas import CalendarEdit
+from shared.db import Database
+from shared.errors import Conflict
+from tests.conftest import PgDatabase
+from tests.tracking.conftest import CENTRE, COMMUNE, agency_event
 
 MONDAY = "2026-11-23T09:00:00+07:00"
 
@@ -232,3 +242,42 @@ class TestRefusedEdits:
     async def test_anonymous_edits_are_401(self, api: httpx.AsyncClient) -> None:
         response = await api.post(f"/api/v1/calendars/{CENTRE}/changes", json=AGENCY_DAY_OFF)
         assert response.status_code == 401
+
+
+async def test_two_first_edits_of_one_agency_at_once_give_one_409(
+    pg_database: PgDatabase,
+) -> None:
+    """Both would create the agency's layer; the second waits for the first, then is
+    refused with 409 instead of failing with a 500."""
+    database = Database(await pg_database("tracking"))
+    try:
+        async with database.session() as session:
+            await tracking_seed.seed(session)
+            await apply_agency(session, agency_event(CENTRE, "Trung tâm Phục vụ hành chính công"))
+        edit = CalendarEdit.model_validate(AGENCY_DAY_OFF)
+        first = database.session_factory()
+        await calendars.change(first, OUTBOX, key=CENTRE, edit=edit, by="admin-1")
+
+        async def second() -> None:
+            async with database.session() as session:
+                await calendars.change(session, OUTBOX, key=CENTRE, edit=edit, by="admin-2")
+
+        waiting = asyncio.create_task(second())
+        # Wait until the second really waits on the first's uncommitted layer row.
+        blocked = text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        with anyio.fail_after(10):
+            while True:
+                async with database.engine.connect() as watcher:
+                    if await watcher.scalar(blocked):
+                        break
+                await asyncio.sleep(0.02)
+        assert not waiting.done()
+        await first.commit()
+        await first.close()
+        with pytest.raises(Conflict):
+            await waiting
+    finally:
+        await database.dispose()
