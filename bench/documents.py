@@ -117,7 +117,7 @@ async def main(args: argparse.Namespace) -> None:
             env=env,
         )  # fmt: skip
         try:
-            wait_for_port(port)
+            await asyncio.to_thread(wait_for_port, port)  # off the loop: it sleeps
             await measure(args, port, token, s3, bucket, service.pid)
         finally:
             service.terminate()
