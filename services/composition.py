@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
+import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Receive, Scope, Send
@@ -28,6 +29,7 @@ from services.gateway.main import spec as gateway_spec
 from services.gateway.proxy import AsgiUpstream, Upstream
 from services.intake import audit as intake_audit
 from services.intake.audit import Break
+from services.intake.config import UPSTREAMS as INTAKE_UPSTREAMS
 from services.intake.main import spec as intake_spec
 from services.national_portal.main import spec as national_portal_spec
 from services.procedures import seed as procedures_seed
@@ -137,17 +139,27 @@ class EmbeddedPlatform:
     under ``/dvcqg``.
     """
 
-    def __init__(self, platform: PlatformSettings, *, public_url: str) -> None:
+    def __init__(
+        self, platform: PlatformSettings, *, public_url: str, poll_interval: float = 1.0
+    ) -> None:
         self.platform = platform
+        self.poll_interval = poll_interval
         bus = InProcessBus()
         self.bus = bus
         self.services: dict[str, FastAPI] = {}
-        for name in BACKENDS:
+        # Intake reads the others: it is made last and reaches them in-process.
+        for name in sorted(BACKENDS, key=lambda n: n == "intake"):
             overrides: dict[str, Any] = {}
-            if name == "documents":
+            extra: dict[str, Any] = {}
+            if name in ("documents", "intake"):
                 overrides["public_url"] = public_url
+            if name == "intake":
+                extra["transports"] = {
+                    upstream: httpx.ASGITransport(app=self.services[upstream])
+                    for upstream in INTAKE_UPSTREAMS
+                }
             settings = service_settings(name, platform, **overrides)
-            self.services[name] = SPECS[name].create_app(settings, bus=bus)
+            self.services[name] = SPECS[name].create_app(settings, bus=bus, **extra)
         self.portal: FastAPI = SPECS["national_portal"].create_app(
             service_settings("national_portal", platform)
         )
@@ -181,17 +193,10 @@ class EmbeddedPlatform:
             raise
         self._stack = stack
         self._stop.clear()
-        for runtime in self.runtimes():
-            if runtime.outbox is not None:
-                relay = OutboxRelay(runtime.db, runtime.outbox, runtime.bus, poll_interval=1.0)
-                self._tasks.append(asyncio.create_task(relay.run(self._stop)))
-        for name, app in self.services.items():
-            for consumer_spec in SPECS[name].consumers:
-                consumer = consumer_spec.consumer(app.state.runtime, name=f"{name}-embedded")
-                self._tasks.append(asyncio.create_task(consumer.run(self._stop)))
-            for periodic in SPECS[name].periodic:
-                job = periodic.run(app.state.runtime, self._stop)
-                self._tasks.append(asyncio.create_task(job))
+        apps = {**self.services, "gateway": self.gateway.api}
+        self._tasks = spawn_workers(
+            apps, self._stop, worker="embedded", poll_interval=self.poll_interval
+        )
 
     async def stop(self) -> None:
         self._stop.set()
@@ -228,6 +233,27 @@ class EmbeddedPlatform:
         await receive()  # lifespan.shutdown
         await self.stop()
         await send({"type": "lifespan.shutdown.complete"})
+
+
+def spawn_workers(
+    apps: Mapping[str, FastAPI], stop: asyncio.Event, *, worker: str, poll_interval: float = 1.0
+) -> list[asyncio.Task[None]]:
+    """In the apps' own process (their lifespans running): each one's outbox relay,
+    consumers and periodic jobs, as tasks that end when ``stop`` is set."""
+    tasks: list[asyncio.Task[None]] = []
+    for name, app in apps.items():
+        runtime: Runtime = app.state.runtime
+        if runtime.outbox is not None:
+            relay = OutboxRelay(
+                runtime.db, runtime.outbox, runtime.bus, poll_interval=poll_interval
+            )
+            tasks.append(asyncio.create_task(relay.run(stop)))
+        for consumer_spec in SPECS[name].consumers:
+            consumer = consumer_spec.consumer(runtime, name=f"{name}-{worker}")
+            tasks.append(asyncio.create_task(consumer.run(stop)))
+        for periodic in SPECS[name].periodic:
+            tasks.append(asyncio.create_task(periodic.run(runtime, stop)))
+    return tasks
 
 
 async def run_relays(names: Iterable[str], stop: asyncio.Event) -> None:

@@ -6,6 +6,7 @@ Platform-wide values use the ``ONESTOP_`` prefix; each service adds its own pref
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar
@@ -94,6 +95,16 @@ class ServiceSettings(BaseSettings):
     def db_url(self) -> str:
         assert self.database_url is not None  # resolved by the validator
         return self.database_url
+
+    def require_urls_when_distributed(self, names: Sequence[str]) -> None:
+        """Distributed, each ``<name>_url`` (another service's address) must be set."""
+        if self.platform.mode is not Mode.DISTRIBUTED:
+            return
+        missing = [name for name in names if getattr(self, f"{name}_url") is None]
+        if missing:
+            prefix = self.model_config.get("env_prefix", "")
+            variables = ", ".join(f"{prefix}{name.upper()}_URL" for name in missing)
+            raise ValueError(f"{variables} required in distributed mode")
 
     @property
     def uses_redis(self) -> bool:

@@ -8,9 +8,12 @@ from shared.contracts.dossiers import DOSSIER_TOPIC, DossierDocuments, DossierEv
 from shared.contracts.events import EventEnvelope
 from shared.runtime import ConsumerSpec
 
+# A dossier's documents: those it was filed with, and those a supplement added.
+DOCUMENT_EVENTS = {DossierEvent.SUBMITTED, DossierEvent.DOCUMENTS_ADDED}
+
 
 async def apply_submission(session: AsyncSession, envelope: EventEnvelope) -> None:
-    if envelope.type != DossierEvent.SUBMITTED or envelope.subject is None:
+    if envelope.type not in DOCUMENT_EVENTS or envelope.subject is None:
         return
     submitted = DossierDocuments.model_validate(envelope.payload)
     await document_service.record_uses(

@@ -16,6 +16,7 @@ class DocumentOut(BaseModel):
     sha256: str | None
     created_at: AwareDatetime
     issued_by: str | None  # the agency, for a result
+    owner: str  # the account it belongs to (the citizen's, for a result too)
     uses: int  # how many dossiers used it: reuse counts in the national index
 
 

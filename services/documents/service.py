@@ -73,6 +73,7 @@ def out(document: Document, uses: int = 0) -> DocumentOut:
         sha256=document.sha256,
         created_at=document.created_at,
         issued_by=document.issued_by,
+        owner=document.owner,
         uses=uses,
     )
 

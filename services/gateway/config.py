@@ -3,7 +3,7 @@ from typing import ClassVar
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import Mode, ServiceSettings
+from shared.settings import ServiceSettings
 
 # The services the gateway forwards to (and reports in /api/v1/health).
 UPSTREAM_NAMES = ("procedures", "intake", "tracking", "documents", "national_portal")
@@ -26,11 +26,7 @@ class GatewaySettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _require_upstreams_when_distributed(self) -> "GatewaySettings":
-        if self.platform.mode is Mode.DISTRIBUTED:
-            missing = [n for n in UPSTREAM_NAMES if getattr(self, f"{n}_url") is None]
-            if missing:
-                names = ", ".join(f"GATEWAY_{n.upper()}_URL" for n in missing)
-                raise ValueError(f"{names} required in distributed mode")
+        self.require_urls_when_distributed(UPSTREAM_NAMES)
         return self
 
     def upstream_url(self, name: str) -> str | None:

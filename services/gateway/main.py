@@ -28,6 +28,7 @@ ROUTES: dict[str, str] = {
     "catalogue": "procedures",
     "dossiers": "intake",
     "queues": "intake",
+    "lookup": "intake",
     "calendars": "tracking",
     "stats": "tracking",
     "documents": "documents",

@@ -134,7 +134,7 @@ class Dossier:
     """What the rules need to know of a dossier."""
 
     status: Status
-    applicant: str  # the citizen's subject
+    applicant: str | None  # the citizen's subject; None for a walk-in without an account
     agencies: frozenset[str]  # the competent agency and the receiving desk
     assignee: str | None  # the officer holding it
 
@@ -146,20 +146,25 @@ def check(dossier: Dossier, action: Action, actor: Principal) -> Status:
     current state would reveal the state.
     """
     rule = RULES[action]
+    positions = {
+        membership.position
+        for membership in actor.agencies
+        if membership.agency_code in dossier.agencies
+    }
     if rule.citizen:
-        if actor.role is not Role.CITIZEN or actor.subject != dossier.applicant:
+        # A walk-in applicant without an account answers at the desk, which records it.
+        walk_in = dossier.applicant is None and Position.DESK in positions
+        if not walk_in and (actor.role is not Role.CITIZEN or actor.subject != dossier.applicant):
             raise Forbidden("Chỉ người nộp hồ sơ thực hiện được thao tác này.")
     else:
-        positions = {
-            membership.position
-            for membership in actor.agencies
-            if membership.agency_code in dossier.agencies
-        }
         if actor.role is not Role.OFFICER or not positions & rule.positions:
             raise Forbidden("Cán bộ không có quyền thực hiện thao tác này với hồ sơ.")
         held_by_other = dossier.assignee is not None and dossier.assignee != actor.subject
         if rule.holder_only and (dossier.assignee is None or held_by_other):
             raise Conflict("Hồ sơ cần được giao cho cán bộ này trước khi xử lý.")
+        # Taking a dossier another officer holds is the leader's call (reassignment).
+        if action is Action.ASSIGN and held_by_other and Position.LEADER not in positions:
+            raise Conflict("Hồ sơ đang do cán bộ khác xử lý; chỉ lãnh đạo giao lại được.")
     if dossier.status not in rule.sources:
         raise Conflict(
             f"Không thể '{action.value}' khi hồ sơ đang ở trạng thái '{LABELS[dossier.status]}'."

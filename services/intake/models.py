@@ -1,6 +1,7 @@
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import JSON, Date, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -46,6 +47,91 @@ class AuditEntry(Base):
     details: Mapped[dict[str, object]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Dossier(Base):
+    """A dossier: what was filed, where it stands, and its clock as intake keeps it.
+
+    Intake is the only writer. ``sequence`` counts transitions (the audit entry and the
+    event of each carry it) and ``head_hash`` is the last audit entry's hash, so the
+    next entry chains to it without reading the trail. Timestamps are UTC.
+    """
+
+    __tablename__ = "dossiers"
+    __table_args__ = (
+        # Officer queues: an agency's open dossiers by due date then code (keyset).
+        Index("ix_dossiers_queue", "agency_code", "due_at", "code"),
+        Index("ix_dossiers_queue_status", "agency_code", "status", "due_at", "code"),
+        Index("ix_dossiers_receiving", "receiving_agency_code", "due_at", "code"),
+        Index("ix_dossiers_applicant", "applicant", "submitted_at"),
+    )
+
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    status: Mapped[str] = mapped_column(String(30))
+    sequence: Mapped[int] = mapped_column(Integer)
+    # The audit trail's last entry: transitions and other recorded changes (a due date
+    # moved by a calendar change) each add one.
+    audit_sequence: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    # What it is and who handles it.
+    procedure_code: Mapped[str] = mapped_column(String(40))
+    procedure_version: Mapped[int] = mapped_column(Integer)
+    procedure_name: Mapped[str] = mapped_column(String(500))
+    field_code: Mapped[str] = mapped_column(String(40))
+    agency_code: Mapped[str] = mapped_column(String(30))  # the agency handling it
+    receiving_agency_code: Mapped[str] = mapped_column(String(30))  # the desk it came in at
+    channel: Mapped[str] = mapped_column(String(10))  # online, counter, post
+    # Who: the citizen's account (None for a walk-in without one) and who filed it.
+    applicant: Mapped[str | None] = mapped_column(String(64))
+    submitted_by: Mapped[str] = mapped_column(String(64))
+    applicant_data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    documents: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # requirement, id
+    fees: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    fee_total_vnd: Mapped[int | None] = mapped_column(Integer)  # None: an amount is open
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    # The clock (DESIGN §5): the legal time pinned at submission, the pauses as they
+    # happened, and the due date the engine gives for them.
+    time_limit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    supplement_policy: Mapped[str] = mapped_column(String(10))
+    budget_minutes: Mapped[float | None] = mapped_column(Float)
+    pauses: Mapped[list[list[str | None]]] = mapped_column(JSON, default=list)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When at most one working day is left (queues filter "due soon" on it).
+    due_soon_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    calendar_code: Mapped[str | None] = mapped_column(String(40))
+    calendar_version: Mapped[int | None] = mapped_column(Integer)
+    appointment_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # re-appointed
+    supplement_requests: Mapped[int] = mapped_column(Integer, default=0)
+    # Counted late in the national index whatever the dates (a second supplement
+    # request, an apology): the reason, else None.
+    counted_late: Mapped[str | None] = mapped_column(String(40))
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    timeliness: Mapped[str | None] = mapped_column(String(10))  # once finished
+    # The open request to the citizen (missing items, an amount), the forwarded steps,
+    # the result documents, refusal or stop reason.
+    pending_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    result_documents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class IdempotencyRecord(Base):
+    """An ``Idempotency-Key`` a caller used (DESIGN §10): the request's fingerprint and,
+    once done, the response to replay. Kept at least 24 hours."""
+
+    __tablename__ = "idempotency_keys"
+
+    caller: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # While running: None. Done: the status and body that were answered.
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    locked_until: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class OutboxRecord(OutboxMixin, Base):

@@ -236,3 +236,13 @@ async def offers(session: AsyncSession) -> dict[str, list[str]]:
     for procedure_code, agency_code in rows:
         offered.setdefault(procedure_code, []).append(agency_code)
     return offered
+
+
+async def offered_by(session: AsyncSession, procedure_code: str) -> list[str]:
+    """The agencies whose desks offer the procedure."""
+    rows = await session.scalars(
+        select(AgencyProcedure.agency_code)
+        .where(AgencyProcedure.procedure_code == procedure_code)
+        .order_by(AgencyProcedure.agency_code)
+    )
+    return list(rows)

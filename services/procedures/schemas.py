@@ -169,6 +169,8 @@ class ProcedureOut(ProcedureContent):
     status: VersionStatus
     effective_date: date | None
     published_at: datetime | None
+    # The agencies whose one-stop desks offer it (on the version in force only).
+    offered_by: list[str] = Field(default_factory=list)
 
 
 class ProcedurePage(BaseModel):

@@ -149,6 +149,7 @@ async def get_procedure_or_raise(
     if version is None:
         raise NotFound(f"Không có thủ tục mã {code}.")
     result = detail(version)
+    result.offered_by = await repository.offered_by(session, code)
     if cache is not None:
         await cache.put(key, result.model_dump_json())
     return result

@@ -39,11 +39,10 @@ from shared.worktime import (
     STANDARD_SESSIONS,
     CalendarError,
     CalendarSpec,
-    DayOff,
-    MakeUpDay,
     OutsideCalendar,
     Session,
     WorkingTime,
+    assemble,
 )
 
 CALENDAR_CHANGED = "calendar.changed"
@@ -122,22 +121,13 @@ async def effective_days(session: AsyncSession, resolved: Resolved) -> dict[date
 
 
 def build_spec(resolved: Resolved, days: Iterable[CalendarDay]) -> CalendarSpec:
-    week = _week_of(resolved)
-    active = [day for day in days if day.status is DayStatus.ACTIVE]
-    return CalendarSpec(
+    return assemble(
         code=resolved.calendar.code,
         first=resolved.root.first_day,
         last=resolved.root.last_day,
         timezone=resolved.calendar.timezone,
-        week=week,
-        days_off={
-            d.day: DayOff(d.day, d.name, d.kind, d.source)
-            for d in active
-            if not d.working and d.kind is not None
-        },
-        make_up_days={d.day: MakeUpDay(d.day, d.name, d.source) for d in active if d.working},
-        # A make-up day works the standard weekday sessions: Monday's.
-        make_up_sessions=week.get(0) or STANDARD_SESSIONS,
+        week=_week_of(resolved),
+        days=[day for day in days if day.status is DayStatus.ACTIVE],
     )
 
 

@@ -14,16 +14,19 @@ The rules (DESIGN §4–5, regulation-facts §4.3):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 from shared.contracts.dossiers import ClockFacts, DossierEvent, TimeLimit
-from shared.worktime import MINUTES_PER_WORKING_DAY, WorkingTime
+from shared.worktime import WorkingTime
 from shared.worktime.clock import (
     Pause,
     ResumePolicy,
     Timeliness,
     classify_finished,
     run,
+)
+from shared.worktime.clock import (
+    budget_minutes as clock_budget,
 )
 
 PAUSING = {DossierEvent.SUPPLEMENT_REQUESTED, DossierEvent.PAYMENT_REQUESTED}
@@ -103,20 +106,13 @@ def replay(entries: list[Entry]) -> Replay:
 
 def budget_minutes(time_limit: TimeLimit, engine: WorkingTime, start: datetime) -> float:
     """The legal time as working minutes from ``start`` (every unit becomes one)."""
-    if time_limit.unit == "working_days":
-        assert time_limit.value is not None
-        return float(time_limit.value * MINUTES_PER_WORKING_DAY)
-    if time_limit.unit == "working_hours":
-        assert time_limit.value is not None
-        return float(time_limit.value * 60)
-    if time_limit.unit == "same_day":
-        cutoff = time(time_limit.cutoff_hour) if time_limit.cutoff_hour is not None else None
-        due = engine.same_day_due(start, cutoff)
-    else:  # calendar days: to the end of the last day, or of the next working day
-        assert time_limit.value is not None
-        last_day = start.astimezone(engine.zone).date() + timedelta(days=time_limit.value)
-        due = engine.end_of_working_day(last_day)
-    return engine.working_minutes(start, due)
+    return clock_budget(
+        engine,
+        start,
+        unit=time_limit.unit,
+        value=time_limit.value,
+        cutoff_hour=time_limit.cutoff_hour,
+    )
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from services.tracking.models import (
     DossierClock,
     Recomputation,
 )
-from shared.contracts.dossiers import ClockFacts, DossierEvent
+from shared.contracts.dossiers import ClockFacts, DossierEvent, DueChanged
 from shared.contracts.events import EventEnvelope
 from shared.events import Outbox
 from shared.worktime import WorkingTime
@@ -33,6 +33,7 @@ logger = logging.getLogger("onestop.tracking.ledger")
 
 CLOCK_EVENTS = {event.value for event in DossierEvent} - {
     DossierEvent.SUBMITTED,  # before receipt: the clock has not started
+    DossierEvent.DOCUMENTS_ADDED,  # files, not time
     DossierEvent.DUE_SOON,
     DossierEvent.OVERDUE,
     DossierEvent.DUE_CHANGED,
@@ -248,14 +249,16 @@ async def recompute(
         outbox.add(
             session,
             DossierEvent.DUE_CHANGED,
-            {
-                "agency_code": refreshed.agency_code,
-                "old_due_at": old_due.isoformat() if old_due else None,
-                "new_due_at": refreshed.due_at.isoformat() if refreshed.due_at else None,
-                "reason": reason,
-                "calendar_code": calendar_code,
-                "calendar_version": version,
-            },
+            DueChanged(
+                agency_code=refreshed.agency_code,
+                old_due_at=old_due,
+                new_due_at=refreshed.due_at,
+                new_due_soon_at=refreshed.due_soon_at,
+                sequence=refreshed.last_sequence,
+                reason=reason,
+                calendar_code=calendar_code,
+                calendar_version=version,
+            ).model_dump(mode="json"),
             subject=code,
         )
     return moved

@@ -19,6 +19,7 @@ DOSSIER_TOPIC = "dossier"
 class DossierEvent(StrEnum):
     SUBMITTED = "dossier.submitted"  # filed (online, at a desk, by post): DossierDocuments
     RECEIVED = "dossier.received"  # the clock starts
+    ASSIGNED = "dossier.assigned"  # an officer holds it (processing)
     SUPPLEMENT_REQUESTED = "dossier.supplement_requested"  # pauses
     SUPPLEMENTED = "dossier.supplemented"  # resumes (or restarts, per the procedure)
     PAYMENT_REQUESTED = "dossier.payment_requested"  # pauses
@@ -28,7 +29,10 @@ class DossierEvent(StrEnum):
     RESOLVED = "dossier.resolved"  # the result is ready: the clock stops
     RETURNED = "dossier.returned"
     REFUSED = "dossier.refused"
+    WITHDRAWAL_REQUESTED = "dossier.withdrawal_requested"  # the citizen asks to withdraw
     STOPPED = "dossier.stopped"  # withdrawn or cancelled
+    # More documents for the dossier (a supplement): DossierDocuments, like SUBMITTED.
+    DOCUMENTS_ADDED = "dossier.documents_added"
     # Published by tracking.
     DUE_SOON = "dossier.due_soon"
     OVERDUE = "dossier.overdue"
@@ -80,3 +84,22 @@ class DossierDocuments(BaseModel):
     owner: str  # the applicant's subject
     documents: list[uuid.UUID]
     agency_codes: list[str] = Field(min_length=1)
+
+
+class DueChanged(BaseModel):
+    """``dossier.due_changed`` (tracking): a calendar change moved an open dossier's due
+    date. Intake applies it to the dossier and audits it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agency_code: str
+    old_due_at: AwareDatetime | None
+    new_due_at: AwareDatetime | None
+    # When at most the due-soon threshold of working time is left before the new date.
+    new_due_soon_at: AwareDatetime | None = None
+    # The last transition of the dossier tracking's clock has seen: intake applies the
+    # change only to a dossier that has not moved on since.
+    sequence: int | None = None
+    reason: str
+    calendar_code: str
+    calendar_version: int

@@ -13,6 +13,7 @@ from shared.worktime.calendar import (
     DayOffKind,
     MakeUpDay,
     Session,
+    assemble,
 )
 from shared.worktime.engine import (
     MINUTES_PER_WORKING_DAY,
@@ -39,4 +40,5 @@ __all__ = [
     "Session",
     "SkippedDay",
     "WorkingTime",
+    "assemble",
 ]

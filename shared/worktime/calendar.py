@@ -7,10 +7,11 @@ agency's additions; the engine (``shared.worktime.engine``) computes with them.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 VIETNAM = "Asia/Ho_Chi_Minh"
@@ -105,6 +106,49 @@ class CalendarSpec:
     def working_days_in(self, year: int) -> int:
         """How many days of ``year`` (within the range) have working time."""
         return sum(1 for day in self.days() if day.year == year and self.sessions_on(day))
+
+
+class DayFact(Protocol):
+    """A day a calendar says something about (a row of tracking's, or its JSON)."""
+
+    @property
+    def day(self) -> date: ...
+    @property
+    def working(self) -> bool: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> DayOffKind | None: ...
+    @property
+    def source(self) -> str: ...
+
+
+def assemble(
+    *,
+    code: str,
+    first: date,
+    last: date,
+    timezone: str,
+    week: Mapping[int, tuple[Session, ...]],
+    days: Iterable[DayFact],
+) -> CalendarSpec:
+    """A spec from a week and the days in force: off days need a kind, worked ones are
+    make-up days with the standard weekday (Monday's) sessions."""
+    days = list(days)
+    return CalendarSpec(
+        code=code,
+        first=first,
+        last=last,
+        timezone=timezone,
+        week=week,
+        days_off={
+            d.day: DayOff(d.day, d.name, d.kind, d.source)
+            for d in days
+            if not d.working and d.kind is not None
+        },
+        make_up_days={d.day: MakeUpDay(d.day, d.name, d.source) for d in days if d.working},
+        make_up_sessions=week.get(0) or STANDARD_SESSIONS,
+    )
 
 
 def _check_ordered(sessions: tuple[Session, ...]) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from enum import StrEnum
+from typing import Literal
 
 from shared.worktime.engine import MINUTES_PER_WORKING_DAY, WorkingTime
 
@@ -56,6 +57,38 @@ class ClockState:
     @property
     def remaining_minutes(self) -> float:
         return self.budget_minutes - self.used_minutes
+
+
+TimeUnit = Literal["working_days", "working_hours", "calendar_days", "same_day"]
+
+
+def budget_minutes(
+    engine: WorkingTime,
+    start: datetime,
+    *,
+    unit: TimeUnit,
+    value: int | None,
+    cutoff_hour: int | None = None,
+) -> float:
+    """A legal time (the catalogue's unit and value) as working minutes from ``start``.
+
+    Intake (the appointment on the receipt) and tracking (the clock ledger) both count
+    with this one function, so their due dates agree to the minute.
+    """
+    if unit == "working_days":
+        assert value is not None
+        return float(value * MINUTES_PER_WORKING_DAY)
+    if unit == "working_hours":
+        assert value is not None
+        return float(value * 60)
+    if unit == "same_day":
+        cutoff = time(cutoff_hour) if cutoff_hour is not None else None
+        due = engine.same_day_due(start, cutoff)
+    else:  # calendar days: to the end of the last day, or of the next working day
+        assert value is not None
+        last_day = start.astimezone(engine.zone).date() + timedelta(days=value)
+        due = engine.end_of_working_day(last_day)
+    return engine.working_minutes(start, due)
 
 
 def run(

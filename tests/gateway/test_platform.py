@@ -6,80 +6,29 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import anyio
 import httpx
 import pytest
 
 from services import composition
-from services.gateway.proxy import HttpUpstream, Upstream
-from shared.db import Database
-from tests.conftest import PgDatabase, distributed_platform, embedded_platform
+from tests import platform as platforms
+from tests.conftest import PgDatabase
 from tests.infra import S3Server
-from tests.servers import serving
 
 CENTRE = "000.00.15.H49"
 
 
 @contextlib.asynccontextmanager
 async def embedded(data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
-    platform = embedded_platform(data_dir)
-    await composition.migrate(composition.SPECS, platform)
-    await composition.seed(platform)
-    stack = composition.EmbeddedPlatform(platform, public_url="http://gw")
-    await stack.start()
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=stack), base_url="http://gw"
-        ) as client:
-            yield client
-    finally:
-        await stack.stop()
-
-
-async def _seed_on_postgres(urls: dict[str, str]) -> None:
-    for name, service_seed in composition.SEEDS.items():
-        database = Database(urls[name])
-        async with database.session() as session:
-            await service_seed.load(session)
-        await database.dispose()
+    async with platforms.embedded(data_dir) as platform:
+        yield platform.client
 
 
 @contextlib.asynccontextmanager
 async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[httpx.AsyncClient]:
-    platform = distributed_platform()
-    urls = {name: await pg_database(name) for name in composition.SPECS}
-    await _seed_on_postgres(urls)
-    async with contextlib.AsyncExitStack() as stack:
-        upstreams: dict[str, Upstream] = {}
-        for name in (*composition.BACKENDS, "national_portal"):
-            extra: dict[str, Any] = {}
-            if name == "documents":
-                extra = {
-                    "s3_endpoint": s3.endpoint,
-                    "s3_access_key": s3.access_key,
-                    "s3_secret_key": s3.secret_key,
-                    "s3_bucket": "platform-test",
-                }
-            settings = composition.service_settings(
-                name, platform, database_url=urls[name], **extra
-            )
-            base_url = await stack.enter_async_context(
-                serving(composition.SPECS[name].create_app(settings))
-            )
-            upstreams[name] = HttpUpstream(name, base_url)
-        gateway_settings = composition.service_settings(
-            "gateway",
-            platform,
-            database_url=urls["gateway"],
-            **{f"{name}_url": u.base_url for name, u in upstreams.items()},  # type: ignore[attr-defined]
-        )
-        gateway = composition.SPECS["gateway"].create_app(gateway_settings, upstreams=upstreams)
-        await stack.enter_async_context(gateway.lifespan())
-        yield await stack.enter_async_context(
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url="http://gw")
-        )
+    async with platforms.distributed(pg_database, s3) as platform:
+        yield platform.client
 
 
 @pytest.fixture(params=["embedded", "distributed"])

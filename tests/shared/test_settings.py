@@ -70,6 +70,27 @@ class TestModes:
         assert (embedded.storage_backend, distributed.storage_backend) == ("local", "s3")
 
 
+class TestIntakeUpstreams:
+    def test_distributed_intake_needs_the_services_it_reads(self) -> None:
+        platform = PlatformSettings(mode=Mode.DISTRIBUTED)
+        database = "postgresql+asyncpg://db/intake"
+        with pytest.raises(ValidationError, match="INTAKE_TRACKING_URL"):
+            IntakeSettings(
+                platform=platform,
+                database_url=database,
+                procedures_url="http://p",
+                documents_url="http://d",
+            )
+        complete = IntakeSettings(
+            platform=platform,
+            database_url=database,
+            procedures_url="http://p",
+            documents_url="http://d",
+            tracking_url="http://t",
+        )
+        assert complete.upstream_urls()["tracking"] == "http://t"
+
+
 class TestEnvironment:
     def test_each_service_reads_its_own_prefix_and_the_platform_prefix(
         self, monkeypatch: pytest.MonkeyPatch
@@ -77,6 +98,8 @@ class TestEnvironment:
         monkeypatch.setenv("ONESTOP_MODE", "distributed")
         monkeypatch.setenv("INTAKE_DATABASE_URL", "postgresql+asyncpg://db/intake")
         monkeypatch.setenv("TRACKING_DATABASE_URL", "postgresql+asyncpg://db/tracking")
+        for upstream in ("PROCEDURES", "TRACKING", "DOCUMENTS"):
+            monkeypatch.setenv(f"INTAKE_{upstream}_URL", f"http://{upstream.lower()}:8000")
         settings = IntakeSettings()
         assert settings.platform.mode is Mode.DISTRIBUTED
         assert settings.db_url == "postgresql+asyncpg://db/intake"

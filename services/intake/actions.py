@@ -1,0 +1,456 @@
+"""Officer and citizen actions on a dossier (DESIGN §4): one transaction each.
+
+``perform`` locks the dossier row, asks the status machine (403/409 before anything
+changes), checks what the action needs (422), then writes the new state, one audit entry
+chained to the last and one outbox event, all with the next sequence number.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake import audit, clock
+from services.intake.config import IntakeSettings
+from services.intake.machine import Action, Status, check
+from services.intake.machine import Dossier as MachineDossier
+from services.intake.models import Dossier
+from services.intake.schemas import ActionIn
+from services.intake.submission import Problems, check_documents, invalid
+from services.intake.upstreams import Upstreams
+from shared.auth import Principal
+from shared.contracts.dossiers import (
+    ClockFacts,
+    DossierDocuments,
+    DossierEvent,
+    TimeLimit,
+)
+from shared.errors import Conflict, NotFound, UpstreamUnavailable
+from shared.events import Outbox
+from shared.worktime import WorkingTime
+
+logger = logging.getLogger("onestop.intake.actions")
+
+# The event each action publishes (tracking keeps the clock from them).
+EVENTS: dict[Action, DossierEvent] = {
+    Action.RECEIVE: DossierEvent.RECEIVED,
+    Action.REFUSE: DossierEvent.REFUSED,
+    Action.ASSIGN: DossierEvent.ASSIGNED,
+    Action.REQUEST_SUPPLEMENT: DossierEvent.SUPPLEMENT_REQUESTED,
+    Action.SUPPLEMENT: DossierEvent.SUPPLEMENTED,
+    Action.REQUEST_PAYMENT: DossierEvent.PAYMENT_REQUESTED,
+    Action.PAY: DossierEvent.PAID,
+    Action.FORWARD: DossierEvent.FORWARDED,
+    Action.RESOLVE: DossierEvent.RESOLVED,
+    Action.RETURN: DossierEvent.RETURNED,
+    Action.APOLOGIZE: DossierEvent.REAPPOINTED,
+    Action.REQUEST_WITHDRAWAL: DossierEvent.WITHDRAWAL_REQUESTED,
+    Action.WITHDRAW: DossierEvent.STOPPED,
+    Action.STOP: DossierEvent.STOPPED,
+}
+SECOND_SUPPLEMENT = (
+    "Đây là lần yêu cầu bổ sung thứ hai: theo Bộ chỉ số 766, hồ sơ sẽ bị tính là trễ hạn. "
+    "Gửi lại với confirm_counted_late=true nếu vẫn yêu cầu."
+)
+
+
+def _require(body: ActionIn, *names: str) -> None:
+    problems = Problems()
+    for name in names:
+        if getattr(body, name) in (None, []):
+            problems.add([name], "Bắt buộc.")
+    problems.raise_if_any("Thiếu thông tin bắt buộc cho thao tác này.")
+
+
+@dataclass
+class Context:
+    """One action being performed."""
+
+    session: AsyncSession
+    outbox: Outbox
+    dossier: Dossier
+    action: Action
+    body: ActionIn
+    actor: Principal
+    authorization: str
+    upstreams: Upstreams
+    settings: IntakeSettings
+    now: datetime
+    target: Status
+    details: dict[str, Any]
+    facts: dict[str, Any]  # extra ClockFacts fields of the event
+    extra_events: list[tuple[DossierEvent, dict[str, Any]]]
+
+    async def engine(self) -> WorkingTime:
+        calendar = await self.upstreams.calendar(self.dossier.agency_code)
+        if calendar is None:
+            raise UpstreamUnavailable(
+                f"Chưa có lịch làm việc của cơ quan {self.dossier.agency_code}."
+            )
+        self.dossier.calendar_code = calendar.code
+        self.dossier.calendar_version = calendar.version
+        return calendar.engine
+
+    @property
+    def due_soon(self) -> float:
+        return float(self.settings.due_soon_minutes)
+
+
+Handler = Callable[[Context], Coroutine[Any, Any, None]]
+
+
+async def _receive(ctx: Context) -> None:
+    engine = await ctx.engine()
+    clock.start(ctx.dossier, engine, at=ctx.now, due_soon_minutes=ctx.due_soon)
+    limit = ctx.dossier.time_limit
+    ctx.facts.update(
+        time_limit=TimeLimit.model_validate(limit) if limit else None,
+        supplement_policy=ctx.dossier.supplement_policy,
+        channel=ctx.dossier.channel,
+        documents=len(ctx.dossier.documents),
+        reused_documents=sum(1 for d in ctx.dossier.documents if d.get("reused")),
+    )
+    ctx.details["due_at"] = ctx.dossier.due_at.isoformat() if ctx.dossier.due_at else None
+    if ctx.body.note:
+        ctx.details["note"] = ctx.body.note
+
+
+async def _finish(ctx: Context) -> None:
+    """Refuse, withdraw, stop: a reason, and the clock stops if it ran."""
+    _require(ctx.body, "reason")
+    ctx.dossier.reason = ctx.body.reason
+    ctx.dossier.pending_request = None
+    ctx.details["reason"] = ctx.body.reason
+    ctx.facts["reason"] = ctx.body.reason
+    if ctx.dossier.received_at is not None:
+        clock.finish(ctx.dossier, await ctx.engine(), at=ctx.now)
+    else:
+        ctx.dossier.finished_at = ctx.now
+
+
+async def _assign(ctx: Context) -> None:
+    assignee = ctx.body.assignee or ctx.actor.subject
+    ctx.details["from"] = ctx.dossier.assignee
+    ctx.details["to"] = assignee
+    ctx.dossier.assignee = assignee
+
+
+async def _request_supplement(ctx: Context) -> None:
+    _require(ctx.body, "missing")
+    if ctx.dossier.supplement_requests >= 1:
+        if not ctx.body.confirm_counted_late:
+            raise Conflict(SECOND_SUPPLEMENT, title="Yêu cầu bổ sung lần hai")
+        ctx.dossier.counted_late = ctx.dossier.counted_late or "second_supplement_request"
+        ctx.details["counted_late"] = True
+    ctx.dossier.supplement_requests += 1
+    missing = list(ctx.body.missing or [])
+    ctx.dossier.pending_request = {
+        "kind": "supplement",
+        "missing": missing,
+        "note": ctx.body.note,
+        "at": ctx.now.isoformat(),
+        "by": ctx.actor.subject,
+    }
+    ctx.details["missing"] = missing
+    await ctx.engine()  # the calendar in force is recorded with the pause
+    clock.pause(ctx.dossier, at=ctx.now, reason="supplement")
+
+
+async def _supplement(ctx: Context) -> None:
+    _require(ctx.body, "documents")
+    refs = list(ctx.body.documents or [])
+    problems = Problems()
+    owner = ctx.dossier.applicant or ctx.actor.subject
+    facts = await check_documents(
+        refs,
+        location="documents",
+        owner=owner,
+        authorization=ctx.authorization,
+        upstreams=ctx.upstreams,
+        problems=problems,
+        requirements=10_000,  # a supplement may answer any listed item
+    )
+    problems.raise_if_any("Tài liệu bổ sung chưa hợp lệ.")
+    reused = {f.id for f in facts if f.uses > 0}
+    ctx.dossier.documents = [
+        *ctx.dossier.documents,
+        *({**ref.model_dump(mode="json"), "reused": ref.id in reused} for ref in refs),
+    ]
+    ctx.dossier.pending_request = None
+    ctx.details["documents"] = [str(ref.id) for ref in refs]
+    clock.resume(ctx.dossier, await ctx.engine(), at=ctx.now, due_soon_minutes=ctx.due_soon)
+    ctx.extra_events.append(
+        (
+            DossierEvent.DOCUMENTS_ADDED,
+            DossierDocuments(
+                at=ctx.now,
+                owner=owner,
+                documents=[ref.id for ref in refs],
+                agency_codes=_agencies(ctx.dossier),
+            ).model_dump(mode="json"),
+        )
+    )
+
+
+async def _request_payment(ctx: Context) -> None:
+    amount = ctx.body.amount_vnd or ctx.dossier.fee_total_vnd
+    if not amount:
+        _require(ctx.body, "amount_vnd")
+    ctx.dossier.pending_request = {
+        "kind": "payment",
+        "amount_vnd": amount,
+        "note": ctx.body.note,
+        "at": ctx.now.isoformat(),
+        "by": ctx.actor.subject,
+    }
+    ctx.details["amount_vnd"] = amount
+    await ctx.engine()
+    clock.pause(ctx.dossier, at=ctx.now, reason="payment")
+
+
+async def _pay(ctx: Context) -> None:
+    _require(ctx.body, "payment_reference")
+    request = ctx.dossier.pending_request or {}
+    ctx.details["payment_reference"] = ctx.body.payment_reference
+    ctx.details["amount_vnd"] = request.get("amount_vnd")
+    ctx.dossier.pending_request = None
+    ctx.facts["paid_online"] = ctx.actor.role.value == "citizen"
+    clock.resume(ctx.dossier, await ctx.engine(), at=ctx.now, due_soon_minutes=ctx.due_soon)
+
+
+async def _forward(ctx: Context) -> None:
+    _require(ctx.body, "to_agency_code", "budget_hours")
+    to_agency = ctx.body.to_agency_code
+    assert to_agency is not None
+    assert ctx.body.budget_hours is not None
+    if to_agency == ctx.dossier.agency_code:
+        raise invalid(
+            "Không chuyển hồ sơ cho chính cơ quan đang giải quyết.",
+            "to_agency_code",
+            "Khác cơ quan.",
+        )
+    if await ctx.upstreams.agency(to_agency) is None:
+        raise invalid("Không có cơ quan mã này.", "to_agency_code", "Không tồn tại.")
+    step = {
+        "agency_code": to_agency,
+        "budget_hours": ctx.body.budget_hours,
+        "note": ctx.body.note,
+        "forwarded_at": ctx.now.isoformat(),
+        "forwarded_by": ctx.actor.subject,
+    }
+    ctx.dossier.steps = [*ctx.dossier.steps, step]
+    ctx.details.update(step)
+    ctx.facts.update(to_agency_code=to_agency, step_minutes=round(ctx.body.budget_hours * 60))
+
+
+async def _resolve(ctx: Context) -> None:
+    _require(ctx.body, "result_documents")
+    results = list(ctx.body.result_documents or [])
+    problems = Problems()
+    for index, document_id in enumerate(results):
+        facts = await ctx.upstreams.document(document_id, ctx.authorization)
+        # The result must be issued for this dossier's applicant (documents trusts the
+        # officer's word on the owner; intake checks it against the dossier).
+        applicant = ctx.dossier.applicant
+        if facts is None or facts.kind != "result" or (applicant and facts.owner != applicant):
+            problems.add(["result_documents", index], "Không phải kết quả của hồ sơ này.")
+    problems.raise_if_any("Kết quả chưa hợp lệ.")
+    ctx.dossier.result_documents = [str(document_id) for document_id in results]
+    ctx.details["result_documents"] = ctx.dossier.result_documents
+    ctx.facts["electronic_result"] = True
+    clock.finish(ctx.dossier, await ctx.engine(), at=ctx.now)
+
+
+async def _return(ctx: Context) -> None:
+    if ctx.body.note:
+        ctx.details["note"] = ctx.body.note
+
+
+async def _apologize(ctx: Context) -> None:
+    _require(ctx.body, "new_due_at", "reason")
+    new_due = ctx.body.new_due_at
+    assert new_due is not None
+    if new_due <= ctx.now:
+        raise invalid("Ngày hẹn mới phải sau thời điểm hiện tại.", "new_due_at", "Trong tương lai.")
+    current = ctx.dossier.appointment_at or ctx.dossier.due_at
+    late_now = current is not None and ctx.now > current
+    if not late_now and (current is None or new_due <= current):
+        raise invalid(
+            "Chỉ xin lỗi và hẹn lại khi hồ sơ đã hoặc sẽ trễ hạn.",
+            "new_due_at",
+            "Ngày hẹn mới phải sau hạn giải quyết.",
+        )
+    ctx.dossier.appointment_at = new_due
+    ctx.dossier.counted_late = ctx.dossier.counted_late or "reappointed"
+    ctx.details.update(new_due_at=new_due.isoformat(), reason=ctx.body.reason)
+    ctx.facts.update(new_due_at=new_due, reason=ctx.body.reason)
+
+
+async def _request_withdrawal(ctx: Context) -> None:
+    _require(ctx.body, "reason")
+    ctx.dossier.pending_request = {
+        "kind": "withdrawal",
+        "reason": ctx.body.reason,
+        "at": ctx.now.isoformat(),
+        "from_status": ctx.dossier.status,
+    }
+    ctx.details["reason"] = ctx.body.reason
+
+
+HANDLERS: dict[Action, Handler] = {
+    Action.RECEIVE: _receive,
+    Action.REFUSE: _finish,
+    Action.ASSIGN: _assign,
+    Action.REQUEST_SUPPLEMENT: _request_supplement,
+    Action.SUPPLEMENT: _supplement,
+    Action.REQUEST_PAYMENT: _request_payment,
+    Action.PAY: _pay,
+    Action.FORWARD: _forward,
+    Action.RESOLVE: _resolve,
+    Action.RETURN: _return,
+    Action.APOLOGIZE: _apologize,
+    Action.REQUEST_WITHDRAWAL: _request_withdrawal,
+    Action.WITHDRAW: _finish,
+    Action.STOP: _finish,
+}
+
+
+def _agencies(dossier: Dossier) -> list[str]:
+    """Who handles it: the competent agency and the receiving desk."""
+    return list(dict.fromkeys([dossier.agency_code, dossier.receiving_agency_code]))
+
+
+def machine_view(dossier: Dossier) -> MachineDossier:
+    return MachineDossier(
+        status=Status(dossier.status),
+        applicant=dossier.applicant,
+        agencies=frozenset(_agencies(dossier)),
+        assignee=dossier.assignee,
+    )
+
+
+async def load_for_update(session: AsyncSession, code: str) -> Dossier | None:
+    statement = select(Dossier).where(Dossier.code == code)
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return (await session.scalars(statement)).one_or_none()
+
+
+async def perform(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    code: str,
+    action: Action,
+    body: ActionIn,
+    actor: Principal,
+    authorization: str,
+    upstreams: Upstreams,
+    settings: IntakeSettings,
+    now: datetime | None = None,
+) -> Dossier:
+    """Apply ``action``; the caller's transaction commits it (or nothing happens)."""
+    dossier = await load_for_update(session, code)
+    if dossier is None or not visible_to(dossier, actor):
+        raise NotFound(f"Không có hồ sơ {code}.")
+    target = check(machine_view(dossier), action, actor)
+    ctx = Context(
+        session=session,
+        outbox=outbox,
+        dossier=dossier,
+        action=action,
+        body=body,
+        actor=actor,
+        authorization=authorization,
+        upstreams=upstreams,
+        settings=settings,
+        now=now or datetime.now(UTC),
+        target=target,
+        details={},
+        facts={},
+        extra_events=[],
+    )
+    source = dossier.status
+    await HANDLERS[action](ctx)
+    dossier.status = target.value
+    if action is Action.WITHDRAW:
+        dossier.pending_request = None
+    _append(ctx, source=source)
+    return dossier
+
+
+def _append(ctx: Context, *, source: str) -> None:
+    """The transition's sequence, audit entry and events, chained to the last."""
+    dossier = ctx.dossier
+    dossier.sequence += 1
+    dossier.updated_at = ctx.now
+    record_audit(
+        ctx.session,
+        dossier,
+        actor=ctx.actor.subject,
+        role=ctx.actor.role.value,
+        action=ctx.action.value,
+        from_status=source,
+        at=ctx.now,
+        details={"sequence": dossier.sequence, **ctx.details},
+    )
+    facts = ClockFacts(
+        at=ctx.now,
+        agency_code=dossier.agency_code,
+        procedure_code=dossier.procedure_code,
+        field_code=dossier.field_code,
+        **ctx.facts,
+    )
+    ctx.session.add(dossier)
+    ctx.outbox.add(
+        ctx.session,
+        EVENTS[ctx.action],
+        facts.model_dump(mode="json"),
+        subject=dossier.code,
+        sequence=dossier.sequence,
+    )
+    for event, payload in ctx.extra_events:
+        ctx.outbox.add(ctx.session, event, payload, subject=dossier.code, sequence=dossier.sequence)
+
+
+def visible_to(dossier: Dossier, principal: Principal) -> bool:
+    """The applicant, who filed it, and officers of the agencies on it (forwarded too)."""
+    if principal.subject in (dossier.applicant, dossier.submitted_by):
+        return True
+    agencies = {*_agencies(dossier), *(step["agency_code"] for step in dossier.steps)}
+    return any(principal.is_member_of(agency) for agency in agencies)
+
+
+def record_audit(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    from_status: str,
+    at: datetime,
+    details: dict[str, Any],
+) -> None:
+    """The next entry of the dossier's audit chain, in the caller's transaction."""
+    dossier.audit_sequence += 1
+    entry = audit.append(
+        session,
+        dossier_code=dossier.code,
+        sequence=dossier.audit_sequence,
+        prev_hash=dossier.head_hash,
+        actor=actor,
+        role=role,
+        action=action,
+        from_status=from_status,
+        to_status=dossier.status,
+        at=at,
+        details=details,
+    )
+    dossier.head_hash = entry.hash

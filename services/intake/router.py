@@ -1,0 +1,260 @@
+"""The intake API (DESIGN §10): dossiers, actions, queues, the public lookup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from services.intake import actions, clock, idempotency, queues, submission, views
+from services.intake.config import IntakeSettings
+from services.intake.machine import Action, Status
+from services.intake.models import Dossier
+from services.intake.schemas import (
+    AGENCY_PATTERN,
+    CODE_PATTERN,
+    ActionIn,
+    DossierOut,
+    DossierSummary,
+    LookupOut,
+    QueuePage,
+    SubmissionIn,
+)
+from services.intake.upstreams import Upstreams
+from shared.auth import CurrentPrincipal, Principal, Role
+from shared.db import Database, SessionDep
+from shared.errors import AppError, Conflict, Forbidden, NotFound
+from shared.runtime import OutboxDep
+
+router = APIRouter(prefix="/api/v1")
+
+DossierCode = Annotated[str, Path(pattern=CODE_PATTERN)]
+AgencyCode = Annotated[str, Path(pattern=AGENCY_PATTERN)]
+
+
+def get_upstreams(request: Request) -> Upstreams:
+    upstreams: Upstreams = request.app.state.upstreams
+    return upstreams
+
+
+def get_settings(request: Request) -> IntakeSettings:
+    settings: IntakeSettings = request.app.state.runtime.settings
+    return settings
+
+
+def get_now(request: Request) -> datetime:
+    """The instant of this request (the app's clock)."""
+    now: datetime = request.app.state.clock()
+    return now
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.runtime.db
+    return database
+
+
+UpstreamsDep = Annotated[Upstreams, Depends(get_upstreams)]
+SettingsDep = Annotated[IntakeSettings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+async def _visible(session: SessionDep, code: str, principal: Principal) -> Dossier:
+    dossier = await session.get(Dossier, code)
+    if dossier is None or not actions.visible_to(dossier, principal):
+        raise NotFound(f"Không có hồ sơ {code}.")
+    return dossier
+
+
+async def _remaining(dossier: Dossier, upstreams: Upstreams, now: datetime) -> float | None:
+    """Working time left, shown while the clock waits for the citizen."""
+    if dossier.status not in clock.PAUSED_STATUSES:
+        return None
+    try:
+        calendar = await upstreams.calendar(dossier.agency_code)
+    except AppError:
+        return None  # tracking unreachable: the rest of the dossier still shows
+    return clock.remaining_minutes(dossier, calendar.engine, now) if calendar else None
+
+
+@router.post("/dossiers", response_model=DossierOut, status_code=201, tags=["dossiers"])
+async def submit(
+    request: Request,
+    body: SubmissionIn,
+    principal: CurrentPrincipal,
+    database: DatabaseDep,
+    outbox: OutboxDep,
+    upstreams: UpstreamsDep,
+    settings: SettingsDep,
+    now: NowDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> JSONResponse:
+    """File a dossier (a citizen online; a desk officer at the counter or from the post).
+
+    With an ``Idempotency-Key`` a retry replays the first answer instead of filing twice.
+    """
+    claimed: idempotency.Claim | None = None
+    if idempotency_key is not None:
+        idempotency.check_key(idempotency_key)
+        found = await idempotency.claim(
+            database,
+            caller=principal.subject,
+            key=idempotency_key,
+            print_=idempotency.fingerprint(await request.body()),
+            lease_seconds=settings.idempotency_lease_seconds,
+        )
+        if isinstance(found, idempotency.Replay):
+            return JSONResponse(
+                found.body, found.status_code, headers={"Idempotent-Replayed": "true"}
+            )
+        claimed = found
+    try:
+        accepted = await submission.validate(
+            body,
+            principal,
+            authorization=request.headers.get("authorization", ""),
+            upstreams=upstreams,
+        )
+        async with database.session() as session:
+            dossier = await submission.record(
+                session, outbox, body=body, accepted=accepted, principal=principal, now=now
+            )
+            payload = views.full(dossier, now=dossier.submitted_at).model_dump(mode="json")
+            if claimed is not None:
+                await idempotency.complete(session, claimed, status_code=201, body=payload)
+    except BaseException:
+        if claimed is not None:
+            await idempotency.release(database, claimed)
+        raise
+    return JSONResponse(payload, 201, headers={"Location": f"/api/v1/dossiers/{dossier.code}"})
+
+
+@router.get("/dossiers", response_model=QueuePage, tags=["dossiers"])
+async def list_dossiers(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    now: NowDep,
+    status: Annotated[Status | None, Query()] = None,
+    agency: Annotated[str | None, Query(pattern=AGENCY_PATTERN)] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> QueuePage:
+    """A citizen's own dossiers (newest first); an officer's agency queue."""
+    if principal.role is Role.CITIZEN:
+        rows, next_cursor = await queues.own(
+            session, applicant=principal.subject, status=status, cursor=cursor, limit=limit
+        )
+        return QueuePage(
+            items=[views.summary(d, now=now) for d in rows], next_cursor=next_cursor, counts={}
+        )
+    agency = agency or (principal.agencies[0].agency_code if principal.agencies else None)
+    if principal.role is not Role.OFFICER or agency is None:
+        raise Forbidden("Chỉ công dân và cán bộ xem được danh sách hồ sơ.")
+    return await _queue(session, principal, agency, [status] if status else None, None, None,
+                        cursor, limit, now)  # fmt: skip
+
+
+@router.get("/dossiers/{code}", response_model=DossierOut, tags=["dossiers"])
+async def read_dossier(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    upstreams: UpstreamsDep,
+    now: NowDep,
+    code: DossierCode,
+) -> DossierOut:
+    """A dossier, for its applicant and the officers of the agencies on it (404 for others)."""
+    dossier = await _visible(session, code, principal)
+    return views.full(dossier, now=now, remaining=await _remaining(dossier, upstreams, now))
+
+
+@router.post("/dossiers/{code}/actions/{action}", response_model=DossierOut, tags=["dossiers"])
+async def act(
+    request: Request,
+    session: SessionDep,
+    outbox: OutboxDep,
+    principal: CurrentPrincipal,
+    upstreams: UpstreamsDep,
+    settings: SettingsDep,
+    now: NowDep,
+    code: DossierCode,
+    action: Action,
+    body: ActionIn | None = None,
+) -> DossierOut:
+    """One action of the status machine; 409 (nothing changes) where it is not allowed."""
+    dossier = await actions.perform(
+        session,
+        outbox,
+        code=code,
+        action=action,
+        body=body or ActionIn(),
+        actor=principal,
+        authorization=request.headers.get("authorization", ""),
+        upstreams=upstreams,
+        settings=settings,
+        now=now,
+    )
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # another action took this sequence number first
+        raise Conflict("Hồ sơ vừa được cập nhật bởi thao tác khác, vui lòng tải lại.") from exc
+    return views.full(dossier, now=now, remaining=await _remaining(dossier, upstreams, now))
+
+
+async def _queue(
+    session: SessionDep,
+    principal: Principal,
+    agency_code: str,
+    statuses: list[str] | None,
+    timeliness: str | None,
+    assignee: str | None,
+    cursor: str | None,
+    limit: int,
+    now: datetime,
+) -> QueuePage:
+    if principal.role is not Role.OFFICER or not principal.is_member_of(agency_code):
+        raise Forbidden("Chỉ cán bộ của cơ quan xem được hàng đợi hồ sơ của cơ quan.")
+    rows, next_cursor, counts = await queues.queue(
+        session,
+        agency_code=agency_code,
+        statuses=statuses,
+        bucket=timeliness,
+        assignee=principal.subject if assignee == "me" else assignee,
+        cursor=cursor,
+        limit=limit,
+        now=now,
+        with_counts=cursor is None,
+    )
+    items: list[DossierSummary] = [views.summary(d, now=now) for d in rows]
+    return QueuePage(items=items, next_cursor=next_cursor, counts=counts)
+
+
+@router.get("/queues/{agency_code}", response_model=QueuePage, tags=["queues"])
+async def agency_queue(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    now: NowDep,
+    agency_code: AgencyCode,
+    status: Annotated[list[Status] | None, Query()] = None,
+    timeliness: Annotated[
+        str | None, Query(pattern="^(on_track|due_soon|overdue|paused|not_received)$")
+    ] = None,
+    assignee: Annotated[str | None, Query(max_length=64, description="'me' or a subject")] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> QueuePage:
+    """The agency's dossiers by due date then code; counts per timeliness on the first page."""
+    statuses = [s.value for s in status] if status else None
+    return await _queue(session, principal, agency_code, statuses, timeliness, assignee, cursor,
+                        limit, now)  # fmt: skip
+
+
+@router.get("/lookup/{code}", response_model=LookupOut, tags=["lookup"])
+async def lookup(session: SessionDep, now: NowDep, code: DossierCode) -> LookupOut:
+    """Public: where a dossier stands and its appointment, nothing personal."""
+    dossier = await session.get(Dossier, code)
+    if dossier is None:
+        raise NotFound(f"Không có hồ sơ {code}.")
+    return views.lookup(dossier, now=now)

@@ -1,0 +1,164 @@
+"""Request and response models of the intake service (DESIGN §10)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+CODE_PATTERN = r"^[A-Za-z0-9.\-]{1,60}$"
+AGENCY_PATTERN = r"^[A-Za-z0-9.\-]{1,30}$"
+Channel = Literal["online", "counter", "post"]
+
+
+class DocumentRef(BaseModel):
+    """A document given for one of the procedure's required documents (by its index)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requirement: int = Field(ge=0, le=200)
+    id: uuid.UUID
+
+
+class DossierDocumentOut(BaseModel):
+    requirement: int
+    id: uuid.UUID
+    reused: bool = False  # given before, taken from the wallet
+
+
+class SubmissionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    procedure_code: str = Field(pattern=r"^[A-Za-z0-9.\-]{1,40}$")
+    # Optional: when given it must be the version in force (the e-form was drawn from it).
+    procedure_version: int | None = Field(default=None, ge=1)
+    # The one-stop desk it is submitted to: any desk of the province (NĐ 118/2025).
+    agency_code: str = Field(pattern=AGENCY_PATTERN)
+    # The agency that handles it; by default the desk itself if it offers the procedure.
+    handling_agency_code: str | None = Field(default=None, pattern=AGENCY_PATTERN)
+    channel: Channel = "online"
+    applicant: dict[str, Any] = Field(description="the e-form's data (its JSON Schema)")
+    documents: list[DocumentRef] = Field(default_factory=list, max_length=100)
+    # At the counter: the citizen's account, if they have one (they then follow it online).
+    applicant_account: str | None = Field(default=None, max_length=64)
+
+
+class FeeOut(BaseModel):
+    name: str
+    amount_vnd: int | None  # None: set by the officer (the province's rate, the case)
+    unit: str | None
+    collected: Literal["on_submission", "on_result"]
+    condition: str | None
+
+
+class StepOut(BaseModel):
+    """An inter-agency step (forwarded) with its own budget."""
+
+    agency_code: str
+    budget_hours: float
+    note: str | None
+    forwarded_at: AwareDatetime
+    forwarded_by: str
+
+
+class DossierOut(BaseModel):
+    code: str
+    status: str
+    status_label: str
+    portal_status: int  # TrangThaiHoSo on the national portal
+    sequence: int
+    procedure_code: str
+    procedure_version: int
+    procedure_name: str
+    agency_code: str
+    receiving_agency_code: str
+    channel: Channel
+    applicant: dict[str, Any]
+    documents: list[DossierDocumentOut]
+    fees: list[FeeOut]
+    fee_total_vnd: int | None
+    assignee: str | None
+    submitted_at: AwareDatetime
+    received_at: AwareDatetime | None
+    due_at: AwareDatetime | None
+    appointment_at: AwareDatetime | None  # the date the citizen was given, re-appointed
+    remaining_minutes: float | None  # working time left while paused
+    timeliness: str | None
+    counted_late: str | None
+    supplement_requests: int
+    pending_request: dict[str, Any] | None
+    steps: list[StepOut]
+    result_documents: list[str]
+    reason: str | None
+    calendar_code: str | None
+    calendar_version: int | None
+    finished_at: AwareDatetime | None
+
+
+class DossierSummary(BaseModel):
+    """A row of a queue or of a citizen's list: nothing of the e-form."""
+
+    code: str
+    status: str
+    status_label: str
+    procedure_code: str
+    procedure_name: str
+    agency_code: str
+    assignee: str | None
+    submitted_at: AwareDatetime
+    due_at: AwareDatetime | None
+    timeliness: str | None
+
+
+class QueuePage(BaseModel):
+    items: list[DossierSummary]
+    next_cursor: str | None
+    # Open dossiers of the queue per timeliness bucket (filters other than timeliness
+    # applied): on_track, due_soon, overdue, paused, not_received.
+    counts: dict[str, int]
+
+
+class LookupOut(BaseModel):
+    """The public lookup: nothing personal."""
+
+    code: str
+    procedure_name: str
+    agency_code: str
+    status: str
+    status_label: str
+    submitted_at: AwareDatetime
+    appointment_at: AwareDatetime | None
+    timeliness: str | None
+
+
+class ActionIn(BaseModel):
+    """The body of ``POST /dossiers/{code}/actions/{action}``: what each action needs.
+
+    receive: nothing (``note``); refuse, stop, withdraw, request-withdrawal: ``reason``;
+    assign: ``assignee`` (default: the caller); request-supplement: ``missing`` (every
+    item, once) and, for a second request, ``confirm_counted_late``; supplement:
+    ``documents``; request-payment: ``amount_vnd``; pay: ``payment_reference``; forward:
+    ``to_agency_code`` and ``budget_hours``; resolve: ``result_documents``; apologize:
+    ``new_due_at`` and ``reason``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, min_length=3, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000)
+    assignee: str | None = Field(default=None, max_length=64)
+    missing: list[str] | None = Field(default=None, max_length=50)
+    confirm_counted_late: bool = False
+    documents: list[DocumentRef] | None = Field(default=None, max_length=100)
+    amount_vnd: int | None = Field(default=None, gt=0, le=10_000_000_000)
+    payment_reference: str | None = Field(default=None, min_length=1, max_length=100)
+    to_agency_code: str | None = Field(default=None, pattern=AGENCY_PATTERN)
+    budget_hours: float | None = Field(default=None, gt=0, le=2000)
+    result_documents: list[uuid.UUID] | None = Field(default=None, max_length=50)
+    new_due_at: AwareDatetime | None = None
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,355 @@
+"""Accepting a dossier: everything is checked before anything is written.
+
+The procedure's version in force is pinned; the applicant's data is validated against
+its e-form (JSON Schema, formats checked); every required document must be given, be
+the submitter's own (documents answers as the caller) and ready; fees come from the
+catalogue. Then, in one transaction: the code, the dossier, the first audit entry and
+the ``dossier.submitted`` event (documents learns which agencies may read the files).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as SchemaError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake import audit
+from services.intake.codes import next_code
+from services.intake.machine import Status
+from services.intake.models import Dossier
+from services.intake.schemas import SubmissionIn
+from services.intake.upstreams import DocumentFacts, Upstreams
+from shared.auth import Position, Principal, Role
+from shared.contracts.dossiers import DossierDocuments, DossierEvent
+from shared.contracts.procedures import AgencyFacts, ProcedureFacts
+from shared.errors import Forbidden, Unprocessable, json_pointer
+from shared.events import Outbox
+
+# What an applicant may give (DESIGN §7); documents has already checked the bytes.
+ACCEPTED_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/jpeg",
+        "image/png",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+)
+# Documents shown at the desk are not kept: nothing to upload for them.
+NOT_UPLOADED = frozenset({"presented"})
+FEE_CHANNEL = {"online": "online", "counter": "counter", "post": "counter"}
+
+
+def invalid(detail: str, field: str, message: str) -> Unprocessable:
+    """A 422 about one field of the body."""
+    problems = Problems()
+    problems.add([field], message)
+    return Unprocessable(detail, errors=problems.items)
+
+
+class Problems:
+    """Every reason a submission is refused, each with a pointer into the body."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, location: list[str | int], message: str) -> None:
+        self.items.append(
+            {"location": "body", "pointer": json_pointer(location), "message": message}
+        )
+
+    def raise_if_any(self, detail: str) -> None:
+        if self.items:
+            raise Unprocessable(detail, errors=self.items)
+
+
+def province_of(agency_code: str) -> str:
+    """The province part of an agency code (``V1V2V3.Z1Z2.Y1Y2.MX1X2``, QCVN 102:2016)."""
+    return agency_code.rsplit(".", 1)[-1]
+
+
+# -- the e-form ---------------------------------------------------------------------------
+
+
+def _schema_message(error: SchemaError) -> str:
+    """Say what is wrong without echoing the value (it may be personal data)."""
+    kind = error.validator
+    if kind == "required":
+        given = error.instance if isinstance(error.instance, dict) else {}
+        required = error.validator_value if isinstance(error.validator_value, list) else []
+        missing = [str(name) for name in required if name not in given]
+        return "Thiếu thông tin bắt buộc: " + ", ".join(missing) + "."
+    if kind == "format":
+        return f"Không đúng định dạng {error.validator_value}."
+    if kind == "pattern":
+        return "Không đúng định dạng."
+    if kind == "type":
+        return f"Sai kiểu dữ liệu (cần {error.validator_value})."
+    if kind == "enum":
+        return "Giá trị không nằm trong danh sách cho phép."
+    if kind == "additionalProperties":
+        return "Có trường không thuộc biểu mẫu."
+    return f"Giá trị không hợp lệ ({kind})."
+
+
+def eform_problems(
+    schema: dict[str, Any], data: dict[str, Any]
+) -> Iterator[tuple[list[str | int], str]]:
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        yield ["applicant", *error.absolute_path], _schema_message(error)
+
+
+# -- fees -----------------------------------------------------------------------------------
+
+
+def fees_for(procedure: ProcedureFacts, channel: str) -> tuple[list[dict[str, Any]], int | None]:
+    """The fee items that apply to the channel, and their total (None if one is open)."""
+    applying = [fee for fee in procedure.fees if fee.channel in ("any", FEE_CHANNEL[channel])]
+    items = [
+        {
+            "name": fee.name,
+            "amount_vnd": fee.amount_vnd,
+            "unit": fee.unit,
+            "collected": fee.collected,
+            "condition": fee.condition,
+        }
+        for fee in applying
+    ]
+    amounts = [fee.amount_vnd for fee in applying if fee.condition is None]
+    total = None if any(a is None for a in amounts) else sum(a for a in amounts if a is not None)
+    return items, total
+
+
+# -- checks ---------------------------------------------------------------------------------
+
+
+def _check_submitter(body: SubmissionIn, principal: Principal) -> tuple[str | None, str]:
+    """The applicant's account and who files it: a citizen online, a desk officer at the
+    counter or for a dossier that came by post."""
+    if principal.role is Role.CITIZEN:
+        if body.channel != "online" or body.applicant_account is not None:
+            raise Forbidden("Công dân chỉ nộp hồ sơ trực tuyến cho chính mình.")
+        return principal.subject, principal.subject
+    if principal.role is Role.OFFICER:
+        desks = {m.agency_code for m in principal.agencies if m.position is Position.DESK}
+        if body.agency_code not in desks:
+            raise Forbidden("Chỉ cán bộ một cửa của nơi tiếp nhận nhập hồ sơ thay công dân.")
+        if body.channel == "online":
+            raise Unprocessable(
+                "Hồ sơ do cán bộ nhập là hồ sơ trực tiếp hoặc qua bưu chính.",
+                errors=[
+                    {"location": "body", "pointer": "#/channel", "message": "counter hoặc post"}
+                ],
+            )
+        return body.applicant_account, principal.subject
+    raise Forbidden("Chỉ công dân hoặc cán bộ một cửa nộp được hồ sơ.")
+
+
+async def _check_agencies(
+    body: SubmissionIn, procedure: ProcedureFacts, upstreams: Upstreams, problems: Problems
+) -> tuple[AgencyFacts | None, str | None]:
+    """The receiving desk and the agency that handles the dossier (NĐ 118/2025: any desk
+    of the province receives; the dossier goes to a desk that offers the procedure)."""
+    receiving = await upstreams.agency(body.agency_code)
+    if receiving is None:
+        problems.add(["agency_code"], "Không có cơ quan mã này.")
+        return None, None
+    handling = body.handling_agency_code
+    if handling is None:
+        offered = procedure.offered_by
+        if body.agency_code in offered:
+            handling = body.agency_code
+        else:
+            same_province = [a for a in offered if province_of(a) == province_of(body.agency_code)]
+            if len(same_province) == 1:
+                handling = same_province[0]
+            else:
+                problems.add(
+                    ["handling_agency_code"],
+                    "Nơi tiếp nhận không giải quyết thủ tục này: cần chọn cơ quan giải quyết.",
+                )
+                return receiving, None
+    if handling not in procedure.offered_by:
+        problems.add(["handling_agency_code"], "Cơ quan này không giải quyết thủ tục này.")
+        return receiving, None
+    if province_of(handling) != province_of(body.agency_code):
+        problems.add(["handling_agency_code"], "Chỉ tiếp nhận hồ sơ của cơ quan trong cùng tỉnh.")
+        return receiving, None
+    return receiving, handling
+
+
+async def check_documents(
+    refs: list[Any],
+    *,
+    location: str,
+    owner: str,
+    authorization: str,
+    upstreams: Upstreams,
+    problems: Problems,
+    requirements: int,
+) -> list[DocumentFacts]:
+    """Each document exists, is the caller's own, is ready and of an accepted type."""
+    found = await asyncio.gather(*(upstreams.document(ref.id, authorization) for ref in refs))
+    seen: set[Any] = set()
+    usable: list[DocumentFacts] = []
+    for index, (ref, facts) in enumerate(zip(refs, found, strict=True)):
+        if ref.requirement >= requirements:
+            problems.add([location, index, "requirement"], "Thủ tục không có thành phần này.")
+        if ref.id in seen:
+            problems.add([location, index, "id"], "Tài liệu được đính kèm hai lần.")
+        seen.add(ref.id)
+        if facts is None or facts.owner != owner:
+            problems.add([location, index, "id"], "Không có tài liệu này trong kho của bạn.")
+        elif facts.status != "ready":
+            problems.add([location, index, "id"], "Tài liệu chưa sẵn sàng (đang kiểm tra).")
+        elif facts.content_type not in ACCEPTED_TYPES:
+            problems.add([location, index, "id"], "Loại tệp không được chấp nhận.")
+        else:
+            usable.append(facts)
+    return usable
+
+
+def _missing_documents(body: SubmissionIn, procedure: ProcedureFacts, problems: Problems) -> None:
+    given = {ref.requirement for ref in body.documents}
+    for index, requirement in enumerate(procedure.required_documents):
+        if requirement.required and requirement.kind not in NOT_UPLOADED and index not in given:
+            problems.add(["documents"], f"Thiếu thành phần hồ sơ: {requirement.name}")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A submission that passed every check, and what was learned checking it."""
+
+    procedure: ProcedureFacts
+    handling: str  # the agency that handles it
+    applicant: str | None  # the citizen's account
+    submitter: str
+    reused: frozenset[uuid.UUID]  # documents already used by an earlier dossier
+
+
+async def validate(
+    body: SubmissionIn, principal: Principal, *, authorization: str, upstreams: Upstreams
+) -> Accepted:
+    """Everything a submission must satisfy: 403/422 with every problem found."""
+    applicant, submitter = _check_submitter(body, principal)
+    problems = Problems()
+    procedure = await upstreams.procedure(body.procedure_code)
+    if procedure is None:
+        problems.add(["procedure_code"], "Không có thủ tục mã này.")
+        problems.raise_if_any("Thủ tục không tồn tại.")
+    assert procedure is not None
+    if body.procedure_version is not None and body.procedure_version != procedure.version:
+        problems.add(
+            ["procedure_version"],
+            f"Phiên bản đang áp dụng của thủ tục là {procedure.version}.",
+        )
+    if body.channel == "online" and procedure.online_level == "none":
+        problems.add(["procedure_code"], "Thủ tục này không được cung cấp trực tuyến.")
+    _, handling = await _check_agencies(body, procedure, upstreams, problems)
+    if procedure.eform_schema is not None:
+        for location, message in eform_problems(procedure.eform_schema, body.applicant):
+            problems.add(location, message)
+    _missing_documents(body, procedure, problems)
+    usable = await check_documents(
+        body.documents,
+        location="documents",
+        owner=submitter,
+        authorization=authorization,
+        upstreams=upstreams,
+        problems=problems,
+        requirements=len(procedure.required_documents),
+    )
+    problems.raise_if_any("Hồ sơ chưa hợp lệ.")
+    assert handling is not None
+    reused = frozenset(facts.id for facts in usable if facts.uses > 0)
+    return Accepted(procedure, handling, applicant, submitter, reused)
+
+
+async def record(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    body: SubmissionIn,
+    accepted: Accepted,
+    principal: Principal,
+    now: datetime | None = None,
+) -> Dossier:
+    """Write the dossier, its first audit entry and its event (the caller commits)."""
+    now = now or datetime.now(UTC)
+    procedure, handling, submitter = accepted.procedure, accepted.handling, accepted.submitter
+    code = await next_code(session, agency_code=body.agency_code, at=now)
+    fees, total = fees_for(procedure, body.channel)
+    documents = [
+        {**ref.model_dump(mode="json"), "reused": ref.id in accepted.reused}
+        for ref in body.documents
+    ]
+    time_limit = procedure.processing_time
+    dossier = Dossier(
+        code=code,
+        status=Status.SUBMITTED.value,
+        sequence=1,
+        audit_sequence=1,
+        procedure_code=procedure.code,
+        procedure_version=procedure.version,
+        procedure_name=procedure.name,
+        field_code=procedure.field_code,
+        agency_code=handling,
+        receiving_agency_code=body.agency_code,
+        channel=body.channel,
+        applicant=accepted.applicant,
+        submitted_by=submitter,
+        applicant_data=body.applicant,
+        documents=documents,
+        fees=fees,
+        fee_total_vnd=total,
+        time_limit=time_limit.model_dump(mode="json") if time_limit else None,
+        supplement_policy=procedure.supplement_policy,
+        pauses=[],
+        submitted_at=now,
+        supplement_requests=0,
+        steps=[],
+        result_documents=[],
+        updated_at=now,
+    )
+    entry = audit.append(
+        session,
+        dossier_code=code,
+        sequence=1,
+        prev_hash=audit.GENESIS,
+        actor=principal.subject,
+        role=principal.role.value,
+        action="submit",
+        from_status=None,
+        to_status=Status.SUBMITTED.value,
+        at=now,
+        details={
+            "procedure": f"{procedure.code}@{procedure.version}",
+            "channel": body.channel,
+            "agency_code": handling,
+            "receiving_agency_code": body.agency_code,
+            "documents": len(documents),
+        },
+    )
+    dossier.head_hash = entry.hash
+    session.add(dossier)
+    outbox.add(
+        session,
+        DossierEvent.SUBMITTED,
+        DossierDocuments(
+            at=now,
+            owner=submitter,
+            documents=[ref.id for ref in body.documents],
+            agency_codes=list(dict.fromkeys([handling, body.agency_code])),
+        ).model_dump(mode="json"),
+        subject=code,
+        sequence=1,
+    )
+    return dossier

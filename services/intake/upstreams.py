@@ -1,0 +1,156 @@
+"""What intake asks the other services, over HTTP with typed answers (DESIGN §3).
+
+- procedures: the version of a procedure in force (pinned on the dossier) and agencies;
+- tracking: an agency's working calendar, from which the appointment is computed with
+  the shared engine (the same data and code tracking's clock ledger uses);
+- documents: a document's metadata, asked with the caller's own token, so documents
+  decides whether the caller may use it (someone else's document is a 404 there too).
+
+Catalogue answers and built calendars are kept in the process for a short while: a
+submission should not cost three round trips and an engine build. A calendar change
+reaches open dossiers anyway through tracking's ``dossier.due_changed``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.contracts.calendars import CalendarView
+from shared.contracts.procedures import AgencyFacts, ProcedureFacts
+from shared.errors import UpstreamError, UpstreamUnavailable
+from shared.http import create_http_client
+from shared.worktime import WorkingTime
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+class DocumentFacts(BaseModel):
+    """What intake needs of a document (``GET /api/v1/documents/{id}``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: uuid.UUID
+    status: str
+    content_type: str
+    kind: str
+    owner: str
+    uses: int = 0
+
+
+@dataclass(frozen=True)
+class AgencyCalendar:
+    code: str
+    version: int
+    engine: WorkingTime
+
+
+class TtlMemo:
+    """Values by key for ``ttl`` seconds, computed once per key at a time."""
+
+    def __init__(self, ttl: float, max_entries: int = 2048) -> None:
+        self._ttl = ttl
+        self._max = max_entries
+        self._values: dict[str, tuple[float, object]] = {}
+
+    async def get(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
+        now = time.monotonic()
+        found = self._values.get(key)
+        if found is not None and found[0] > now:
+            return found[1]  # type: ignore[return-value]
+        value = await load()
+        if len(self._values) >= self._max:
+            self._values.clear()
+        self._values[key] = (now + self._ttl, value)
+        return value
+
+    def clear(self) -> None:
+        self._values.clear()
+
+
+class Upstreams:
+    def __init__(
+        self,
+        urls: Mapping[str, str],
+        *,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        catalogue_ttl: float = 30.0,
+        calendar_ttl: float = 60.0,
+    ) -> None:
+        transports = transports or {}
+        self._clients = {
+            name: create_http_client(url, transport=transports.get(name))
+            for name, url in urls.items()
+        }
+        self._catalogue = TtlMemo(catalogue_ttl)
+        self._calendars = TtlMemo(calendar_ttl)
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+
+    def forget(self) -> None:
+        """Drop what is kept (a test changed the catalogue or a calendar)."""
+        self._catalogue.clear()
+        self._calendars.clear()
+
+    async def _get(
+        self, service: str, path: str, model: type[M], *, headers: Mapping[str, str] | None = None
+    ) -> M | None:
+        """The answer as ``model``; None for 404; 503 when the service cannot answer."""
+        client = self._clients[service]
+        try:
+            response = await client.get(path, headers=headers)
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailable(
+                f"Dịch vụ {service} tạm thời không phản hồi, vui lòng thử lại."
+            ) from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 500:
+            raise UpstreamUnavailable(
+                f"Dịch vụ {service} tạm thời không phản hồi, vui lòng thử lại."
+            )
+        if response.status_code != 200:
+            raise UpstreamError(f"Dịch vụ {service} trả lời {response.status_code}.")
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise UpstreamError(f"Dịch vụ {service} trả lời không đúng định dạng.") from exc
+
+    async def procedure(self, code: str) -> ProcedureFacts | None:
+        return await self._catalogue.get(
+            f"procedure:{code}",
+            lambda: self._get("procedures", f"/api/v1/procedures/{code}", ProcedureFacts),
+        )
+
+    async def agency(self, code: str) -> AgencyFacts | None:
+        return await self._catalogue.get(
+            f"agency:{code}",
+            lambda: self._get("procedures", f"/api/v1/agencies/{code}", AgencyFacts),
+        )
+
+    async def calendar(self, agency_code: str) -> AgencyCalendar | None:
+        async def load() -> AgencyCalendar | None:
+            view = await self._get("tracking", f"/api/v1/calendars/{agency_code}", CalendarView)
+            if view is None:
+                return None
+            return AgencyCalendar(view.code, view.version, WorkingTime(view.spec()))
+
+        return await self._calendars.get(agency_code, load)
+
+    async def document(self, document_id: uuid.UUID, authorization: str) -> DocumentFacts | None:
+        """The document if the caller (whose token this is) may use it."""
+        return await self._get(
+            "documents",
+            f"/api/v1/documents/{document_id}",
+            DocumentFacts,
+            headers={"authorization": authorization},
+        )

@@ -1,0 +1,88 @@
+"""What callers see of a dossier: the full record, a queue row, the public lookup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.intake import clock
+from services.intake.machine import LABELS, PORTAL_CODE, Status
+from services.intake.models import Dossier
+from services.intake.schemas import (
+    DossierDocumentOut,
+    DossierOut,
+    DossierSummary,
+    FeeOut,
+    LookupOut,
+    StepOut,
+)
+
+
+def timeliness(dossier: Dossier, now: datetime) -> str | None:
+    return dossier.timeliness if dossier.finished_at else clock.open_timeliness(dossier, now)
+
+
+def full(dossier: Dossier, *, now: datetime, remaining: float | None = None) -> DossierOut:
+    status = Status(dossier.status)
+    return DossierOut(
+        code=dossier.code,
+        status=status.value,
+        status_label=LABELS[status],
+        portal_status=PORTAL_CODE[status],
+        sequence=dossier.sequence,
+        procedure_code=dossier.procedure_code,
+        procedure_version=dossier.procedure_version,
+        procedure_name=dossier.procedure_name,
+        agency_code=dossier.agency_code,
+        receiving_agency_code=dossier.receiving_agency_code,
+        channel=dossier.channel,  # type: ignore[arg-type]
+        applicant=dossier.applicant_data,
+        documents=[DossierDocumentOut.model_validate(d) for d in dossier.documents],
+        fees=[FeeOut.model_validate(f) for f in dossier.fees],
+        fee_total_vnd=dossier.fee_total_vnd,
+        assignee=dossier.assignee,
+        submitted_at=dossier.submitted_at,
+        received_at=dossier.received_at,
+        due_at=dossier.due_at,
+        appointment_at=dossier.appointment_at or dossier.due_at,
+        remaining_minutes=remaining,
+        timeliness=timeliness(dossier, now),
+        counted_late=dossier.counted_late,
+        supplement_requests=dossier.supplement_requests,
+        pending_request=dossier.pending_request,
+        steps=[StepOut.model_validate(step) for step in dossier.steps],
+        result_documents=dossier.result_documents,
+        reason=dossier.reason,
+        calendar_code=dossier.calendar_code,
+        calendar_version=dossier.calendar_version,
+        finished_at=dossier.finished_at,
+    )
+
+
+def summary(dossier: Dossier, *, now: datetime) -> DossierSummary:
+    status = Status(dossier.status)
+    return DossierSummary(
+        code=dossier.code,
+        status=status.value,
+        status_label=LABELS[status],
+        procedure_code=dossier.procedure_code,
+        procedure_name=dossier.procedure_name,
+        agency_code=dossier.agency_code,
+        assignee=dossier.assignee,
+        submitted_at=dossier.submitted_at,
+        due_at=dossier.due_at,
+        timeliness=timeliness(dossier, now),
+    )
+
+
+def lookup(dossier: Dossier, *, now: datetime) -> LookupOut:
+    status = Status(dossier.status)
+    return LookupOut(
+        code=dossier.code,
+        procedure_name=dossier.procedure_name,
+        agency_code=dossier.agency_code,
+        status=status.value,
+        status_label=LABELS[status],
+        submitted_at=dossier.submitted_at,
+        appointment_at=dossier.appointment_at or dossier.due_at,
+        timeliness=timeliness(dossier, now),
+    )

@@ -1,0 +1,88 @@
+"""Helpers for driving dossiers through the platform in tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from tests.platform import CENTRE, Platform
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+PDF = b"%PDF-1.4\n%%EOF\n" * 50
+# Đổi giấy phép lái xe: province level, fully online, 5 working days, 135.000 đ.
+LICENCE = "TTHC-20"
+LICENCE_FORM = {
+    "applicant": {
+        "full_name": "Trần Thị Bình",
+        "id_number": "001099000001",
+        "contact_address": "Phường Hồng Gai, Quảng Ninh",
+    },
+    "licence_number": "220123456789",
+    "licence_class": "B",
+}
+
+
+def at(text: str) -> datetime:
+    """A local Vietnamese wall time, e.g. ``at("2026-02-13 16:00")``."""
+    return datetime.fromisoformat(text).replace(tzinfo=VN)
+
+
+def set_clock(platform: Platform, when: datetime) -> None:
+    platform.apps["intake"].state.clock = lambda: when
+
+
+async def upload(platform: Platform, headers: dict[str, str], name: str = "tờ khai.pdf") -> str:
+    response = await platform.client.post(
+        "/api/v1/documents", files={"file": (name, PDF, "application/pdf")}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    document_id: str = response.json()["id"]
+    return document_id
+
+
+async def documents_for(
+    platform: Platform, procedure_code: str, headers: dict[str, str]
+) -> list[dict[str, Any]]:
+    """One upload for each document the procedure requires."""
+    procedure = (await platform.client.get(f"/api/v1/procedures/{procedure_code}")).json()
+    refs = []
+    for index, requirement in enumerate(procedure["required_documents"]):
+        if requirement["required"] and requirement["kind"] != "presented":
+            refs.append({"requirement": index, "id": await upload(platform, headers)})
+    return refs
+
+
+async def submit(
+    platform: Platform,
+    headers: dict[str, str],
+    *,
+    procedure_code: str = LICENCE,
+    form: dict[str, Any] | None = None,
+    agency_code: str = CENTRE,
+    extra_headers: dict[str, str] | None = None,
+    **body: Any,
+) -> httpx.Response:
+    documents = body.pop("documents", None)
+    if documents is None:
+        documents = await documents_for(platform, procedure_code, headers)
+    payload = {
+        "procedure_code": procedure_code,
+        "agency_code": agency_code,
+        "applicant": form if form is not None else LICENCE_FORM,
+        "documents": documents,
+        **body,
+    }
+    return await platform.client.post(
+        "/api/v1/dossiers", json=payload, headers={**headers, **(extra_headers or {})}
+    )
+
+
+async def act(
+    platform: Platform, code: str, action: str, headers: dict[str, str], **body: Any
+) -> httpx.Response:
+    return await platform.client.post(
+        f"/api/v1/dossiers/{code}/actions/{action}", json=body, headers=headers
+    )

@@ -1,0 +1,166 @@
+"""A dossier's whole life through the gateway, on PostgreSQL, Redis and the S3 server:
+submit → receive → supplement → pay → forward → resolve → return, across Tết Bính Ngọ,
+with the due date intake shows checked by hand and against tracking's clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from services.intake.models import AuditEntry
+from services.tracking.models import DossierClock
+from shared.auth import Position
+from shared.db import Database
+from tests.conftest import PgDatabase
+from tests.infra import S3Server
+from tests.intake.flow import act, at, set_clock, submit, upload
+from tests.platform import CENTRE, Platform, distributed
+
+
+@pytest.fixture
+async def platform(pg_database: PgDatabase, s3_server: S3Server) -> AsyncIterator[Platform]:
+    async with distributed(pg_database, s3_server) as running:
+        yield running
+
+
+async def tracking_clock(platform: Platform, code: str, sequence: int) -> DossierClock:
+    """Tracking's clock of the dossier once it has seen transition ``sequence``."""
+    database = Database(platform.urls["tracking"])
+    try:
+        for _ in range(200):
+            async with database.session() as session:
+                clock = await session.get(DossierClock, code)
+                if clock is not None and clock.last_sequence >= sequence:
+                    return clock
+            await asyncio.sleep(0.05)  # another service's consumer: no event to wait on
+        raise AssertionError(f"tracking never saw {code} at sequence {sequence}")
+    finally:
+        await database.dispose()
+
+
+def local(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+async def test_a_dossier_lives_from_submission_to_return_across_tet(platform: Platform) -> None:
+    citizen = platform.citizen("citizen-1")
+    desk = platform.officer("desk-1", Position.DESK)
+    leader = platform.officer("leader-1", Position.LEADER)
+    specialist = platform.officer("spec-1", Position.SPECIALIST)
+
+    # Friday 13/02/2026 15:50, the last afternoon before Tết.
+    set_clock(platform, at("2026-02-13 15:50"))
+    submitted = await submit(platform, citizen)
+    assert submitted.status_code == 201, submitted.text
+    dossier = submitted.json()
+    code = dossier["code"]
+    assert code == f"{CENTRE}-260213-0001"
+    assert (dossier["status"], dossier["sequence"]) == ("submitted", 1)
+    assert dossier["channel"] == "online"
+    assert dossier["fee_total_vnd"] == 135000
+    assert dossier["due_at"] is None  # the clock starts at receipt
+
+    set_clock(platform, at("2026-02-13 16:00"))
+    received = await act(platform, code, "receive", desk)
+    assert received.status_code == 200, received.text
+    # 1 hour on Friday, Tết to Sunday 22/02, then 4 days and 7 hours: Friday 27/02 16:00.
+    assert local(received.json()["due_at"]) == at("2026-02-27 16:00")
+    deadline = await platform.client.get(
+        f"/api/v1/calendars/{CENTRE}/deadline",
+        params={"start": at("2026-02-13 16:00").isoformat(), "working_days": 5},
+    )
+    assert local(received.json()["due_at"]) == local(deadline.json()["due_at"])
+    clock = await tracking_clock(platform, code, 2)
+    assert clock.due_at == local(received.json()["due_at"])
+
+    set_clock(platform, at("2026-02-23 08:00"))
+    assert (await act(platform, code, "assign", leader, assignee="spec-1")).status_code == 200
+    # The specialist holds it now: another officer cannot act on its processing.
+    held = await act(platform, code, "request-supplement", desk, missing=["x"])
+    assert held.status_code == 409
+
+    set_clock(platform, at("2026-02-23 09:00"))
+    asked = await act(
+        platform, code, "request-supplement", specialist,
+        missing=["Giấy khám sức khỏe còn hiệu lực"],
+    )  # fmt: skip
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["status"] == "supplement_requested"
+    assert asked.json()["timeliness"] == "paused"
+    assert asked.json()["remaining_minutes"] == 37.5 * 60
+
+    set_clock(platform, at("2026-02-25 09:00"))
+    new_document = await upload(platform, citizen, "giấy khám sức khỏe.pdf")
+    answered = await act(
+        platform, code, "supplement", citizen, documents=[{"requirement": 1, "id": new_document}]
+    )
+    assert answered.status_code == 200, answered.text
+    # The clock resumes with the 37.5 hours left: Tuesday 03/03 16:00.
+    assert local(answered.json()["due_at"]) == at("2026-03-03 16:00")
+
+    set_clock(platform, at("2026-02-26 10:00"))
+    billed = await act(platform, code, "request-payment", specialist)
+    assert billed.status_code == 200, billed.text
+    assert billed.json()["pending_request"]["amount_vnd"] == 135000
+    set_clock(platform, at("2026-02-26 14:00"))
+    paid = await act(platform, code, "pay", citizen, payment_reference="MOCK-1")
+    assert paid.status_code == 200, paid.text
+    # 9 hours ran Wednesday and Thursday morning; 28.5 left from 14:00: Wed 04/03 09:00.
+    assert local(paid.json()["due_at"]) == at("2026-03-04 09:00")
+    clock = await tracking_clock(platform, code, paid.json()["sequence"])
+    assert clock.due_at == local(paid.json()["due_at"])  # both sides, to the minute
+
+    forwarded = await act(
+        platform, code, "forward", specialist, to_agency_code="000.00.07.H49", budget_hours=8
+    )
+    assert forwarded.status_code == 200, forwarded.text
+    assert local(forwarded.json()["due_at"]) == at("2026-03-04 09:00")  # it does not move
+
+    set_clock(platform, at("2026-03-02 10:00"))
+    result = await platform.client.post(
+        "/api/v1/documents/results",
+        data={"owner": "citizen-1", "dossier_code": code, "agency_code": CENTRE},
+        files={"file": ("giấy phép lái xe.pdf", b"%PDF-1.4\n%%EOF\n" * 20, "application/pdf")},
+        headers=specialist,
+    )
+    assert result.status_code == 201, result.text
+    resolved = await act(
+        platform, code, "resolve", specialist, result_documents=[result.json()["id"]]
+    )
+    assert resolved.status_code == 200, resolved.text
+    assert (resolved.json()["status"], resolved.json()["timeliness"]) == ("resolved", "early")
+
+    returned = await act(platform, code, "return", desk)
+    assert returned.status_code == 200, returned.text
+    final = returned.json()
+    assert (final["status"], final["portal_status"], final["sequence"]) == ("returned", 10, 10)
+
+    # The citizen follows it; the public lookup shows nothing personal.
+    mine = await platform.client.get(f"/api/v1/dossiers/{code}", headers=citizen)
+    assert mine.json()["status"] == "returned"
+    public = await platform.client.get(f"/api/v1/lookup/{code}")
+    assert public.status_code == 200
+    assert "Trần Thị Bình" not in public.text
+    assert "001099000001" not in public.text
+    assert public.json()["timeliness"] == "early"
+
+    clock = await tracking_clock(platform, code, final["sequence"])
+    assert clock.timeliness == "early"
+    database = Database(platform.urls["intake"])
+    async with database.session() as session:
+        actions = list(
+            await session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.dossier_code == code)
+                .order_by(AuditEntry.sequence)
+            )
+        )
+    await database.dispose()
+    assert actions == [
+        "submit", "receive", "assign", "request-supplement", "supplement",
+        "request-payment", "pay", "forward", "resolve", "return",
+    ]  # fmt: skip

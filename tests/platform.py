@@ -1,0 +1,125 @@
+"""The whole platform inside a test, behind its gateway: embedded (one process, SQLite,
+in-process events) or distributed (each service on a socket, PostgreSQL, Redis Streams,
+the S3 server), with the outbox relays and consumers running in both."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from services import composition
+from services.gateway.proxy import HttpUpstream, Upstream
+from shared.auth import AgencyMembership, Position, Principal, Role, TokenService
+from shared.db import Database
+from tests.conftest import PgDatabase, distributed_platform, embedded_platform
+from tests.infra import S3Server
+from tests.servers import serving
+
+CENTRE = "000.00.15.H49"  # the provincial one-stop centre (seeded)
+# Events reach their consumers within a few of these (the relays poll).
+POLL_SECONDS = 0.05
+
+
+@dataclass
+class Platform:
+    client: httpx.AsyncClient  # the gateway
+    apps: dict[str, FastAPI]  # each service's app (its lifespan running)
+    tokens: TokenService
+    urls: dict[str, str] = field(default_factory=dict)  # each service's database
+
+    def auth(self, principal: Principal) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.tokens.issue(principal)}"}
+
+    def citizen(self, subject: str = "citizen-1") -> dict[str, str]:
+        return self.auth(Principal(subject=subject, username=subject, role=Role.CITIZEN))
+
+    def officer(self, subject: str, *positions: Position, agency: str = CENTRE) -> dict[str, str]:
+        memberships = tuple(AgencyMembership(agency_code=agency, position=p) for p in positions)
+        return self.auth(
+            Principal(subject=subject, username=subject, role=Role.OFFICER, agencies=memberships)
+        )
+
+
+@contextlib.asynccontextmanager
+async def embedded(data_dir: Path) -> AsyncIterator[Platform]:
+    settings = embedded_platform(data_dir)
+    await composition.migrate(composition.SPECS, settings)
+    await composition.seed(settings)
+    stack = composition.EmbeddedPlatform(
+        settings, public_url="http://gw", poll_interval=POLL_SECONDS
+    )
+    await stack.start()
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=stack), base_url="http://gw"
+        ) as client:
+            yield Platform(client, dict(stack.services), TokenService.from_settings(settings))
+    finally:
+        await stack.stop()
+
+
+async def _seed_on_postgres(urls: dict[str, str]) -> None:
+    for name, service_seed in composition.SEEDS.items():
+        database = Database(urls[name])
+        async with database.session() as session:
+            await service_seed.load(session)
+        await database.dispose()
+
+
+@contextlib.asynccontextmanager
+async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[Platform]:
+    settings = distributed_platform()
+    urls = {name: await pg_database(name) for name in composition.SPECS}
+    await _seed_on_postgres(urls)
+    async with contextlib.AsyncExitStack() as stack:
+        upstreams: dict[str, Upstream] = {}
+        apps: dict[str, FastAPI] = {}
+        # Intake reads the others: it starts last, handed their addresses.
+        names = sorted((*composition.BACKENDS, "national_portal"), key=lambda n: n == "intake")
+        for name in names:
+            extra: dict[str, Any] = {}
+            if name == "documents":
+                extra = {
+                    "s3_endpoint": s3.endpoint,
+                    "s3_access_key": s3.access_key,
+                    "s3_secret_key": s3.secret_key,
+                    "s3_bucket": "platform-test",
+                }
+            if name == "intake":
+                extra = {
+                    f"{upstream}_url": upstreams[upstream].base_url  # type: ignore[attr-defined]
+                    for upstream in ("procedures", "tracking", "documents")
+                }
+            service_settings = composition.service_settings(
+                name, settings, database_url=urls[name], **extra
+            )
+            app = composition.SPECS[name].create_app(service_settings)
+            base_url = await stack.enter_async_context(serving(app))
+            upstreams[name] = HttpUpstream(name, base_url)
+            apps[name] = app
+        gateway_settings = composition.service_settings(
+            "gateway",
+            settings,
+            database_url=urls["gateway"],
+            **{f"{name}_url": u.base_url for name, u in upstreams.items()},  # type: ignore[attr-defined]
+        )
+        gateway = composition.SPECS["gateway"].create_app(gateway_settings, upstreams=upstreams)
+        await stack.enter_async_context(gateway.lifespan())
+        stop = asyncio.Event()
+        backends = {name: app for name, app in apps.items() if name in composition.BACKENDS}
+        tasks = composition.spawn_workers(backends, stop, worker="test", poll_interval=POLL_SECONDS)
+        try:
+            client = await stack.enter_async_context(
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url="http://gw")
+            )
+            yield Platform(client, apps, TokenService.from_settings(settings), urls)
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
