@@ -13,12 +13,13 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from services import composition
 from services.gateway.proxy import HttpUpstream, Upstream
 from shared.auth import AgencyMembership, Position, Principal, Role, TokenService
 from shared.db import Database
-from tests.conftest import PgDatabase, distributed_platform, embedded_platform
+from tests.conftest import SERVERS, PgDatabase, distributed_platform, embedded_platform
 from tests.infra import S3Server
 from tests.servers import serving
 
@@ -76,6 +77,11 @@ async def _seed_on_postgres(urls: dict[str, str]) -> None:
 @contextlib.asynccontextmanager
 async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[Platform]:
     settings = distributed_platform()
+    # Streams and groups of earlier tests would replay their dossiers' events into this
+    # platform (codes repeat from test to test): start from an empty event store.
+    redis = Redis.from_url(SERVERS.redis_url)
+    await redis.flushdb()
+    await redis.aclose()
     urls = {name: await pg_database(name) for name in composition.SPECS}
     await _seed_on_postgres(urls)
     async with contextlib.AsyncExitStack() as stack:

@@ -39,13 +39,17 @@ def _with_uses() -> tuple[object, ...]:
     return (Document, uses)
 
 
-async def owned(session: AsyncSession, owner: str) -> Sequence[tuple[Document, int]]:
-    """The owner's ready documents, newest first, each with how many dossiers used it."""
-    rows = await session.execute(
-        select(*_with_uses())  # type: ignore[call-overload]
-        .where(Document.owner == owner, Document.status == DocumentStatus.READY)
-        .order_by(Document.created_at.desc())
-    )
+async def owned(
+    session: AsyncSession, owner: str, ids: Sequence[uuid.UUID] | None = None
+) -> Sequence[tuple[Document, int]]:
+    """The owner's ready documents, newest first, each with how many dossiers used it;
+    with ``ids``, those of them the owner has whatever their state."""
+    statement = select(*_with_uses()).where(Document.owner == owner)  # type: ignore[call-overload]
+    if ids is None:
+        statement = statement.where(Document.status == DocumentStatus.READY)
+    else:
+        statement = statement.where(Document.id.in_(ids))
+    rows = await session.execute(statement.order_by(Document.created_at.desc()))
     return [(document, int(uses or 0)) for document, uses in rows]
 
 

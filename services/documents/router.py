@@ -147,9 +147,12 @@ async def wallet(
     session: SessionDep,
     principal: CurrentPrincipal,
     dossier: Annotated[str | None, Query(max_length=60)] = None,
+    id: Annotated[
+        list[uuid.UUID] | None, Query(max_length=100, description="only these (any state)")
+    ] = None,
 ) -> list[DocumentOut]:
     """The caller's wallet (citizen), or one dossier's documents (officer)."""
-    return await document_service.wallet(session, principal=principal, dossier_code=dossier)
+    return await document_service.wallet(session, principal=principal, dossier_code=dossier, ids=id)
 
 
 @router.get("/{document_id}", response_model=DocumentOut)

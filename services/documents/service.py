@@ -354,11 +354,16 @@ async def detail(
 
 
 async def wallet(
-    session: AsyncSession, *, principal: Principal, dossier_code: str | None
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    dossier_code: str | None,
+    ids: list[uuid.UUID] | None = None,
 ) -> list[DocumentOut]:
-    """A citizen's documents (uploads and results); an officer's view of one dossier's."""
+    """A citizen's documents (uploads and results), or those of ``ids`` they own; an
+    officer's view of one dossier's."""
     if principal.role is Role.CITIZEN:
-        rows = await repository.owned(session, principal.subject)
+        rows = await repository.owned(session, principal.subject, ids)
         return [out(document, uses) for document, uses in rows]
     if principal.role is Role.OFFICER and dossier_code:
         agencies = [membership.agency_code for membership in principal.agencies]

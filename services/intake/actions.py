@@ -402,6 +402,7 @@ def _append(ctx: Context, *, source: str) -> None:
     )
     facts = ClockFacts(
         at=ctx.now,
+        due_at=dossier.due_at,
         agency_code=dossier.agency_code,
         procedure_code=dossier.procedure_code,
         field_code=dossier.field_code,

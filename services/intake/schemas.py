@@ -24,7 +24,7 @@ class DocumentRef(BaseModel):
 
 class DossierDocumentOut(BaseModel):
     requirement: int
-    id: uuid.UUID
+    id: uuid.UUID | None  # None: received on paper at the desk
     reused: bool = False  # given before, taken from the wallet
 
 
@@ -41,6 +41,9 @@ class SubmissionIn(BaseModel):
     channel: Channel = "online"
     applicant: dict[str, Any] = Field(description="the e-form's data (its JSON Schema)")
     documents: list[DocumentRef] = Field(default_factory=list, max_length=100)
+    # At the counter or by post: the required documents (by index) the desk received on
+    # paper and checked against the list.
+    received_on_paper: list[int] = Field(default_factory=list, max_length=100)
     # At the counter: the citizen's account, if they have one (they then follow it online).
     applicant_account: str | None = Field(default=None, max_length=64)
 

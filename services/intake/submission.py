@@ -9,7 +9,6 @@ the ``dossier.submitted`` event (documents learns which agencies may read the fi
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -143,11 +142,16 @@ def _check_submitter(body: SubmissionIn, principal: Principal) -> tuple[str | No
         if body.agency_code not in desks:
             raise Forbidden("Chỉ cán bộ một cửa của nơi tiếp nhận nhập hồ sơ thay công dân.")
         if body.channel == "online":
-            raise Unprocessable(
+            raise invalid(
                 "Hồ sơ do cán bộ nhập là hồ sơ trực tiếp hoặc qua bưu chính.",
-                errors=[
-                    {"location": "body", "pointer": "#/channel", "message": "counter hoặc post"}
-                ],
+                "channel",
+                "counter hoặc post",
+            )
+        if body.documents:
+            raise invalid(
+                "Tại quầy, giấy tờ được ghi nhận bản giấy (received_on_paper).",
+                "documents",
+                "Cán bộ không đính kèm tệp thay công dân.",
             )
         return body.applicant_account, principal.subject
     raise Forbidden("Chỉ công dân hoặc cán bộ một cửa nộp được hồ sơ.")
@@ -197,10 +201,11 @@ async def check_documents(
     requirements: int,
 ) -> list[DocumentFacts]:
     """Each document exists, is the caller's own, is ready and of an accepted type."""
-    found = await asyncio.gather(*(upstreams.document(ref.id, authorization) for ref in refs))
+    found = await upstreams.own_documents([ref.id for ref in refs], authorization)
     seen: set[Any] = set()
     usable: list[DocumentFacts] = []
-    for index, (ref, facts) in enumerate(zip(refs, found, strict=True)):
+    for index, ref in enumerate(refs):
+        facts = found.get(ref.id)
         if ref.requirement >= requirements:
             problems.add([location, index, "requirement"], "Thủ tục không có thành phần này.")
         if ref.id in seen:
@@ -218,7 +223,12 @@ async def check_documents(
 
 
 def _missing_documents(body: SubmissionIn, procedure: ProcedureFacts, problems: Problems) -> None:
-    given = {ref.requirement for ref in body.documents}
+    if body.received_on_paper and body.channel == "online":
+        problems.add(["received_on_paper"], "Hồ sơ trực tuyến không có giấy tờ bản giấy.")
+    for index, number in enumerate(body.received_on_paper):
+        if number >= len(procedure.required_documents):
+            problems.add(["received_on_paper", index], "Thủ tục không có thành phần này.")
+    given = {ref.requirement for ref in body.documents} | set(body.received_on_paper)
     for index, requirement in enumerate(procedure.required_documents):
         if requirement.required and requirement.kind not in NOT_UPLOADED and index not in given:
             problems.add(["documents"], f"Thiếu thành phần hồ sơ: {requirement.name}")
@@ -290,7 +300,7 @@ async def record(
     documents = [
         {**ref.model_dump(mode="json"), "reused": ref.id in accepted.reused}
         for ref in body.documents
-    ]
+    ] + [{"requirement": index, "id": None} for index in body.received_on_paper]
     time_limit = procedure.processing_time
     dossier = Dossier(
         code=code,

@@ -13,14 +13,16 @@ reaches open dossiers anyway through tracking's ``dossier.due_changed``.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, RootModel, ValidationError
 
 from shared.contracts.calendars import CalendarView
 from shared.contracts.procedures import AgencyFacts, ProcedureFacts
@@ -28,6 +30,7 @@ from shared.errors import UpstreamError, UpstreamUnavailable
 from shared.http import create_http_client
 from shared.worktime import WorkingTime
 
+logger = logging.getLogger("onestop.intake.upstreams")
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
@@ -45,6 +48,10 @@ class DocumentFacts(BaseModel):
     uses: int = 0
 
 
+class DocumentList(RootModel[list[DocumentFacts]]):
+    pass
+
+
 @dataclass(frozen=True)
 class AgencyCalendar:
     code: str
@@ -53,22 +60,37 @@ class AgencyCalendar:
 
 
 class TtlMemo:
-    """Values by key for ``ttl`` seconds, computed once per key at a time."""
+    """Values by key for ``ttl`` seconds. A burst of misses on one key loads it once:
+    the others wait for that load (a calendar is built once, not once per request)."""
 
     def __init__(self, ttl: float, max_entries: int = 2048) -> None:
         self._ttl = ttl
         self._max = max_entries
         self._values: dict[str, tuple[float, object]] = {}
+        self._loading: dict[str, asyncio.Future[object]] = {}
 
     async def get(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
-        now = time.monotonic()
         found = self._values.get(key)
-        if found is not None and found[0] > now:
+        if found is not None and found[0] > time.monotonic():
             return found[1]  # type: ignore[return-value]
-        value = await load()
+        pending = self._loading.get(key)
+        if pending is not None:
+            return cast(T, await asyncio.shield(pending))
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters get it, nobody else must
+            raise
+        else:
+            future.set_result(value)
+        finally:
+            del self._loading[key]
         if len(self._values) >= self._max:
             self._values.clear()
-        self._values[key] = (now + self._ttl, value)
+        self._values[key] = (time.monotonic() + self._ttl, value)
         return value
 
     def clear(self) -> None:
@@ -85,8 +107,10 @@ class Upstreams:
         calendar_ttl: float = 60.0,
     ) -> None:
         transports = transports or {}
+        # A burst of submissions waits for a pooled connection rather than failing fast.
+        timeout = httpx.Timeout(connect=2.0, read=10.0, write=10.0, pool=15.0)
         self._clients = {
-            name: create_http_client(url, transport=transports.get(name))
+            name: create_http_client(url, transport=transports.get(name), timeout=timeout)
             for name, url in urls.items()
         }
         self._catalogue = TtlMemo(catalogue_ttl)
@@ -109,12 +133,20 @@ class Upstreams:
         try:
             response = await client.get(path, headers=headers)
         except httpx.HTTPError as exc:
+            logger.warning(
+                f"upstream call failed: {exc!r}",
+                extra={"upstream": service, "error": type(exc).__name__},
+            )
             raise UpstreamUnavailable(
                 f"Dịch vụ {service} tạm thời không phản hồi, vui lòng thử lại."
             ) from exc
         if response.status_code == 404:
             return None
         if response.status_code >= 500:
+            logger.warning(
+                "upstream answered an error",
+                extra={"upstream": service, "status": response.status_code},
+            )
             raise UpstreamUnavailable(
                 f"Dịch vụ {service} tạm thời không phản hồi, vui lòng thử lại."
             )
@@ -145,6 +177,20 @@ class Upstreams:
             return AgencyCalendar(view.code, view.version, WorkingTime(view.spec()))
 
         return await self._calendars.get(agency_code, load)
+
+    async def own_documents(
+        self, ids: list[uuid.UUID], authorization: str
+    ) -> dict[uuid.UUID, DocumentFacts]:
+        """Those of ``ids`` that are the caller's own (one call for a whole dossier)."""
+        if not ids:
+            return {}
+        found = await self._get(
+            "documents",
+            "/api/v1/documents?" + "&".join(f"id={i}" for i in dict.fromkeys(ids)),
+            DocumentList,
+            headers={"authorization": authorization},
+        )
+        return {facts.id: facts for facts in (found.root if found else [])}
 
     async def document(self, document_id: uuid.UUID, authorization: str) -> DocumentFacts | None:
         """The document if the caller (whose token this is) may use it."""

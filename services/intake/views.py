@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import overload
+from zoneinfo import ZoneInfo
 
 from services.intake import clock
 from services.intake.machine import LABELS, PORTAL_CODE, Status
@@ -15,6 +17,18 @@ from services.intake.schemas import (
     LookupOut,
     StepOut,
 )
+from shared.worktime import VIETNAM
+
+ZONE = ZoneInfo(VIETNAM)
+
+
+@overload
+def local(value: datetime) -> datetime: ...
+@overload
+def local(value: None) -> None: ...
+def local(value: datetime | None) -> datetime | None:
+    """Answers give instants in Vietnam's time (+07:00), whatever computed or stored them."""
+    return value.astimezone(ZONE) if value is not None else None
 
 
 def timeliness(dossier: Dossier, now: datetime) -> str | None:
@@ -40,10 +54,10 @@ def full(dossier: Dossier, *, now: datetime, remaining: float | None = None) -> 
         fees=[FeeOut.model_validate(f) for f in dossier.fees],
         fee_total_vnd=dossier.fee_total_vnd,
         assignee=dossier.assignee,
-        submitted_at=dossier.submitted_at,
-        received_at=dossier.received_at,
-        due_at=dossier.due_at,
-        appointment_at=dossier.appointment_at or dossier.due_at,
+        submitted_at=local(dossier.submitted_at),
+        received_at=local(dossier.received_at),
+        due_at=local(dossier.due_at),
+        appointment_at=local(dossier.appointment_at or dossier.due_at),
         remaining_minutes=remaining,
         timeliness=timeliness(dossier, now),
         counted_late=dossier.counted_late,
@@ -54,7 +68,7 @@ def full(dossier: Dossier, *, now: datetime, remaining: float | None = None) -> 
         reason=dossier.reason,
         calendar_code=dossier.calendar_code,
         calendar_version=dossier.calendar_version,
-        finished_at=dossier.finished_at,
+        finished_at=local(dossier.finished_at),
     )
 
 
@@ -68,8 +82,8 @@ def summary(dossier: Dossier, *, now: datetime) -> DossierSummary:
         procedure_name=dossier.procedure_name,
         agency_code=dossier.agency_code,
         assignee=dossier.assignee,
-        submitted_at=dossier.submitted_at,
-        due_at=dossier.due_at,
+        submitted_at=local(dossier.submitted_at),
+        due_at=local(dossier.due_at),
         timeliness=timeliness(dossier, now),
     )
 
@@ -82,7 +96,7 @@ def lookup(dossier: Dossier, *, now: datetime) -> LookupOut:
         agency_code=dossier.agency_code,
         status=status.value,
         status_label=LABELS[status],
-        submitted_at=dossier.submitted_at,
-        appointment_at=dossier.appointment_at or dossier.due_at,
+        submitted_at=local(dossier.submitted_at),
+        appointment_at=local(dossier.appointment_at or dossier.due_at),
         timeliness=timeliness(dossier, now),
     )

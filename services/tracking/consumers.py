@@ -42,7 +42,7 @@ async def apply_agency(session: AsyncSession, envelope: EventEnvelope) -> None:
 
 async def apply_dossier(session: AsyncSession, envelope: EventEnvelope) -> None:
     if envelope.type in ledger.CLOCK_EVENTS:
-        await ledger.record(session, envelope)
+        await ledger.record(session, envelope, OUTBOX)
 
 
 async def apply_calendar_change(session: AsyncSession, envelope: EventEnvelope) -> None:

@@ -50,8 +50,15 @@ class MalformedEvent(ValueError):
     """An event the ledger cannot place: it goes to the dead-letter stream."""
 
 
-async def record(session: AsyncSession, envelope: EventEnvelope) -> bool:
-    """Append a dossier event to its ledger and refresh the clock; False if it was known."""
+async def record(
+    session: AsyncSession, envelope: EventEnvelope, outbox: Outbox | None = None
+) -> bool:
+    """Append a dossier event to its ledger and refresh the clock; False if it was known.
+
+    With ``outbox``: when intake's due date (in the event) is not the one this ledger
+    computes, e.g. intake counted with a calendar that changed meanwhile, the ledger's
+    date is announced (``dossier.due_changed``) so that both sides end up agreeing.
+    """
     if envelope.subject is None or envelope.sequence is None:
         raise MalformedEvent("a dossier event needs its code (subject) and sequence")
     facts = ClockFacts.model_validate(envelope.payload)
@@ -80,8 +87,36 @@ async def record(session: AsyncSession, envelope: EventEnvelope) -> bool:
         )
     )
     await session.flush()
-    await refresh(session, code)
+    clock = await refresh(session, code)
+    if outbox is not None and clock is not None:
+        await _correct_intake(session, outbox, clock, facts, sequence)
     return True
+
+
+async def _correct_intake(
+    session: AsyncSession, outbox: Outbox, clock: DossierClock, facts: ClockFacts, sequence: int
+) -> None:
+    disagrees = facts.due_at is not None and clock.due_at != facts.due_at
+    current = clock.last_sequence == sequence  # a later event will be checked itself
+    if not (disagrees and current and clock.status is ClockStatus.OPEN and not clock.paused):
+        return
+    resolved = await calendars.resolve(session, clock.agency_code)
+    outbox.add(
+        session,
+        DossierEvent.DUE_CHANGED,
+        DueChanged(
+            agency_code=clock.agency_code,
+            old_due_at=facts.due_at,
+            new_due_at=clock.due_at,
+            new_due_soon_at=clock.due_soon_at,
+            sequence=sequence,
+            reason=f"Hạn tính lại theo lịch {resolved.calendar.code} "
+            f"phiên bản {resolved.calendar.version} đang áp dụng.",
+            calendar_code=resolved.calendar.code,
+            calendar_version=resolved.calendar.version,
+        ).model_dump(mode="json"),
+        subject=clock.dossier_code,
+    )
 
 
 async def entries_of(session: AsyncSession, code: str) -> list[clocks.Entry]:

@@ -54,6 +54,9 @@ class ClockFacts(BaseModel):
 
     at: AwareDatetime  # when it happened
     agency_code: str  # the agency handling the dossier: its calendar counts
+    # The due date intake computed after the transition (None while paused): tracking
+    # answers with dossier.due_changed if its own calendar gives another.
+    due_at: AwareDatetime | None = None
     procedure_code: str
     field_code: str | None = None
     # dossier.received

@@ -14,12 +14,13 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 PDF = b"%PDF-1.4\n%%EOF\n" * 50
 # Đổi giấy phép lái xe: province level, fully online, 5 working days, 135.000 đ.
 LICENCE = "TTHC-20"
-LICENCE_FORM = {
-    "applicant": {
-        "full_name": "Trần Thị Bình",
-        "id_number": "001099000001",
-        "contact_address": "Phường Hồng Gai, Quảng Ninh",
-    },
+APPLICANT = {
+    "full_name": "Trần Thị Bình",
+    "id_number": "001099000001",
+    "contact_address": "Phường Hồng Gai, Quảng Ninh",
+}
+LICENCE_FORM: dict[str, Any] = {
+    "applicant": APPLICANT,
     "licence_number": "220123456789",
     "licence_class": "B",
 }
@@ -28,6 +29,11 @@ LICENCE_FORM = {
 def at(text: str) -> datetime:
     """A local Vietnamese wall time, e.g. ``at("2026-02-13 16:00")``."""
     return datetime.fromisoformat(text).replace(tzinfo=VN)
+
+
+def instant(value: str) -> datetime:
+    """An ISO 8601 instant of an answer (any offset), to compare with ``at``."""
+    return datetime.fromisoformat(value)
 
 
 def set_clock(platform: Platform, when: datetime) -> None:

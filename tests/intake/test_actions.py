@@ -1,0 +1,354 @@
+"""Actions on dossiers through the gateway (PostgreSQL, Redis, S3): what is refused and
+how, the rules of supplements and apologies, queues, the audit chain, and due dates
+tracking moves after a calendar change."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from services.intake import audit
+from services.intake.machine import Action
+from services.intake.models import AuditEntry, Dossier
+from services.tracking.models import DossierClock
+from shared.auth import Position, Principal, Role
+from shared.db import Database
+from tests.conftest import PgDatabase
+from tests.infra import S3Server
+from tests.intake.flow import act, at, documents_for, instant, set_clock, submit, upload
+from tests.platform import CENTRE, Platform, distributed
+
+EVERY_POSITION = (Position.DESK, Position.SPECIALIST, Position.LEADER)
+OTHER_AGENCY = "000.00.07.H49"
+
+
+@pytest.fixture
+async def platform(pg_database: PgDatabase, s3_server: S3Server) -> AsyncIterator[Platform]:
+    async with distributed(pg_database, s3_server) as running:
+        set_clock(running, at("2026-03-02 09:00"))
+        yield running
+
+
+async def state(platform: Platform, code: str) -> tuple[str, int, int]:
+    """Status, sequence and audit entries of a dossier, as intake stores them."""
+    database = Database(platform.urls["intake"])
+    try:
+        async with database.session() as session:
+            dossier = await session.get(Dossier, code)
+            assert dossier is not None
+            entries = await session.scalar(
+                select(func.count()).where(AuditEntry.dossier_code == code)
+            )
+            return dossier.status, dossier.sequence, int(entries or 0)
+    finally:
+        await database.dispose()
+
+
+async def filed(platform: Platform, citizen: dict[str, str]) -> str:
+    response = await submit(platform, citizen)
+    assert response.status_code == 201, response.text
+    code: str = response.json()["code"]
+    return code
+
+
+def body_for(action: Action, document: str) -> dict[str, Any]:
+    """A body complete enough that only the state can make the action illegal."""
+    bodies: dict[Action, dict[str, Any]] = {
+        Action.REFUSE: {"reason": "Không thuộc thẩm quyền"},
+        Action.REQUEST_SUPPLEMENT: {"missing": ["Giấy khám sức khỏe"]},
+        Action.SUPPLEMENT: {"documents": [{"requirement": 0, "id": document}]},
+        Action.REQUEST_PAYMENT: {"amount_vnd": 135000},
+        Action.PAY: {"payment_reference": "MOCK"},
+        Action.FORWARD: {"to_agency_code": OTHER_AGENCY, "budget_hours": 8},
+        Action.RESOLVE: {"result_documents": [document]},
+        Action.APOLOGIZE: {"new_due_at": "2026-12-31T09:00:00+07:00", "reason": "Chờ xác minh"},
+        Action.REQUEST_WITHDRAWAL: {"reason": "Không còn nhu cầu"},
+        Action.WITHDRAW: {"reason": "Công dân rút hồ sơ"},
+        Action.STOP: {"reason": "Dừng theo quyết định"},
+    }
+    return bodies.get(action, {})
+
+
+CITIZEN_ACTIONS = {Action.SUPPLEMENT, Action.PAY, Action.REQUEST_WITHDRAWAL}
+
+
+class TestIllegalActions:
+    async def test_every_action_the_state_does_not_allow_is_409_and_changes_nothing(
+        self, platform: Platform
+    ) -> None:
+        citizen = platform.citizen("citizen-1")
+        officer = platform.officer("all-1", *EVERY_POSITION)
+        document = await upload(platform, citizen)
+        code = await filed(platform, citizen)
+        legal_when_submitted = {Action.RECEIVE, Action.REFUSE, Action.REQUEST_WITHDRAWAL,
+                                Action.STOP}  # fmt: skip
+        before = await state(platform, code)
+        for action in Action:
+            if action in legal_when_submitted:
+                continue
+            actor = citizen if action in CITIZEN_ACTIONS else officer
+            response = await act(platform, code, action.value, actor, **body_for(action, document))
+            assert response.status_code == 409, (action, response.text)
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert await state(platform, code) == before
+
+        refused = await act(platform, code, "refuse", officer, reason="Hồ sơ không đúng thẩm quyền")
+        assert refused.status_code == 200
+        after = await state(platform, code)
+        assert after[0] == "refused"
+        for action in Action:  # a final status allows nothing
+            actor = citizen if action in CITIZEN_ACTIONS else officer
+            response = await act(platform, code, action.value, actor, **body_for(action, document))
+            assert response.status_code == 409, (action, response.text)
+        assert await state(platform, code) == after
+
+    async def test_who_may_act(self, platform: Platform) -> None:
+        citizen = platform.citizen("citizen-1")
+        code = await filed(platform, citizen)
+        before = await state(platform, code)
+        other_citizen = platform.citizen("citizen-2")
+        specialist = platform.officer("spec-1", Position.SPECIALIST)
+        outsider = platform.officer("desk-9", *EVERY_POSITION, agency=OTHER_AGENCY)
+        cases = [
+            (citizen, "receive", 403),  # a citizen acting as an officer
+            (specialist, "receive", 403),  # receipt is the desk's
+            (outsider, "receive", 404),  # another agency's officers do not see it
+            (other_citizen, "request-withdrawal", 404),  # nor do other citizens
+            ({}, "receive", 401),
+        ]
+        for headers, action, status in cases:
+            response = await act(platform, code, action, headers, reason="Không còn nhu cầu")
+            assert response.status_code == status, (action, response.text)
+        assert await state(platform, code) == before
+        unknown = await act(platform, code, "approve", platform.officer("d", Position.DESK))
+        assert unknown.status_code == 422
+        missing = await act(platform, f"{CENTRE}-260302-9999", "receive",
+                            platform.officer("d", Position.DESK))  # fmt: skip
+        assert missing.status_code == 404
+
+
+class TestRules:
+    async def test_a_second_supplement_request_warns_and_counts_the_dossier_late(
+        self, platform: Platform
+    ) -> None:
+        citizen = platform.citizen("citizen-1")
+        desk = platform.officer("desk-1", Position.DESK, Position.SPECIALIST)
+        code = await filed(platform, citizen)
+        assert (await act(platform, code, "receive", desk)).status_code == 200
+        assert (await act(platform, code, "assign", desk)).status_code == 200
+        empty = await act(platform, code, "request-supplement", desk, missing=[])
+        assert empty.status_code == 422  # every missing item is listed
+        first = await act(platform, code, "request-supplement", desk, missing=["Ảnh 3x4"])
+        assert first.status_code == 200
+        document = await upload(platform, citizen)
+        supplied = await act(platform, code, "supplement", citizen,
+                             documents=[{"requirement": 0, "id": document}])  # fmt: skip
+        assert supplied.status_code == 200, supplied.text
+        before = await state(platform, code)
+        second = await act(platform, code, "request-supplement", desk, missing=["Bản gốc"])
+        assert second.status_code == 409
+        assert "trễ hạn" in second.json()["detail"]
+        assert await state(platform, code) == before
+        confirmed = await act(platform, code, "request-supplement", desk, missing=["Bản gốc"],
+                              confirm_counted_late=True)  # fmt: skip
+        assert confirmed.status_code == 200
+        assert confirmed.json()["counted_late"] == "second_supplement_request"
+        assert confirmed.json()["supplement_requests"] == 2
+
+    async def test_an_apology_only_for_a_late_dossier_with_a_later_date(
+        self, platform: Platform
+    ) -> None:
+        citizen = platform.citizen("citizen-1")
+        desk = platform.officer("desk-1", Position.DESK, Position.SPECIALIST)
+        code = await filed(platform, citizen)
+        received = await act(platform, code, "receive", desk)
+        due = received.json()["due_at"]  # Monday 09:00 + 5 working days: Monday 09/03 09:00
+        assert instant(due) == at("2026-03-09 09:00")
+        past = await act(platform, code, "apologize", desk, reason="Chờ xác minh thêm",
+                         new_due_at="2026-03-01T09:00:00+07:00")  # fmt: skip
+        assert past.status_code == 422
+        early = await act(platform, code, "apologize", desk, reason="Chờ xác minh thêm",
+                          new_due_at="2026-03-05T09:00:00+07:00")  # fmt: skip
+        assert early.status_code == 422  # not late, and the date is before the due date
+        apology = await act(platform, code, "apologize", desk, reason="Chờ xác minh thêm",
+                            new_due_at="2026-03-16T09:00:00+07:00")  # fmt: skip
+        assert apology.status_code == 200, apology.text
+        dossier = apology.json()
+        assert instant(dossier["appointment_at"]) == at("2026-03-16 09:00")
+        assert dossier["due_at"] == due  # the legal due date stays; the dossier counts late
+        assert dossier["counted_late"] == "reappointed"
+
+    async def test_withdrawal_and_stop(self, platform: Platform) -> None:
+        citizen = platform.citizen("citizen-1")
+        desk = platform.officer("desk-1", Position.DESK)
+        leader = platform.officer("lead-1", Position.LEADER)
+        code = await filed(platform, citizen)
+        assert (await act(platform, code, "receive", desk)).status_code == 200
+        no_reason = await act(platform, code, "request-withdrawal", citizen)
+        assert no_reason.status_code == 422
+        asked = await act(platform, code, "request-withdrawal", citizen, reason="Đã đổi ý")
+        assert asked.json()["status"] == "withdrawal_requested"
+        withdrawn = await act(platform, code, "withdraw", desk, reason="Theo đề nghị")
+        assert (withdrawn.json()["status"], withdrawn.json()["portal_status"]) == ("stopped", 8)
+        other = await filed(platform, citizen)
+        assert (await act(platform, other, "stop", desk, reason="Dừng")).status_code == 403
+        stopped = await act(platform, other, "stop", leader, reason="Dừng theo quyết định")
+        assert stopped.json()["status"] == "stopped"
+
+
+class TestQueues:
+    async def test_by_due_date_then_code_keyset_pages_and_counts(self, platform: Platform) -> None:
+        citizen = platform.citizen("citizen-1")
+        desk = platform.officer("desk-1", Position.DESK)
+        documents = await documents_for(platform, "TTHC-20", citizen)
+        codes = []
+        for day in ("2026-03-02 09:00", "2026-03-03 09:00", "2026-03-04 09:00"):
+            set_clock(platform, at(day))
+            for _ in range(2):
+                response = await submit(platform, citizen, documents=documents)
+                codes.append(response.json()["code"])
+        for code in reversed(codes[:4]):  # received out of order: the queue sorts by due date
+            set_clock(platform, at("2026-03-0" + code[-6] + " 10:00"))
+            assert (await act(platform, code, "receive", desk)).status_code == 200
+        set_clock(platform, at("2026-03-09 10:30"))  # the first two are overdue by then
+
+        seen: list[str] = []
+        cursor = None
+        pages = 0
+        while True:
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = (await platform.client.get(f"/api/v1/queues/{CENTRE}", params=params,
+                                              headers=desk)).json()  # fmt: skip
+            pages += 1
+            if pages == 1:
+                assert page["counts"] == {"on_track": 0, "due_soon": 2, "overdue": 2,
+                                          "paused": 0, "not_received": 2}  # fmt: skip
+            seen += [item["code"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == codes  # by due date, the ones not received last, by code
+        assert pages == 3
+
+        queue = f"/api/v1/queues/{CENTRE}"
+        overdue = await platform.client.get(queue, params={"timeliness": "overdue"}, headers=desk)
+        assert [item["code"] for item in overdue.json()["items"]] == codes[:2]
+        assert {item["timeliness"] for item in overdue.json()["items"]} == {"overdue"}
+        waiting = await platform.client.get(queue, params={"status": "submitted"}, headers=desk)
+        assert [item["code"] for item in waiting.json()["items"]] == codes[4:]
+        bad = await platform.client.get(f"/api/v1/queues/{CENTRE}", params={"cursor": "x"},
+                                        headers=desk)  # fmt: skip
+        assert bad.status_code == 422
+        outsider = platform.officer("d9", Position.DESK, agency=OTHER_AGENCY)
+        denied = await platform.client.get(f"/api/v1/queues/{CENTRE}", headers=outsider)
+        assert denied.status_code == 403
+        mine = await platform.client.get("/api/v1/dossiers", headers=citizen)
+        assert [item["code"] for item in mine.json()["items"]] == codes[::-1]
+        theirs = await platform.client.get("/api/v1/dossiers", headers=platform.citizen("c-2"))
+        assert theirs.json()["items"] == []
+
+
+async def test_the_audit_chain_verifies_and_names_a_tampered_entry(platform: Platform) -> None:
+    citizen = platform.citizen("citizen-1")
+    desk = platform.officer("desk-1", Position.DESK)
+    code = await filed(platform, citizen)
+    await act(platform, code, "receive", desk)
+    await act(platform, code, "assign", desk)
+    database = Database(platform.urls["intake"])
+    try:
+        async with database.session() as session:
+            checked, breaks = await audit.verify(session)
+        assert (checked, breaks) == (3, [])
+        async with database.session() as session:
+            await session.execute(
+                update(AuditEntry)
+                .where(AuditEntry.dossier_code == code, AuditEntry.sequence == 2)
+                .values(actor="someone-else")
+            )
+        async with database.session() as session:
+            _, breaks = await audit.verify(session)
+        assert [(b.sequence, b.reason) for b in breaks] == [(2, "content changed")]
+    finally:
+        await database.dispose()
+
+
+async def test_a_calendar_change_moves_the_due_date_in_intake_as_in_tracking(
+    platform: Platform,
+) -> None:
+    citizen = platform.citizen("citizen-1")
+    desk = platform.officer("desk-1", Position.DESK)
+    code = await filed(platform, citizen)
+    received = await act(platform, code, "receive", desk)
+    assert instant(received.json()["due_at"]) == at("2026-03-09 09:00")
+    admin = platform.auth(Principal(subject="admin-1", username="admin", role=Role.ADMIN))
+    change = await platform.client.post(
+        f"/api/v1/calendars/{CENTRE}/changes",
+        json={
+            "decision": "Quyết định 12/QĐ-TTPVHCC",
+            "days": [
+                {"day": "2026-03-04", "working": False, "name": "Chuyển trụ sở", "kind": "agency"}
+            ],
+        },
+        headers=admin,
+    )
+    assert change.status_code == 201, change.text
+    moved = None
+    for _ in range(200):
+        moved = (await platform.client.get(f"/api/v1/dossiers/{code}", headers=citizen)).json()
+        if moved["due_at"] != received.json()["due_at"]:
+            break
+        await asyncio.sleep(0.05)  # tracking recomputes, then intake applies its event
+    assert moved is not None
+    assert instant(moved["due_at"]) == at("2026-03-10 09:00")  # one working day later
+    database = Database(platform.urls["tracking"])
+    async with database.session() as session:
+        clock = await session.get(DossierClock, code)
+    await database.dispose()
+    assert clock is not None
+    assert clock.due_at == instant(moved["due_at"])
+    assert moved["calendar_version"] == change.json()["version"]
+
+
+async def test_a_due_date_counted_on_a_stale_calendar_is_corrected_by_tracking(
+    platform: Platform,
+) -> None:
+    """Intake keeps a calendar for a minute; a dossier received in that minute after a
+    change gets tracking's date through dossier.due_changed, and the change is audited."""
+    citizen = platform.citizen("citizen-1")
+    desk = platform.officer("desk-1", Position.DESK)
+    first, second = await filed(platform, citizen), await filed(platform, citizen)
+    assert (await act(platform, first, "receive", desk)).status_code == 200  # cached now
+    admin = platform.auth(Principal(subject="admin-1", username="admin", role=Role.ADMIN))
+    change = await platform.client.post(
+        f"/api/v1/calendars/{CENTRE}/changes",
+        json={
+            "decision": "Quyết định 13/QĐ-TTPVHCC",
+            "days": [{"day": "2026-03-05", "working": False, "name": "Kiểm kê", "kind": "agency"}],
+        },
+        headers=admin,
+    )
+    assert change.status_code == 201, change.text
+    received = await act(platform, second, "receive", desk)
+    assert instant(received.json()["due_at"]) == at("2026-03-09 09:00")  # the old calendar
+    dossier: dict[str, Any] = {}
+    for _ in range(200):
+        dossier = (await platform.client.get(f"/api/v1/dossiers/{second}", headers=citizen)).json()
+        if instant(dossier["due_at"]) != at("2026-03-09 09:00"):
+            break
+        await asyncio.sleep(0.05)  # tracking's consumer, then intake's
+    assert instant(dossier["due_at"]) == at("2026-03-10 09:00")
+    database = Database(platform.urls["intake"])
+    async with database.session() as session:
+        actions = list(
+            await session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.dossier_code == second)
+                .order_by(AuditEntry.sequence)
+            )
+        )
+    await database.dispose()
+    assert actions == ["submit", "receive", "due_changed"]

@@ -1,0 +1,241 @@
+"""Submitting dossiers through the gateway (PostgreSQL, Redis, S3): what is checked,
+what is refused and how, Idempotency-Key, and codes under 200 parallel submissions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from services.intake.models import AuditEntry, Dossier, OutboxRecord
+from shared.auth import Position
+from shared.db import Database
+from tests.conftest import PgDatabase
+from tests.infra import S3Server
+from tests.intake.flow import (
+    APPLICANT,
+    LICENCE,
+    LICENCE_FORM,
+    at,
+    documents_for,
+    set_clock,
+    submit,
+    upload,
+)
+from tests.platform import CENTRE, Platform, distributed
+
+COMMUNE = "000.31.01.H49"  # Ủy ban nhân dân phường Hồng Gai: a desk of the same province
+
+
+@pytest.fixture
+async def platform(pg_database: PgDatabase, s3_server: S3Server) -> AsyncIterator[Platform]:
+    async with distributed(pg_database, s3_server) as running:
+        set_clock(running, at("2026-03-02 09:00"))
+        yield running
+
+
+async def counts(platform: Platform) -> tuple[int, int, int]:
+    """Dossiers, audit entries and events intake holds: a refusal changes none."""
+    database = Database(platform.urls["intake"])
+    try:
+        async with database.session() as session:
+            return (
+                int(await session.scalar(select(func.count()).select_from(Dossier)) or 0),
+                int(await session.scalar(select(func.count()).select_from(AuditEntry)) or 0),
+                int(await session.scalar(select(func.count()).select_from(OutboxRecord)) or 0),
+            )
+    finally:
+        await database.dispose()
+
+
+def pointers(response: Any) -> set[str]:
+    return {error.get("pointer") for error in response.json().get("errors", [])}
+
+
+class TestWhatIsChecked:
+    async def test_bad_submissions_get_problem_details_and_change_nothing(
+        self, platform: Platform
+    ) -> None:
+        citizen = platform.citizen("citizen-1")
+        documents = await documents_for(platform, LICENCE, citizen)
+        before = await counts(platform)
+
+        unknown = await submit(platform, citizen, procedure_code="TTHC-999", documents=documents)
+        assert unknown.status_code == 422
+        assert unknown.headers["content-type"].startswith("application/problem+json")
+        assert pointers(unknown) == {"#/procedure_code"}
+
+        old_version = await submit(platform, citizen, documents=documents, procedure_version=7)
+        assert old_version.status_code == 422
+        assert pointers(old_version) == {"#/procedure_version"}
+
+        form = {**LICENCE_FORM, "applicant": {**APPLICANT, "id_number": "12"}}
+        del form["licence_class"]
+        form["issue_date"] = "31/12/2020"
+        schema = await submit(platform, citizen, documents=documents, form=form)
+        assert schema.status_code == 422
+        assert pointers(schema) == {"#/applicant", "#/applicant/applicant/id_number",
+                                    "#/applicant/issue_date"}  # fmt: skip
+        assert "12" not in schema.text.replace("TTHC", "")  # the value is not echoed
+
+        missing = await submit(platform, citizen, documents=documents[:1])
+        assert missing.status_code == 422
+        assert pointers(missing) == {"#/documents"}
+
+        other = platform.citizen("citizen-2")
+        someone_elses = await upload(platform, other)
+        theirs = [*documents[:-1], {"requirement": documents[-1]["requirement"],
+                                    "id": someone_elses}]  # fmt: skip
+        stolen = await submit(platform, citizen, documents=theirs)
+        assert stolen.status_code == 422
+        assert pointers(stolen) == {f"#/documents/{len(documents) - 1}/id"}
+
+        not_online = await submit(platform, citizen, procedure_code="TTHC-09", documents=[])
+        assert not_online.status_code == 422
+        assert "#/procedure_code" in pointers(not_online)
+
+        extra = await submit(platform, citizen, documents=documents, secret_field=1)
+        assert extra.status_code == 422  # unknown fields are refused, not ignored
+
+        desk = platform.officer("desk-1", Position.DESK)
+        online_by_officer = await submit(platform, desk, documents=[])
+        assert online_by_officer.status_code == 422
+        stranger = platform.officer("desk-9", Position.DESK, agency="000.00.07.H49")
+        counter_elsewhere = await submit(platform, stranger, documents=[], channel="counter")
+        assert counter_elsewhere.status_code == 403
+        anonymous = await platform.client.post("/api/v1/dossiers", json={})
+        assert anonymous.status_code == 401
+
+        assert await counts(platform) == before
+
+    async def test_any_desk_of_the_province_receives_and_the_competent_one_handles_it(
+        self, platform: Platform
+    ) -> None:
+        """NĐ 118/2025: a province-level dossier filed at a commune's desk goes to the
+        provincial centre; the code is the receiving desk's."""
+        citizen = platform.citizen("citizen-1")
+        filed = await submit(platform, citizen, agency_code=COMMUNE)
+        assert filed.status_code == 201, filed.text
+        dossier = filed.json()
+        assert dossier["code"].startswith(f"{COMMUNE}-260302-")
+        assert (dossier["agency_code"], dossier["receiving_agency_code"]) == (CENTRE, COMMUNE)
+        elsewhere = await submit(platform, citizen, agency_code="000.00.15.H01")
+        assert elsewhere.status_code == 422
+        assert pointers(elsewhere) == {"#/agency_code"}
+
+    async def test_a_desk_officer_files_at_the_counter_for_a_walk_in(
+        self, platform: Platform
+    ) -> None:
+        desk = platform.officer("desk-1", Position.DESK)
+        procedure = (await platform.client.get(f"/api/v1/procedures/{LICENCE}")).json()
+        paper = [i for i, d in enumerate(procedure["required_documents"]) if d["required"]]
+        short = await submit(
+            platform, desk, channel="counter", documents=[], received_on_paper=paper[1:]
+        )
+        assert short.status_code == 422
+        assert pointers(short) == {"#/documents"}
+        filed = await submit(
+            platform, desk, channel="counter", documents=[], received_on_paper=paper
+        )
+        assert filed.status_code == 201, filed.text
+        dossier = filed.json()
+        assert dossier["channel"] == "counter"
+        assert [d["id"] for d in dossier["documents"]] == [None] * len(paper)
+        # The counter fee of this procedure is the same as online; the total is exact.
+        assert dossier["fee_total_vnd"] == 135000
+
+
+class TestIdempotency:
+    async def test_a_replay_a_changed_body_and_a_retry_in_flight(self, platform: Platform) -> None:
+        citizen = platform.citizen("citizen-1")
+        documents = await documents_for(platform, LICENCE, citizen)
+        key = {"idempotency-key": "7b1e3c1a-first"}
+
+        first = await submit(platform, citizen, documents=documents, extra_headers=key)
+        assert first.status_code == 201, first.text
+        again = await submit(platform, citizen, documents=documents, extra_headers=key)
+        assert again.status_code == 201
+        assert again.json() == first.json()
+        assert again.headers["idempotent-replayed"] == "true"
+        assert (await counts(platform))[0] == 1
+
+        changed = await submit(
+            platform, citizen, documents=documents, extra_headers=key, channel="online",
+            procedure_version=first.json()["procedure_version"],
+        )  # fmt: skip
+        assert changed.status_code == 422
+
+        # Keys are the caller's own: another citizen's same key is a new request.
+        other = platform.citizen("citizen-2")
+        theirs = await submit(
+            platform, other, documents=await documents_for(platform, LICENCE, other),
+            extra_headers=key,
+        )  # fmt: skip
+        assert theirs.status_code == 201
+        assert theirs.json()["code"] != first.json()["code"]
+
+        # A refused request frees its key: fixed and sent again, it is filed.
+        bad_key = {"idempotency-key": "second"}
+        refused = await submit(platform, citizen, documents=[], extra_headers=bad_key)
+        assert refused.status_code == 422
+        fixed = await submit(platform, citizen, documents=documents, extra_headers=bad_key)
+        assert fixed.status_code == 201
+        assert (await counts(platform))[0] == 3
+
+    async def test_a_retry_while_the_first_still_runs_is_a_409(self, platform: Platform) -> None:
+        citizen = platform.citizen("citizen-1")
+        documents = await documents_for(platform, LICENCE, citizen)
+        key = {"idempotency-key": "slow"}
+        upstreams = platform.apps["intake"].state.upstreams
+        entered, release = asyncio.Event(), asyncio.Event()
+        real = upstreams.procedure
+
+        async def slow(code: str) -> Any:
+            entered.set()  # the first submission has claimed its key and is working
+            await release.wait()
+            return await real(code)
+
+        upstreams.procedure = slow
+        first = asyncio.create_task(
+            submit(platform, citizen, documents=documents, extra_headers=key)
+        )
+        try:
+            await asyncio.wait_for(entered.wait(), 10)
+            upstreams.procedure = real
+            retry = await submit(platform, citizen, documents=documents, extra_headers=key)
+            assert retry.status_code == 409
+        finally:
+            release.set()
+            upstreams.procedure = real
+        assert (await first).status_code == 201
+        replay = await submit(platform, citizen, documents=documents, extra_headers=key)
+        assert replay.json()["code"] == (await first).json()["code"]
+
+
+async def test_200_parallel_submissions_to_one_desk_get_200_distinct_codes(
+    platform: Platform,
+) -> None:
+    citizen = platform.citizen("citizen-1")
+    # The wallet: the same documents reused by every dossier (the index rewards it).
+    documents = await documents_for(platform, LICENCE, citizen)
+    responses = await asyncio.gather(
+        *(submit(platform, citizen, documents=documents) for _ in range(200))
+    )
+    assert [r.status_code for r in responses] == [201] * 200, next(
+        r.text for r in responses if r.status_code != 201
+    )
+    codes = sorted(r.json()["code"] for r in responses)
+    assert codes == [f"{CENTRE}-260302-{n:04d}" for n in range(1, 201)]
+
+    # Documents learns the uses by event; a dossier filed after that counts the reuse.
+    wallet: list[dict[str, Any]] = []
+    for _ in range(200):
+        wallet = (await platform.client.get("/api/v1/documents", headers=citizen)).json()
+        if all(document["uses"] > 0 for document in wallet):
+            break
+        await asyncio.sleep(0.05)  # another service's consumer: nothing to wait on here
+    later = await submit(platform, citizen, documents=documents)
+    assert all(document["reused"] for document in later.json()["documents"])
