@@ -22,6 +22,8 @@ app = typer.Typer(help="Nền tảng Bộ phận Một cửa — one-stop desk p
 DEMO_LOGINS = (
     ("quản trị", "admin", "admin-demo"),
     ("cán bộ một cửa", "canbo1", "canbo-demo"),
+    ("chuyên viên xử lý", "chuyenvien1", "canbo-demo"),
+    ("lãnh đạo", "lanhdao1", "canbo-demo"),
     ("công dân", "001099000001", "congdan-demo"),
     ("công dân", "001099000002", "congdan-demo"),
 )

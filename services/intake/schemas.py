@@ -78,6 +78,7 @@ class DossierOut(BaseModel):
     agency_code: str
     receiving_agency_code: str
     channel: Channel
+    applicant_account: str | None  # the citizen's account (a result is issued to it)
     applicant: dict[str, Any]
     documents: list[DossierDocumentOut]
     fees: list[FeeOut]

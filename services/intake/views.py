@@ -49,6 +49,7 @@ def full(dossier: Dossier, *, now: datetime, remaining: float | None = None) -> 
         agency_code=dossier.agency_code,
         receiving_agency_code=dossier.receiving_agency_code,
         channel=dossier.channel,  # type: ignore[arg-type]
+        applicant_account=dossier.applicant,
         applicant=dossier.applicant_data,
         documents=[DossierDocumentOut.model_validate(d) for d in dossier.documents],
         fees=[FeeOut.model_validate(f) for f in dossier.fees],
