@@ -186,8 +186,12 @@ async def open_runtime(
             await redis.aclose()
 
 
-def get_outbox(request: Request) -> Outbox:
-    """The service's outbox, to add events within the request's unit of work."""
+async def get_outbox(request: Request) -> Outbox:
+    """The service's outbox, to add events within the request's unit of work.
+
+    Dependencies are ``async def`` even when they only read app state: FastAPI runs a
+    plain ``def`` dependency in a worker thread, a thread hop on every request.
+    """
     outbox: Outbox | None = request.app.state.runtime.outbox
     assert outbox is not None, "this service has no outbox"
     return outbox

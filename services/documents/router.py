@@ -20,17 +20,17 @@ from shared.storage import ObjectStorage
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 
 
-def get_storage(request: Request) -> ObjectStorage:
+async def get_storage(request: Request) -> ObjectStorage:
     storage: ObjectStorage = request.app.state.runtime.storage
     return storage
 
 
-def get_settings(request: Request) -> DocumentsSettings:
+async def get_settings(request: Request) -> DocumentsSettings:
     settings: DocumentsSettings = request.app.state.runtime.settings
     return settings
 
 
-def get_scanner(request: Request) -> ClamAV | None:
+async def get_scanner(request: Request) -> ClamAV | None:
     scanner: ClamAV | None = request.app.state.scanner
     return scanner
 

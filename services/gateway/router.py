@@ -14,12 +14,12 @@ from shared.db import SessionDep
 router = APIRouter(prefix="/api/v1")
 
 
-def get_tokens(request: Request) -> TokenService:
+async def get_tokens(request: Request) -> TokenService:
     tokens: TokenService = request.app.state.runtime.tokens
     return tokens
 
 
-def get_hasher(request: Request) -> PasswordHasher:
+async def get_hasher(request: Request) -> PasswordHasher:
     hasher: PasswordHasher = request.app.state.hasher
     return hasher
 

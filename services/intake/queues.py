@@ -17,12 +17,29 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from services.intake.clock import PAUSED_STATUSES
 from services.intake.machine import FINAL, Status
 from services.intake.models import Dossier
 from shared.errors import Unprocessable
 
+# What a queue row shows: loading only these keeps the e-form and history off the wire.
+SUMMARY = load_only(
+    Dossier.code,
+    Dossier.status,
+    Dossier.procedure_code,
+    Dossier.procedure_name,
+    Dossier.agency_code,
+    Dossier.assignee,
+    Dossier.submitted_at,
+    Dossier.received_at,
+    Dossier.due_at,
+    Dossier.due_soon_at,
+    Dossier.finished_at,
+    Dossier.timeliness,
+    raiseload=True,
+)
 OPEN_STATUSES = tuple(status.value for status in Status if status not in FINAL)
 BUCKETS = ("on_track", "due_soon", "overdue", "paused", "not_received")
 BAD_CURSOR = Unprocessable(
@@ -96,7 +113,7 @@ async def queue(
             raise BAD_CURSOR from exc
     rows: list[Dossier] = []
     if dated:
-        statement = select(Dossier).where(*filters, Dossier.due_at.is_not(None))
+        statement = select(Dossier).options(SUMMARY).where(*filters, Dossier.due_at.is_not(None))
         if after_due is not None:
             statement = statement.where(
                 tuple_(Dossier.due_at, Dossier.code)
@@ -105,7 +122,7 @@ async def queue(
         statement = statement.order_by(Dossier.due_at, Dossier.code).limit(limit + 1)
         rows = list(await session.scalars(statement))
     if len(rows) <= limit:
-        statement = select(Dossier).where(*filters, Dossier.due_at.is_(None))
+        statement = select(Dossier).options(SUMMARY).where(*filters, Dossier.due_at.is_(None))
         if not dated:
             statement = statement.where(Dossier.code > after_code)
         statement = statement.order_by(Dossier.code).limit(limit + 1 - len(rows))
@@ -122,7 +139,7 @@ async def own(
     session: AsyncSession, *, applicant: str, status: str | None, cursor: str | None, limit: int
 ) -> tuple[list[Dossier], str | None]:
     """A citizen's dossiers, newest first."""
-    statement = select(Dossier).where(Dossier.applicant == applicant)
+    statement = select(Dossier).options(SUMMARY).where(Dossier.applicant == applicant)
     if status is not None:
         statement = statement.where(Dossier.status == status)
     if cursor is not None:

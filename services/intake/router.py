@@ -35,23 +35,23 @@ DossierCode = Annotated[str, Path(pattern=CODE_PATTERN)]
 AgencyCode = Annotated[str, Path(pattern=AGENCY_PATTERN)]
 
 
-def get_upstreams(request: Request) -> Upstreams:
+async def get_upstreams(request: Request) -> Upstreams:
     upstreams: Upstreams = request.app.state.upstreams
     return upstreams
 
 
-def get_settings(request: Request) -> IntakeSettings:
+async def get_settings(request: Request) -> IntakeSettings:
     settings: IntakeSettings = request.app.state.runtime.settings
     return settings
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     """The instant of this request (the app's clock)."""
     now: datetime = request.app.state.clock()
     return now
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.runtime.db
     return database
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TypeVar, cast
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 from pydantic import BaseModel, ConfigDict, RootModel, ValidationError
 
 from shared.contracts.calendars import CalendarView
@@ -110,7 +111,13 @@ class Upstreams:
         # A burst of submissions waits for a pooled connection rather than failing fast.
         timeout = httpx.Timeout(connect=2.0, read=10.0, write=10.0, pool=15.0)
         self._clients = {
-            name: create_http_client(url, transport=transports.get(name), timeout=timeout)
+            name: create_http_client(
+                url,
+                # In-process (embedded), else over aiohttp's pool: httpx's own transport
+                # costs about three times the CPU per call (bench/RESULTS.md).
+                transport=transports.get(name) or AiohttpTransport(),
+                timeout=timeout,
+            )
             for name, url in urls.items()
         }
         self._catalogue = TtlMemo(catalogue_ttl)

@@ -26,9 +26,14 @@ def catalogue_namespace(cache: Cache, db_url: str) -> Namespace:
     return Namespace(cache, f"{NAMESPACE}:{scope}", ttl_seconds=300)
 
 
-def catalogue_cache(request: Request) -> Namespace:
+def cache_of(request: Request) -> Namespace:
     runtime = request.app.state.runtime
     return catalogue_namespace(runtime.cache, runtime.settings.db_url)
+
+
+async def catalogue_cache(request: Request) -> Namespace:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, a hop per request.
+    return cache_of(request)
 
 
 async def invalidate_shared_cache(settings: ServiceSettings) -> None:
@@ -56,7 +61,7 @@ async def catalogue_change(request: Request) -> AsyncIterator[CatalogueChange]:
     change = CatalogueChange()
     yield change  # an exception here (the request failed) skips the invalidation
     if change.changed:
-        await catalogue_cache(request).invalidate()
+        await cache_of(request).invalidate()
 
 
 CatalogueCacheDep = Annotated[Namespace, Depends(catalogue_cache)]

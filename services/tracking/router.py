@@ -32,7 +32,7 @@ AdminDep = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 MAX_WORKING_DAYS = 365
 
 
-def get_engines(request: Request) -> calendars.Engines:
+async def get_engines(request: Request) -> calendars.Engines:
     engines: calendars.Engines = request.app.state.engines
     return engines
 

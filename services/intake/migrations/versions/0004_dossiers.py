@@ -65,7 +65,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_dossiers_queue", "dossiers", ["agency_code", "due_at", "code"])
     op.create_index(
-        "ix_dossiers_queue_status", "dossiers", ["agency_code", "status", "due_at", "code"]
+        "ix_dossiers_queue_status",
+        "dossiers",
+        ["agency_code", "status", "due_at", "code"],
+        postgresql_include=["due_soon_at"],
     )
     op.create_index(
         "ix_dossiers_receiving", "dossiers", ["receiving_agency_code", "due_at", "code"]
