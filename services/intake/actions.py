@@ -279,6 +279,11 @@ async def _apologize(ctx: Context) -> None:
     if new_due <= ctx.now:
         raise invalid("Ngày hẹn mới phải sau thời điểm hiện tại.", "new_due_at", "Trong tương lai.")
     current = ctx.dossier.appointment_at or ctx.dossier.due_at
+    if current is None and ctx.dossier.received_at is not None:
+        # Waiting for the citizen: the date the time left gives if the clock resumed now.
+        engine = await ctx.engine()
+        left = clock.remaining_minutes(ctx.dossier, engine, ctx.now)
+        current = engine.due_at(ctx.now, max(left, 0.0)) if left is not None else None
     late_now = current is not None and ctx.now > current
     if not late_now and (current is None or new_due <= current):
         raise invalid(

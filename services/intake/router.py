@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from services.intake import actions, clock, idempotency, queues, submission, views
+from services.intake import actions, clock, idempotency, queues, slips, submission, views
 from services.intake.config import IntakeSettings
 from services.intake.machine import Action, Status
-from services.intake.models import Dossier
+from services.intake.models import AuditEntry, Dossier
 from services.intake.schemas import (
     AGENCY_PATTERN,
     CODE_PATTERN,
@@ -201,6 +203,49 @@ async def act(
     except IntegrityError as exc:  # another action took this sequence number first
         raise Conflict("Hồ sơ vừa được cập nhật bởi thao tác khác, vui lòng tải lại.") from exc
     return views.full(dossier, now=now, remaining=await _remaining(dossier, upstreams, now))
+
+
+@router.get(
+    "/dossiers/{code}/slips/{kind}",
+    tags=["dossiers"],
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def slip(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    upstreams: UpstreamsDep,
+    settings: SettingsDep,
+    code: DossierCode,
+    kind: slips.SlipKind,
+) -> Response:
+    """A slip as PDF: receipt, supplement, refusal, apology, control (hand-offs)."""
+    dossier = await _visible(session, code, principal)
+    entries = await session.scalars(
+        select(AuditEntry).where(AuditEntry.dossier_code == code).order_by(AuditEntry.sequence)
+    )
+
+    async def name_of(agency_code: str) -> str:
+        try:
+            agency = await upstreams.agency(agency_code)
+        except AppError:
+            return agency_code  # the catalogue is unreachable: the code still identifies it
+        return agency.name if agency else agency_code
+
+    context = slips.SlipContext(
+        dossier=dossier,
+        entries=list(entries),
+        agency_name=await name_of(dossier.agency_code),
+        receiving_name=await name_of(dossier.receiving_agency_code),
+        lookup_url=f"{settings.public_url.rstrip('/')}/api/v1/lookup/{code}",
+    )
+    pdf = await anyio.to_thread.run_sync(slips.render, kind, context)  # CPU: off the loop
+    filename = f"{code}-{kind.value}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"content-disposition": f'inline; filename="{filename}"'},
+    )
 
 
 async def _queue(
