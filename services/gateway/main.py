@@ -29,6 +29,7 @@ ROUTES: dict[str, str] = {
     "dossiers": "intake",
     "queues": "intake",
     "lookup": "intake",
+    "payments": "intake",
     "calendars": "tracking",
     "stats": "tracking",
     "documents": "documents",

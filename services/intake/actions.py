@@ -8,6 +8,7 @@ chained to the last and one outbox event, all with the next sequence number.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -205,6 +206,8 @@ async def _request_payment(ctx: Context) -> None:
     ctx.dossier.pending_request = {
         "kind": "payment",
         "amount_vnd": amount,
+        # What the payment provider is told to collect, and names in its callback.
+        "payment_id": str(uuid.uuid4()),
         "note": ctx.body.note,
         "at": ctx.now.isoformat(),
         "by": ctx.actor.subject,
@@ -219,6 +222,8 @@ async def _pay(ctx: Context) -> None:
     request = ctx.dossier.pending_request or {}
     ctx.details["payment_reference"] = ctx.body.payment_reference
     ctx.details["amount_vnd"] = request.get("amount_vnd")
+    if ctx.body.note:  # the provider's own reference
+        ctx.details["note"] = ctx.body.note
     ctx.dossier.pending_request = None
     ctx.facts["paid_online"] = ctx.actor.role.value == "citizen"
     clock.resume(ctx.dossier, await ctx.engine(), at=ctx.now, due_soon_minutes=ctx.due_soon)

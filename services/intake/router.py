@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -11,7 +12,16 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from services.intake import actions, clock, idempotency, queues, slips, submission, views
+from services.intake import (
+    actions,
+    clock,
+    idempotency,
+    payments,
+    queues,
+    slips,
+    submission,
+    views,
+)
 from services.intake.config import IntakeSettings
 from services.intake.machine import Action, Status
 from services.intake.models import AuditEntry, Dossier
@@ -246,6 +256,59 @@ async def slip(
         media_type="application/pdf",
         headers={"content-disposition": f'inline; filename="{filename}"'},
     )
+
+
+@router.post("/dossiers/{code}/payment/mock-pay", tags=["payments"])
+async def mock_pay(
+    session: SessionDep,
+    outbox: OutboxDep,
+    principal: CurrentPrincipal,
+    upstreams: UpstreamsDep,
+    settings: SettingsDep,
+    now: NowDep,
+    code: DossierCode,
+) -> dict[str, Any]:
+    """The mock payment provider: the citizen pays what the dossier asks; the provider
+    sends its signed notice to the callback (delivered here in-process) and shows it."""
+    dossier = await _visible(session, code, principal)
+    pending = dossier.pending_request or {}
+    if principal.subject != dossier.applicant:
+        raise Forbidden("Chỉ người nộp hồ sơ thanh toán được.")
+    if dossier.status != Status.AWAITING_PAYMENT.value or "payment_id" not in pending:
+        raise Conflict("Hồ sơ không có khoản phải nộp.")
+    notice = payments.PaymentNotice(
+        payment_id=pending["payment_id"],
+        dossier_code=code,
+        amount_vnd=pending["amount_vnd"],
+        status="paid",
+        provider_reference=f"MOCK-{uuid.uuid4().hex[:12].upper()}",
+    )
+    secret = settings.payment_secret.get_secret_value()
+    signed = payments.SignedNotice(**notice.model_dump(), signature=payments.sign(notice, secret))
+    paid = await payments.apply_notice(
+        session, outbox, notice, upstreams=upstreams, settings=settings, now=now
+    )
+    return {
+        "notice": signed.model_dump(),
+        "dossier": views.full(paid, now=now).model_dump(mode="json"),
+    }
+
+
+@router.post("/payments/callback", tags=["payments"])
+async def payment_callback(
+    session: SessionDep,
+    outbox: OutboxDep,
+    upstreams: UpstreamsDep,
+    settings: SettingsDep,
+    now: NowDep,
+    notice: payments.SignedNotice,
+) -> dict[str, Any]:
+    """The provider's notice (no login: its HMAC signature is the proof). Idempotent."""
+    plain = payments.verify(notice, settings.payment_secret.get_secret_value())
+    dossier = await payments.apply_notice(
+        session, outbox, plain, upstreams=upstreams, settings=settings, now=now
+    )
+    return {"code": dossier.code, "status": dossier.status, "sequence": dossier.sequence}
 
 
 async def _queue(

@@ -90,6 +90,16 @@ class TestIntakeUpstreams:
         )
         assert complete.upstream_urls()["tracking"] == "http://t"
 
+    def test_production_refuses_the_development_payment_secret(self) -> None:
+        platform = PlatformSettings(environment=Environment.PRODUCTION, jwt_secret=STRONG_SECRET)
+        database = "postgresql+asyncpg://db/intake"
+        with pytest.raises(ValidationError, match="INTAKE_PAYMENT_SECRET"):
+            IntakeSettings(platform=platform, database_url=database)
+        strong = IntakeSettings(
+            platform=platform, database_url=database, payment_secret=STRONG_SECRET
+        )
+        assert strong.payment_secret == STRONG_SECRET
+
 
 class TestEnvironment:
     def test_each_service_reads_its_own_prefix_and_the_platform_prefix(

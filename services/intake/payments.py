@@ -1,0 +1,108 @@
+"""Payments: a mock provider and its signed, idempotent callback.
+
+``request-payment`` gives the dossier a payment id and an amount. The citizen pays at the
+provider (here the mock, ``POST /api/v1/payments/{id}/mock-pay``), which then calls
+``POST /api/v1/payments/callback`` with the payment id, the amount and its reference,
+signed with HMAC-SHA256 under the secret intake shares with it. The callback checks the
+signature (403), that the amount is the one asked (422), and applies the ``pay`` action
+for the citizen once: a callback repeated (providers retry) answers as the first did
+and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake import actions
+from services.intake.config import IntakeSettings
+from services.intake.machine import Action, Status
+from services.intake.models import AuditEntry, Dossier
+from services.intake.schemas import ActionIn
+from services.intake.upstreams import Upstreams
+from shared.auth import Principal, Role
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.events import Outbox
+
+PROVIDER = "mock-provider"
+
+
+class PaymentNotice(BaseModel):
+    """What the provider says happened."""
+
+    payment_id: str = Field(min_length=1, max_length=64)
+    dossier_code: str = Field(min_length=1, max_length=60)
+    amount_vnd: int = Field(gt=0)
+    status: str = Field(pattern="^(paid|failed)$")
+    provider_reference: str = Field(min_length=1, max_length=100)
+
+
+class SignedNotice(PaymentNotice):
+    signature: str = Field(min_length=64, max_length=64)
+
+
+def sign(notice: PaymentNotice, secret: str) -> str:
+    canonical = json.dumps(notice.model_dump(), sort_keys=True, separators=(",", ":"))
+    return hmac.new(secret.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def verify(notice: SignedNotice, secret: str) -> PaymentNotice:
+    plain = PaymentNotice.model_validate(notice.model_dump(exclude={"signature"}))
+    if not hmac.compare_digest(sign(plain, secret), notice.signature):
+        raise Forbidden("Chữ ký thông báo thanh toán không hợp lệ.")
+    return plain
+
+
+async def _already_paid(session: AsyncSession, code: str, payment_id: str) -> bool:
+    entries = await session.scalars(
+        select(AuditEntry).where(AuditEntry.dossier_code == code, AuditEntry.action == "pay")
+    )
+    return any(entry.details.get("payment_reference") == payment_id for entry in entries)
+
+
+async def apply_notice(
+    session: AsyncSession,
+    outbox: Outbox,
+    notice: PaymentNotice,
+    *,
+    upstreams: Upstreams,
+    settings: IntakeSettings,
+    now: datetime,
+) -> Dossier:
+    """The ``pay`` action for a paid notice, once; the dossier as it stands otherwise."""
+    dossier = await actions.load_for_update(session, notice.dossier_code)
+    if dossier is None:
+        raise NotFound(f"Không có hồ sơ {notice.dossier_code}.")
+    if await _already_paid(session, dossier.code, notice.payment_id):
+        return dossier  # a retried callback: answered as the first one was
+    pending = dossier.pending_request or {}
+    if dossier.status != Status.AWAITING_PAYMENT.value or pending.get("payment_id") != (
+        notice.payment_id
+    ):
+        raise Conflict("Hồ sơ không chờ khoản thanh toán này.")
+    if notice.amount_vnd != pending.get("amount_vnd"):
+        raise Unprocessable(
+            "Số tiền không khớp với khoản phải nộp.",
+            errors=[{"location": "body", "pointer": "#/amount_vnd", "message": "Sai số tiền."}],
+        )
+    if notice.status != "paid" or dossier.applicant is None:
+        return dossier  # a failed payment leaves the request open; walk-ins pay at the desk
+    citizen = Principal(subject=dossier.applicant, username=PROVIDER, role=Role.CITIZEN)
+    return await actions.perform(
+        session,
+        outbox,
+        code=dossier.code,
+        action=Action.PAY,
+        body=ActionIn(payment_reference=notice.payment_id, note=notice.provider_reference),
+        actor=citizen,
+        authorization="",
+        upstreams=upstreams,
+        settings=settings,
+        now=now,
+    )
