@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.models import AuditEntry
+from services.intake.models import AuditEntry, Dossier
 
 GENESIS = "0" * 64
 
@@ -79,7 +79,8 @@ class Break:
 
 
 async def verify(session: AsyncSession) -> tuple[int, list[Break]]:
-    """Walk every dossier's chain (streamed); return the entries checked and each break."""
+    """Walk every dossier's chain (streamed), then check each dossier's head against it;
+    return the entries checked and each break."""
     breaks: list[Break] = []
     checked = 0
     previous: AuditEntry | None = None
@@ -100,4 +101,20 @@ async def verify(session: AsyncSession) -> tuple[int, list[Break]]:
         if entry_hash(entry) != entry.hash:
             breaks.append(Break(entry.dossier_code, entry.sequence, "content changed"))
         previous = entry
+    # The chain cannot tell that its last entries were removed; the dossier row can: it
+    # keeps the number and hash of its last entry.
+    heads = await session.stream(
+        select(Dossier.code, Dossier.audit_sequence)
+        .outerjoin(
+            AuditEntry,
+            and_(
+                AuditEntry.dossier_code == Dossier.code,
+                AuditEntry.sequence == Dossier.audit_sequence,
+            ),
+        )
+        .where(or_(AuditEntry.hash.is_(None), AuditEntry.hash != Dossier.head_hash))
+        .order_by(Dossier.code)
+    )
+    async for code, sequence in heads:
+        breaks.append(Break(code, sequence, "last entry missing"))
     return checked, breaks

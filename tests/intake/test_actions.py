@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from services.intake import audit
 from services.intake.machine import Action
@@ -272,6 +272,16 @@ async def test_the_audit_chain_verifies_and_names_a_tampered_entry(platform: Pla
         async with database.session() as session:
             _, breaks = await audit.verify(session)
         assert [(b.sequence, b.reason) for b in breaks] == [(2, "content changed")]
+        async with database.session() as session:  # the last entry, removed
+            await session.execute(
+                delete(AuditEntry).where(AuditEntry.dossier_code == code, AuditEntry.sequence == 3)
+            )
+        async with database.session() as session:
+            _, breaks = await audit.verify(session)
+        assert [(b.sequence, b.reason) for b in breaks] == [
+            (2, "content changed"),
+            (3, "last entry missing"),
+        ]
     finally:
         await database.dispose()
 
