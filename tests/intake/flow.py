@@ -7,7 +7,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import select
 
+from services.intake.models import AuditEntry
+from shared.db import Database
 from tests.platform import CENTRE, Platform
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -92,3 +95,18 @@ async def act(
     return await platform.client.post(
         f"/api/v1/dossiers/{code}/actions/{action}", json=body, headers=headers
     )
+
+
+async def audited_actions(platform: Platform, code: str) -> list[str]:
+    """The actions of a dossier's audit trail, in order, as intake's database holds them."""
+    database = Database(platform.urls["intake"])
+    try:
+        async with database.session() as session:
+            rows = await session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.dossier_code == code)
+                .order_by(AuditEntry.sequence)
+            )
+            return list(rows)
+    finally:
+        await database.dispose()

@@ -19,7 +19,16 @@ from shared.auth import Position, Principal, Role
 from shared.db import Database
 from tests.conftest import PgDatabase
 from tests.infra import S3Server
-from tests.intake.flow import act, at, documents_for, instant, set_clock, submit, upload
+from tests.intake.flow import (
+    act,
+    at,
+    audited_actions,
+    documents_for,
+    instant,
+    set_clock,
+    submit,
+    upload,
+)
 from tests.platform import CENTRE, Platform, distributed
 
 EVERY_POSITION = (Position.DESK, Position.SPECIALIST, Position.LEADER)
@@ -351,14 +360,4 @@ async def test_a_due_date_counted_on_a_stale_calendar_is_corrected_by_tracking(
             break
         await asyncio.sleep(0.05)  # tracking's consumer, then intake's
     assert instant(dossier["due_at"]) == at("2026-03-10 09:00")
-    database = Database(platform.urls["intake"])
-    async with database.session() as session:
-        actions = list(
-            await session.scalars(
-                select(AuditEntry.action)
-                .where(AuditEntry.dossier_code == second)
-                .order_by(AuditEntry.sequence)
-            )
-        )
-    await database.dispose()
-    assert actions == ["submit", "receive", "due_changed"]
+    assert await audited_actions(platform, second) == ["submit", "receive", "due_changed"]

@@ -9,15 +9,13 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select
 
-from services.intake.models import AuditEntry
 from services.tracking.models import DossierClock
 from shared.auth import Position
 from shared.db import Database
 from tests.conftest import PgDatabase
 from tests.infra import S3Server
-from tests.intake.flow import act, at, set_clock, submit, upload
+from tests.intake.flow import act, at, audited_actions, set_clock, submit, upload
 from tests.platform import CENTRE, Platform, distributed
 
 
@@ -150,17 +148,7 @@ async def test_a_dossier_lives_from_submission_to_return_across_tet(platform: Pl
 
     clock = await tracking_clock(platform, code, final["sequence"])
     assert clock.timeliness == "early"
-    database = Database(platform.urls["intake"])
-    async with database.session() as session:
-        actions = list(
-            await session.scalars(
-                select(AuditEntry.action)
-                .where(AuditEntry.dossier_code == code)
-                .order_by(AuditEntry.sequence)
-            )
-        )
-    await database.dispose()
-    assert actions == [
+    assert await audited_actions(platform, code) == [
         "submit", "receive", "assign", "request-supplement", "supplement",
         "request-payment", "pay", "forward", "resolve", "return",
     ]  # fmt: skip
