@@ -71,6 +71,16 @@ def append(
     return entry
 
 
+async def trail(session: AsyncSession, dossier_code: str) -> list[AuditEntry]:
+    """A dossier's entries, in order."""
+    rows = await session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.dossier_code == dossier_code)
+        .order_by(AuditEntry.sequence)
+    )
+    return list(rows)
+
+
 @dataclass(frozen=True)
 class Break:
     dossier_code: str

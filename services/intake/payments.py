@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, Field
@@ -106,3 +107,34 @@ async def apply_notice(
         settings=settings,
         now=now,
     )
+
+
+async def mock_pay(
+    session: AsyncSession,
+    outbox: Outbox,
+    dossier: Dossier,
+    *,
+    payer: Principal,
+    upstreams: Upstreams,
+    settings: IntakeSettings,
+    now: datetime,
+) -> tuple[SignedNotice, Dossier]:
+    """The mock provider: the applicant pays what the dossier asks; the provider's signed
+    notice is delivered to the callback's code in-process and returned for the record."""
+    pending = dossier.pending_request or {}
+    if payer.subject != dossier.applicant:
+        raise Forbidden("Chỉ người nộp hồ sơ thanh toán được.")
+    if dossier.status != Status.AWAITING_PAYMENT.value or "payment_id" not in pending:
+        raise Conflict("Hồ sơ không có khoản phải nộp.")
+    notice = PaymentNotice(
+        payment_id=pending["payment_id"],
+        dossier_code=dossier.code,
+        amount_vnd=pending["amount_vnd"],
+        status="paid",
+        provider_reference=f"MOCK-{uuid.uuid4().hex[:12].upper()}",
+    )
+    signature = sign(notice, settings.payment_secret.get_secret_value())
+    paid = await apply_notice(
+        session, outbox, notice, upstreams=upstreams, settings=settings, now=now
+    )
+    return SignedNotice(**notice.model_dump(), signature=signature), paid

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.intake import (
     actions,
+    audit,
     clock,
     idempotency,
     payments,
@@ -24,7 +23,7 @@ from services.intake import (
 )
 from services.intake.config import IntakeSettings
 from services.intake.machine import Action, Status
-from services.intake.models import AuditEntry, Dossier
+from services.intake.models import Dossier
 from services.intake.schemas import (
     AGENCY_PATTERN,
     CODE_PATTERN,
@@ -231,9 +230,7 @@ async def slip(
 ) -> Response:
     """A slip as PDF: receipt, supplement, refusal, apology, control (hand-offs)."""
     dossier = await _visible(session, code, principal)
-    entries = await session.scalars(
-        select(AuditEntry).where(AuditEntry.dossier_code == code).order_by(AuditEntry.sequence)
-    )
+    entries = await audit.trail(session, code)
 
     async def name_of(agency_code: str) -> str:
         try:
@@ -244,7 +241,7 @@ async def slip(
 
     context = slips.SlipContext(
         dossier=dossier,
-        entries=list(entries),
+        entries=entries,
         agency_name=await name_of(dossier.agency_code),
         receiving_name=await name_of(dossier.receiving_agency_code),
         lookup_url=f"{settings.public_url.rstrip('/')}/api/v1/lookup/{code}",
@@ -271,22 +268,8 @@ async def mock_pay(
     """The mock payment provider: the citizen pays what the dossier asks; the provider
     sends its signed notice to the callback (delivered here in-process) and shows it."""
     dossier = await _visible(session, code, principal)
-    pending = dossier.pending_request or {}
-    if principal.subject != dossier.applicant:
-        raise Forbidden("Chỉ người nộp hồ sơ thanh toán được.")
-    if dossier.status != Status.AWAITING_PAYMENT.value or "payment_id" not in pending:
-        raise Conflict("Hồ sơ không có khoản phải nộp.")
-    notice = payments.PaymentNotice(
-        payment_id=pending["payment_id"],
-        dossier_code=code,
-        amount_vnd=pending["amount_vnd"],
-        status="paid",
-        provider_reference=f"MOCK-{uuid.uuid4().hex[:12].upper()}",
-    )
-    secret = settings.payment_secret.get_secret_value()
-    signed = payments.SignedNotice(**notice.model_dump(), signature=payments.sign(notice, secret))
-    paid = await payments.apply_notice(
-        session, outbox, notice, upstreams=upstreams, settings=settings, now=now
+    signed, paid = await payments.mock_pay(
+        session, outbox, dossier, payer=principal, upstreams=upstreams, settings=settings, now=now
     )
     return {
         "notice": signed.model_dump(),
