@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -162,7 +161,3 @@ class ActionIn(BaseModel):
     budget_hours: float | None = Field(default=None, gt=0, le=2000)
     result_documents: list[uuid.UUID] | None = Field(default=None, max_length=50)
     new_due_at: AwareDatetime | None = None
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None

@@ -94,9 +94,6 @@ class TtlMemo:
         self._values[key] = (time.monotonic() + self._ttl, value)
         return value
 
-    def clear(self) -> None:
-        self._values.clear()
-
 
 class Upstreams:
     def __init__(
@@ -126,11 +123,6 @@ class Upstreams:
     async def close(self) -> None:
         for client in self._clients.values():
             await client.aclose()
-
-    def forget(self) -> None:
-        """Drop what is kept (a test changed the catalogue or a calendar)."""
-        self._catalogue.clear()
-        self._calendars.clear()
 
     async def _get(
         self, service: str, path: str, model: type[M], *, headers: Mapping[str, str] | None = None
