@@ -83,7 +83,6 @@ class Context:
     upstreams: Upstreams
     settings: IntakeSettings
     now: datetime
-    target: Status
     details: dict[str, Any]
     facts: dict[str, Any]  # extra ClockFacts fields of the event
     extra_events: list[tuple[DossierEvent, dict[str, Any]]]
@@ -381,7 +380,6 @@ async def perform(
         upstreams=upstreams,
         settings=settings,
         now=now or datetime.now(UTC),
-        target=target,
         details={},
         facts={},
         extra_events=[],
@@ -418,7 +416,6 @@ def _append(ctx: Context, *, source: str) -> None:
         field_code=dossier.field_code,
         **ctx.facts,
     )
-    ctx.session.add(dossier)
     ctx.outbox.add(
         ctx.session,
         EVENTS[ctx.action],
