@@ -161,8 +161,10 @@ def environment(s3: Any, ports: dict[str, int]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def processes(commands: list[list[str]], env: dict[str, str], log: Path) -> Iterator[None]:
-    started = []
+def processes(
+    commands: list[list[str]], env: dict[str, str], log: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
     with log.open("ab") as output:
         try:
             for command in commands:
@@ -174,7 +176,7 @@ def processes(commands: list[list[str]], env: dict[str, str], log: Path) -> Iter
                         stderr=subprocess.STDOUT,
                     )
                 )
-            yield
+            yield started
         finally:
             for process in started:
                 process.terminate()
@@ -202,6 +204,16 @@ def wrk(url: str, script: Path, *, connections: int, duration: int) -> dict[str,
         "p99_ms": _latency(output, "99%"),
         "requests": float(done.group(1)) if done else 0.0,
     }
+
+
+def cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> list[float]:
+    """User + system CPU time each process has used so far (``/proc/<pid>/stat``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = []
+    for process in processes:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        used.append((int(fields[11]) + int(fields[12])) / ticks)  # utime, stime
+    return used
 
 
 def _latency(output: str, percentile: str) -> float:
@@ -261,7 +273,7 @@ async def throughput(args: argparse.Namespace, folder: Path) -> dict[str, dict[s
             for service, port in ports.items()
         ]
         commands.append([onestop, "worker", "relay", "--service", "intake"])
-        with processes(commands, env, log):
+        with processes(commands, env, log) as started:
             for port in ports.values():
                 await asyncio.to_thread(wait_for_port, port)
             gateway = f"http://127.0.0.1:{ports['gateway']}"
@@ -272,23 +284,36 @@ async def throughput(args: argparse.Namespace, folder: Path) -> dict[str, dict[s
             url = f"{gateway}/api/v1/dossiers"
             wrk(url, script, connections=args.connections, duration=2)  # warm-up
             before = await count_rows("dossiers")
+            cpu_before = cpu_seconds(started)
             results["submission"] = wrk(
                 url, script, connections=args.connections, duration=args.duration
             )
-            results["submission"]["stored"] = await count_rows("dossiers") - before
+            cpu_after = cpu_seconds(started)
+            stored = await count_rows("dossiers") - before
+            results["submission"]["stored"] = stored
+            # Where the CPU goes: each process's time over the run, per dossier stored.
+            names = [*ports, "relay"]
+            results["CPU ms per dossier"] = {
+                name: 1000 * (after - first) / max(stored, 1)
+                for name, first, after in zip(names, cpu_before, cpu_after, strict=True)
+            }
 
     bare_port = free_port()
     bare = [sys.executable, __file__, "--serve-bare", str(bare_port)]
-    with processes([bare], dict(os.environ), log):
+    with processes([bare], dict(os.environ), log) as started:
         await asyncio.to_thread(wait_for_port, bare_port)
         script = post_script(folder, {"applicant": FORM}, "none")
         url = f"http://127.0.0.1:{bare_port}/bare"
         wrk(url, script, connections=args.connections, duration=2)
         before = await count_rows(BARE_TABLE)
+        cpu_before = cpu_seconds(started)
         results["bare insert"] = wrk(
             url, script, connections=args.connections, duration=args.duration
         )
-        results["bare insert"]["stored"] = await count_rows(BARE_TABLE) - before
+        cpu_after = cpu_seconds(started)
+        stored = await count_rows(BARE_TABLE) - before
+        results["bare insert"]["stored"] = stored
+        results["bare insert"]["CPU ms per row"] = 1000 * (cpu_after[0] - cpu_before[0]) / stored
     return results
 
 
