@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Dialect, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -37,10 +38,12 @@ class Database:
             # Several writers in one process: wait for the lock rather than fail at once.
             options["connect_args"] = {"timeout": 30}
         else:
-            options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            options.update(pool_size=pool_size, max_overflow=pool_size)
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(self.engine.sync_engine, "checkout", _refuse_closed)
         self.session_factory = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -67,6 +70,20 @@ def ensure_sqlite_folder(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Hand out no connection the server has closed (a restart, an idle timeout).
+
+    ``pool_pre_ping`` would ask the server on every check-out: with asyncpg that is
+    ``BEGIN``, ``;``, ``ROLLBACK``, three round trips and about 0.27 ms of CPU on every
+    request (bench/RESULTS.md, intake). The driver already knows when the server closed
+    the socket, so ask it; the pool then replaces the connection (up to three tries).
+    A connection that dies unnoticed fails the statement instead, and SQLAlchemy then
+    invalidates every connection of the pool older than that failure.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this connection")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import asyncpg
 import pytest
-from sqlalchemy import Integer, MetaData, select
+from sqlalchemy import Integer, MetaData, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -67,5 +69,33 @@ async def test_a_naive_datetime_is_refused(database: Database) -> None:
             with pytest.raises(StatementError, match="naive"):
                 await session.flush()
             await session.rollback()
+    finally:
+        await database.dispose()
+
+
+async def test_connections_the_server_closed_are_replaced(pg_database: PgDatabase) -> None:
+    """A PostgreSQL restart closes every pooled connection: the next requests get new ones
+    instead of failing (the pool checks the driver's socket on check-out)."""
+    url = await pg_database("national_portal")
+    database = Database(url, pool_size=2)
+    try:
+        pids = set()
+        for _ in range(2):
+            async with database.engine.connect() as first, database.engine.connect() as second:
+                for connection in (first, second):
+                    pids.add(await connection.scalar(text("SELECT pg_backend_pid()")))
+        assert len(pids) == 2  # both pooled connections were used and kept
+        admin = await asyncpg.connect(url.replace("+asyncpg", ""))
+        try:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) pid", list(pids)
+            )
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.2)  # the server's goodbye reaches the idle sockets
+        for _ in range(3):
+            async with database.session() as session:
+                pid = await session.scalar(text("SELECT pg_backend_pid()"))
+            assert pid not in pids
     finally:
         await database.dispose()
