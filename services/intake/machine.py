@@ -77,6 +77,9 @@ class Rule:
     citizen: bool = False  # the applicant acts (otherwise an officer of the agency)
     positions: frozenset[Position] = frozenset()
     holder_only: bool = False  # only the officer holding the assigned dossier
+    # The desk may record it for the applicant (a fee paid in cash at the counter), not
+    # only for a walk-in without an account.
+    desk_records: bool = False
 
 
 RULES: dict[Action, Rule] = {
@@ -98,7 +101,10 @@ RULES: dict[Action, Rule] = {
         positions=ANY_OFFICER,
         holder_only=True,
     ),
-    Action.PAY: Rule(frozenset({Status.AWAITING_PAYMENT}), Status.PROCESSING, citizen=True),
+    # Online, only the payment provider's verified notice records it (payments.py).
+    Action.PAY: Rule(
+        frozenset({Status.AWAITING_PAYMENT}), Status.PROCESSING, citizen=True, desk_records=True
+    ),
     Action.FORWARD: Rule(
         frozenset({Status.PROCESSING}), None, positions=HANDLERS, holder_only=True
     ),
@@ -153,7 +159,8 @@ def check(dossier: Dossier, action: Action, actor: Principal) -> Status:
     }
     if rule.citizen:
         # A walk-in applicant without an account answers at the desk, which records it.
-        walk_in = dossier.applicant is None and Position.DESK in positions
+        at_desk = dossier.applicant is None or rule.desk_records
+        walk_in = at_desk and Position.DESK in positions
         if not walk_in and (actor.role is not Role.CITIZEN or actor.subject != dossier.applicant):
             raise Forbidden("Chỉ người nộp hồ sơ thực hiện được thao tác này.")
     else:

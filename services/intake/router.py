@@ -195,6 +195,13 @@ async def act(
     body: ActionIn | None = None,
 ) -> DossierOut:
     """One action of the status machine; 409 (nothing changes) where it is not allowed."""
+    if action is Action.PAY and principal.role is Role.CITIZEN:
+        # A citizen's word is not a payment: online, the provider's signed notice records
+        # it (/payments/callback); at the counter, the desk records the receipt.
+        raise Forbidden(
+            "Thanh toán trực tuyến được ghi nhận khi cổng thanh toán xác nhận; "
+            "nộp tại quầy do cán bộ một cửa ghi nhận."
+        )
     dossier = await actions.perform(
         session,
         outbox,

@@ -82,7 +82,8 @@ def body_for(action: Action, document: str) -> dict[str, Any]:
     return bodies.get(action, {})
 
 
-CITIZEN_ACTIONS = {Action.SUPPLEMENT, Action.PAY, Action.REQUEST_WITHDRAWAL}
+# Paying is the provider's notice or the desk's receipt, never the citizen's own call.
+CITIZEN_ACTIONS = {Action.SUPPLEMENT, Action.REQUEST_WITHDRAWAL}
 
 
 class TestIllegalActions:

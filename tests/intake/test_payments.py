@@ -90,3 +90,30 @@ async def test_a_forged_or_wrong_notice_is_refused_and_changes_nothing(
     assert (dossier["status"], dossier["sequence"]) == ("awaiting_payment", asked["sequence"])
     good = await platform.client.post("/api/v1/payments/callback", json=signed(**fields))
     assert good.json()["status"] == "processing"
+
+
+async def test_a_citizen_cannot_declare_a_payment_the_provider_did_not_confirm(
+    platform: Platform,
+) -> None:
+    citizen = platform.citizen("citizen-1")
+    code, asked = await awaiting_payment(platform)
+    claimed = await act(platform, code, "pay", citizen, payment_reference="I-PAID")
+    assert claimed.status_code == 403, claimed.text
+    assert claimed.headers["content-type"].startswith("application/problem+json")
+    unchanged = await platform.client.get(f"/api/v1/dossiers/{code}", headers=citizen)
+    assert unchanged.json()["status"] == "awaiting_payment"
+    assert unchanged.json()["sequence"] == asked["sequence"]
+
+
+async def test_the_desk_records_a_fee_paid_in_cash_at_the_counter(platform: Platform) -> None:
+    code, asked = await awaiting_payment(platform)
+    specialist = platform.officer("spec-2", Position.SPECIALIST)
+    refused = await act(platform, code, "pay", specialist, payment_reference="BL-0001")
+    assert refused.status_code == 403  # receipts are the desk's
+    desk = platform.officer("desk-1", Position.DESK)
+    missing = await act(platform, code, "pay", desk)
+    assert missing.status_code == 422  # the receipt number is required
+    paid = await act(platform, code, "pay", desk, payment_reference="BL-0001")
+    assert paid.status_code == 200, paid.text
+    assert (paid.json()["status"], paid.json()["sequence"]) == ("processing", asked["sequence"] + 1)
+    assert paid.json()["pending_request"] is None
