@@ -9,6 +9,7 @@ same due date to the minute (a test replays one history through both).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from services.intake.models import Dossier
 from shared.worktime import WorkingTime
@@ -23,6 +24,20 @@ from shared.worktime.clock import (
 )
 
 PAUSED_STATUSES = frozenset({"supplement_requested", "awaiting_payment"})
+
+
+class Dated(Protocol):
+    """What an open dossier's timeliness is read from: a ``Dossier``, or a queue row
+    that selected these columns only."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def received_at(self) -> datetime | None: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+    @property
+    def due_soon_at(self) -> datetime | None: ...
 
 
 def pauses_of(dossier: Dossier) -> list[Pause]:
@@ -110,7 +125,7 @@ def finish(dossier: Dossier, engine: WorkingTime, *, at: datetime) -> None:
     dossier.timeliness = timeliness.value
 
 
-def open_timeliness(dossier: Dossier, now: datetime) -> str | None:
+def open_timeliness(dossier: Dated, now: datetime) -> str | None:
     """An open dossier's bucket, from the stored dates (what queues filter on)."""
     if dossier.received_at is None:
         return None

@@ -35,7 +35,9 @@ async def apply_due_change(session: AsyncSession, envelope: EventEnvelope) -> No
         return
     old = dossier.due_at
     dossier.due_at = change.new_due_at
-    dossier.due_soon_at = change.new_due_soon_at
+    # The queues rely on a due date always having a due-soon instant at or before it:
+    # without one the warning window is empty.
+    dossier.due_soon_at = change.new_due_soon_at or change.new_due_at
     dossier.calendar_code = change.calendar_code
     dossier.calendar_version = change.calendar_version
     record_audit(

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from services.intake import idempotency
+from services.intake import idempotency, tallies
 from services.intake.config import IntakeSettings
 from services.intake.consumers import DUE_CHANGES
 from services.intake.models import Base, OutboxRecord
@@ -64,6 +64,15 @@ async def purge_idempotency_keys(runtime: Runtime) -> int:
         )
 
 
+async def fold_tallies(runtime: Runtime) -> int:
+    # Days before yesterday (UTC): no count reads them one by one, whatever the clock
+    # skew between this process and the one counting.
+    before = wall_clock().date() - timedelta(days=1)
+    async with runtime.db.session() as session:
+        return await tallies.fold_past_days(session, before=before)
+
+
+TALLY_FOLD = PeriodicSpec(name="intake.tally_fold", interval_seconds=3600, job=fold_tallies)
 IDEMPOTENCY_PURGE = PeriodicSpec(
     name="intake.idempotency_purge", interval_seconds=3600, job=purge_idempotency_keys
 )
@@ -76,5 +85,5 @@ spec = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     outbox_model=OutboxRecord,
     consumers=(DUE_CHANGES,),
-    periodic=(IDEMPOTENCY_PURGE,),
+    periodic=(IDEMPOTENCY_PURGE, TALLY_FOLD),
 )

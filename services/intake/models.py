@@ -1,7 +1,17 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -25,6 +35,26 @@ class DossierCounter(Base):
     agency_code: Mapped[str] = mapped_column(String(30), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     last_number: Mapped[int] = mapped_column(Integer)
+
+
+class QueueTally(Base):
+    """How many of an agency's dossiers are in each status, and on which UTC day their
+    due date and their due-soon instant fall: a queue's counts per timeliness add these
+    up (``queues.py``) instead of counting every open dossier.
+
+    Triggers on ``dossiers`` keep them (migration 0005), in the statement that changes
+    a dossier, so they move with the rows whichever code writes them and roll back with
+    them. ``kind`` is ``status`` (one row per status, ``day`` unused), ``due`` (by
+    ``due_at``) or ``soon`` (by ``due_soon_at``).
+    """
+
+    __tablename__ = "queue_tallies"
+
+    agency_code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    status: Mapped[str] = mapped_column(String(30), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    dossiers: Mapped[int] = mapped_column(Integer)
 
 
 class AuditEntry(Base):
@@ -61,8 +91,8 @@ class Dossier(Base):
     __table_args__ = (
         # Officer queues: an agency's open dossiers by due date then code (keyset).
         Index("ix_dossiers_queue", "agency_code", "due_at", "code"),
-        # With the due-soon instant beside it, the counts per timeliness of a queue are
-        # an index-only scan on PostgreSQL (bench/intake.py).
+        # A queue filtered by status; with the due-soon instant beside it, a timeliness
+        # filter and today's part of the counts (``queues.tallied``) read no table row.
         Index(
             "ix_dossiers_queue_status",
             "agency_code",
@@ -70,6 +100,17 @@ class Dossier(Base):
             "due_at",
             "code",
             postgresql_include=["due_soon_at"],
+        ),
+        # The dossiers whose due-soon instant falls later today: the exact part of the
+        # "on track" count beside the tallies. Partial: a new dossier has no due date
+        # yet, so submitting does not touch it.
+        Index(
+            "ix_dossiers_due_soon",
+            "agency_code",
+            "due_soon_at",
+            postgresql_include=["status"],
+            postgresql_where=text("due_soon_at IS NOT NULL"),
+            sqlite_where=text("due_soon_at IS NOT NULL"),
         ),
         Index("ix_dossiers_receiving", "receiving_agency_code", "due_at", "code"),
         Index("ix_dossiers_applicant", "applicant", "submitted_at"),

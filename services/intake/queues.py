@@ -5,27 +5,44 @@ A queue is an agency's dossiers ordered by due date then code, the ones without 
 date (not received yet, or waiting for the citizen) last. The order matches the index
 ``(agency_code, due_at, code)``: the dated part is one range scan from the cursor, the
 undated tail a second one once the first is used up.
+
+The first page carries counts per timeliness, from the queue tallies (``tallies.py``)
+unless an assignee filter asks for a count the tallies cannot answer: ``counted`` is
+the row-by-row count, which the tests also hold the tallies to.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, select, tuple_
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only
 
 from services.intake.clock import PAUSED_STATUSES
 from services.intake.machine import FINAL, Status
 from services.intake.models import Dossier
+from services.intake.tallies import tallied
 from shared.errors import Unprocessable
 
-# What a queue row shows: loading only these keeps the e-form and history off the wire.
-SUMMARY = load_only(
+# What a queue row shows (``views.Summarised``): rows of these columns, not entities,
+# keep the e-form and history off the wire and cost a fifth of loading ORM objects.
+SUMMARY_COLUMNS = (
     Dossier.code,
     Dossier.status,
     Dossier.procedure_code,
@@ -38,7 +55,6 @@ SUMMARY = load_only(
     Dossier.due_soon_at,
     Dossier.finished_at,
     Dossier.timeliness,
-    raiseload=True,
 )
 OPEN_STATUSES = tuple(status.value for status in Status if status not in FINAL)
 BUCKETS = ("on_track", "due_soon", "overdue", "paused", "not_received")
@@ -62,7 +78,7 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     return parts
 
 
-def bucket_condition(bucket: str, now: datetime) -> ColumnElement[bool]:
+def bucket_condition(bucket: str, now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     received = Dossier.status.notin_([Status.SUBMITTED.value, *PAUSED_STATUSES])
     if bucket == "overdue":
         return and_(received, Dossier.due_at < now)
@@ -73,6 +89,46 @@ def bucket_condition(bucket: str, now: datetime) -> ColumnElement[bool]:
     if bucket == "paused":
         return Dossier.status.in_(PAUSED_STATUSES)
     return Dossier.status == Status.SUBMITTED.value
+
+
+async def counted(
+    session: AsyncSession, filters: Sequence[ColumnElement[bool]], now: datetime
+) -> dict[str, int]:
+    """The counts per timeliness of the dossiers ``filters`` select, row by row."""
+    columns = [func.count().filter(bucket_condition(name, now)).label(name) for name in BUCKETS]
+    row = (await session.execute(select(*columns).where(*filters))).one()
+    return dict(zip(BUCKETS, row, strict=True))
+
+
+@functools.cache
+def _page(
+    *, dated: bool, after: bool, bucket: str | None, by_assignee: bool
+) -> Select[*tuple[Any, ...]]:
+    """A page's statement of one shape, built once with bound parameters: building it
+    per request cost about as much CPU as running it (bench/RESULTS.md, queues)."""
+    filters = [
+        Dossier.agency_code == bindparam("agency"),
+        Dossier.status.in_(bindparam("statuses", expanding=True)),
+    ]
+    if by_assignee:
+        filters.append(Dossier.assignee == bindparam("assignee"))
+    if bucket is not None:
+        filters.append(bucket_condition(bucket, bindparam("now")))
+    after_code: BindParameter[str] = bindparam("after_code")
+    if dated:
+        statement = select(*SUMMARY_COLUMNS).where(*filters, Dossier.due_at.is_not(None))
+        if after:
+            after_due = bindparam("after_due", type_=Dossier.due_at.type)
+            statement = statement.where(
+                tuple_(Dossier.due_at, Dossier.code) > tuple_(after_due, after_code)
+            )
+        statement = statement.order_by(Dossier.due_at, Dossier.code)
+    else:
+        statement = select(*SUMMARY_COLUMNS).where(*filters, Dossier.due_at.is_(None))
+        if after:
+            statement = statement.where(Dossier.code > after_code)
+        statement = statement.order_by(Dossier.code)
+    return statement.limit(bindparam("limit"))
 
 
 async def queue(
@@ -86,47 +142,38 @@ async def queue(
     limit: int,
     now: datetime,
     with_counts: bool,
-) -> tuple[list[Dossier], str | None, dict[str, int]]:
-    filters: list[ColumnElement[bool]] = [
-        Dossier.agency_code == agency_code,
-        Dossier.status.in_(list(statuses or OPEN_STATUSES)),
-    ]
-    if assignee is not None:
-        filters.append(Dossier.assignee == assignee)
+) -> tuple[list[Row[Any]], str | None, dict[str, int]]:
+    statuses = list(statuses or OPEN_STATUSES)
     counts: dict[str, int] = {}
-    if with_counts:
-        columns = [func.count().filter(bucket_condition(name, now)).label(name) for name in BUCKETS]
-        row = (await session.execute(select(*columns).where(*filters))).one()
-        counts = dict(zip(BUCKETS, row, strict=True))
-    if bucket is not None:
-        filters.append(bucket_condition(bucket, now))
+    if with_counts and assignee is None:
+        counts = await tallied(session, agency_code, statuses, now)
+    elif with_counts:
+        filters = [Dossier.agency_code == agency_code, Dossier.status.in_(statuses)]
+        counts = await counted(session, [*filters, Dossier.assignee == assignee], now)
 
-    after_due: datetime | None = None
-    after_code = ""
+    parameters: dict[str, Any] = {
+        "agency": agency_code,
+        "statuses": statuses,
+        "assignee": assignee,
+        "now": now,
+        "after_due": None,
+        "after_code": "",
+    }
     dated = True
     if cursor is not None:
-        raw_due, after_code = decode_cursor(cursor, 2)
+        raw_due, parameters["after_code"] = decode_cursor(cursor, 2)
         dated = raw_due is not None
-        try:
-            after_due = datetime.fromisoformat(raw_due) if raw_due else None
-        except (TypeError, ValueError) as exc:
-            raise BAD_CURSOR from exc
-    rows: list[Dossier] = []
+        parameters["after_due"] = _instant(raw_due) if dated else None
+    shape = {"bucket": bucket, "by_assignee": assignee is not None}
+    rows: list[Row[Any]] = []
     if dated:
-        statement = select(Dossier).options(SUMMARY).where(*filters, Dossier.due_at.is_not(None))
-        if after_due is not None:
-            statement = statement.where(
-                tuple_(Dossier.due_at, Dossier.code)
-                > tuple_(literal(after_due, Dossier.due_at.type), after_code)
-            )
-        statement = statement.order_by(Dossier.due_at, Dossier.code).limit(limit + 1)
-        rows = list(await session.scalars(statement))
+        statement = _page(dated=True, after=cursor is not None, **shape)
+        rows = list(await session.execute(statement, {**parameters, "limit": limit + 1}))
     if len(rows) <= limit:
-        statement = select(Dossier).options(SUMMARY).where(*filters, Dossier.due_at.is_(None))
-        if not dated:
-            statement = statement.where(Dossier.code > after_code)
-        statement = statement.order_by(Dossier.code).limit(limit + 1 - len(rows))
-        rows += list(await session.scalars(statement))
+        # The undated tail: from its start once the dated part is used up.
+        statement = _page(dated=False, after=not dated, **shape)
+        rest = {**parameters, "limit": limit + 1 - len(rows)}
+        rows += list(await session.execute(statement, rest))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -135,25 +182,33 @@ async def queue(
     return rows, next_cursor, counts
 
 
+def _instant(raw: object) -> datetime:
+    """A cursor's due date: an instant with its offset, else the cursor is not ours."""
+    try:
+        value = datetime.fromisoformat(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise BAD_CURSOR from exc
+    if value.utcoffset() is None:
+        raise BAD_CURSOR
+    return value
+
+
 async def own(
     session: AsyncSession, *, applicant: str, status: str | None, cursor: str | None, limit: int
-) -> tuple[list[Dossier], str | None]:
+) -> tuple[list[Row[Any]], str | None]:
     """A citizen's dossiers, newest first."""
-    statement = select(Dossier).options(SUMMARY).where(Dossier.applicant == applicant)
+    statement = select(*SUMMARY_COLUMNS).where(Dossier.applicant == applicant)
     if status is not None:
         statement = statement.where(Dossier.status == status)
     if cursor is not None:
         raw_at, code = decode_cursor(cursor, 2)
-        try:
-            at = datetime.fromisoformat(raw_at)
-        except (TypeError, ValueError) as exc:
-            raise BAD_CURSOR from exc
+        at = _instant(raw_at)
         statement = statement.where(
             tuple_(Dossier.submitted_at, Dossier.code)
             < tuple_(literal(at, Dossier.submitted_at.type), code)
         )
     statement = statement.order_by(Dossier.submitted_at.desc(), Dossier.code.desc())
-    rows = list(await session.scalars(statement.limit(limit + 1)))
+    rows: list[Row[Any]] = list(await session.execute(statement.limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -29,7 +29,6 @@ from services.intake.schemas import (
     CODE_PATTERN,
     ActionIn,
     DossierOut,
-    DossierSummary,
     LookupOut,
     QueuePage,
     SubmissionIn,
@@ -158,9 +157,7 @@ async def list_dossiers(
         rows, next_cursor = await queues.own(
             session, applicant=principal.subject, status=status, cursor=cursor, limit=limit
         )
-        return QueuePage(
-            items=[views.summary(d, now=now) for d in rows], next_cursor=next_cursor, counts={}
-        )
+        return QueuePage(items=views.summaries(rows, now=now), next_cursor=next_cursor, counts={})
     agency = agency or (principal.agencies[0].agency_code if principal.agencies else None)
     if principal.role is not Role.OFFICER or agency is None:
         raise Forbidden("Chỉ công dân và cán bộ xem được danh sách hồ sơ.")
@@ -325,8 +322,7 @@ async def _queue(
         now=now,
         with_counts=cursor is None,
     )
-    items: list[DossierSummary] = [views.summary(d, now=now) for d in rows]
-    return QueuePage(items=items, next_cursor=next_cursor, counts=counts)
+    return QueuePage(items=views.summaries(rows, now=now), next_cursor=next_cursor, counts=counts)
 
 
 @router.get("/queues/{agency_code}", response_model=QueuePage, tags=["queues"])

@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 from services.intake import audit
 from services.intake.machine import Action
 from services.intake.models import AuditEntry, Dossier
+from services.intake.queues import encode_cursor
 from services.tracking.models import DossierClock
 from shared.auth import Position, Principal, Role
 from shared.db import Database
@@ -253,6 +254,10 @@ class TestQueues:
         bad = await platform.client.get(f"/api/v1/queues/{CENTRE}", params={"cursor": "x"},
                                         headers=desk)  # fmt: skip
         assert bad.status_code == 422
+        naive = encode_cursor("2026-03-02T09:00:00", codes[0])  # an instant without offset
+        bad = await platform.client.get(queue, params={"cursor": naive}, headers=desk)
+        assert bad.status_code == 422
+        assert bad.json()["errors"][0]["parameter"] == "cursor"
         outsider = platform.officer("d9", Position.DESK, agency=OTHER_AGENCY)
         denied = await platform.client.get(f"/api/v1/queues/{CENTRE}", headers=outsider)
         assert denied.status_code == 403

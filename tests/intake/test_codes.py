@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from pathlib import Path
 
-import anyio.to_thread
 import pytest
 
 from services.intake.codes import format_code, next_code
-from services.intake.main import spec
 from shared.db import Database
-from shared.migrations import upgrade
 from tests.conftest import PgDatabase
 
 CENTRE = "000.00.15.H49"
 # 23:30 on the 22nd in UTC is already the 23rd in Vietnam (UTC+7).
 LATE_UTC = datetime.fromisoformat("2026-11-22T23:30:00+00:00")
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-async def database(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_database: PgDatabase
-) -> Database:
-    if request.param == "postgresql":
-        return Database(await pg_database("intake"), pool_size=20)
-    url = f"sqlite+aiosqlite:///{tmp_path}/intake.db"
-    await anyio.to_thread.run_sync(upgrade, spec.migrations, url)
-    return Database(url)
 
 
 async def take(database: Database, agency: str = CENTRE, at: datetime = LATE_UTC) -> str:
@@ -37,14 +22,11 @@ async def take(database: Database, agency: str = CENTRE, at: datetime = LATE_UTC
 
 
 async def test_the_local_day_and_a_per_agency_counter(database: Database) -> None:
-    try:
-        assert await take(database) == "000.00.15.H49-261123-0001"
-        assert await take(database) == "000.00.15.H49-261123-0002"
-        assert await take(database, agency="000.00.07.H49") == "000.00.07.H49-261123-0001"
-        next_day = datetime.fromisoformat("2026-11-24T08:00:00+07:00")
-        assert await take(database, at=next_day) == "000.00.15.H49-261124-0001"
-    finally:
-        await database.dispose()
+    assert await take(database) == "000.00.15.H49-261123-0001"
+    assert await take(database) == "000.00.15.H49-261123-0002"
+    assert await take(database, agency="000.00.07.H49") == "000.00.07.H49-261123-0001"
+    next_day = datetime.fromisoformat("2026-11-24T08:00:00+07:00")
+    assert await take(database, at=next_day) == "000.00.15.H49-261124-0001"
 
 
 async def test_a_rolled_back_submission_gives_its_number_back(database: Database) -> None:
@@ -53,12 +35,9 @@ async def test_a_rolled_back_submission_gives_its_number_back(database: Database
             await next_code(session, agency_code=CENTRE, at=LATE_UTC)
             raise RuntimeError("the submission failed after taking a code")
 
-    try:
-        with pytest.raises(RuntimeError):
-            await failing_submission()
-        assert await take(database) == "000.00.15.H49-261123-0001"  # never issued before
-    finally:
-        await database.dispose()
+    with pytest.raises(RuntimeError):
+        await failing_submission()
+    assert await take(database) == "000.00.15.H49-261123-0001"  # never issued before
 
 
 async def test_two_hundred_parallel_submissions_get_two_hundred_codes(
