@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -98,6 +99,26 @@ class TestTokens:
     def test_garbage_is_refused(self) -> None:
         with pytest.raises(Unauthorized):
             tokens().verify("not-a-token")
+
+    def test_a_verified_token_is_refused_once_it_expires(self) -> None:
+        # Verified tokens are kept: the expiry must still be checked on every use.
+        service = tokens()
+        soon = datetime.now(UTC) - service.ttl + timedelta(seconds=1)
+        token = service.issue(OFFICER, now=soon)
+        assert service.verify(token) == OFFICER
+        time.sleep(1.1)
+        with pytest.raises(Unauthorized, match="hết hạn"):
+            service.verify(token)
+
+    def test_a_refusal_is_not_kept_and_a_kept_token_vouches_for_no_other(self) -> None:
+        service = tokens()
+        genuine = service.issue(OFFICER)
+        assert service.verify(genuine) == OFFICER
+        header, payload, signature = genuine.split(".")
+        for _ in range(2):
+            with pytest.raises(Unauthorized):
+                service.verify(f"{header}.{payload}.{signature[:-2]}AA")
+        assert service.verify(genuine) == OFFICER
 
 
 class TestPasswords:
