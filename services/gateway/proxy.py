@@ -9,7 +9,7 @@ Two kinds of upstream share one interface:
 - ``AsgiUpstream`` calls a service app in the same process (embedded mode): no
   sockets, no copies, the same scope handed on.
 - ``HttpUpstream`` sends over pooled keep-alive connections with the lean client of
-  ``services.gateway.http1`` (distributed mode). Typed calls to the same service
+  ``shared.http1`` (distributed mode). Typed calls to the same service
   (health, later lookups) go through a pooled httpx client.
 """
 
@@ -21,9 +21,9 @@ from typing import Protocol
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.gateway.http1 import ConnectionPool
 from shared.errors import problem_response
 from shared.http import create_http_client
+from shared.http1 import ConnectionPool
 
 # Headers that describe one connection, not the message (RFC 9110 §7.6.1).
 HOP_BY_HOP = frozenset(

@@ -1,4 +1,4 @@
-"""The gateway's lean HTTP/1.1 client against a raw server that misbehaves on purpose."""
+"""The lean HTTP/1.1 client against a raw server that misbehaves on purpose."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from services.gateway.http1 import ConnectionPool, UpstreamClosed, UpstreamConnectError
+from shared.http1 import ConnectionPool, UpstreamClosed, UpstreamConnectError
 from tests.infra import free_port
 
 Handler = Callable[[bytes, asyncio.StreamWriter, "RawServer"], Awaitable[bool]]

@@ -1,4 +1,5 @@
-"""A lean HTTP/1.1 client for the forwarding path: pooled keep-alive connections.
+"""A lean HTTP/1.1 client for calls between the platform's services: pooled keep-alive
+connections (the gateway's forwarding, intake's calls to documents).
 
 Why not aiohttp or httpx here: measured on this machine, one GET through aiohttp's
 client costs about 160 µs of CPU and through httpx more, while the bytes themselves
@@ -6,10 +7,10 @@ client costs about 160 µs of CPU and through httpx more, while the bytes themse
 the services, so that difference decides whether the gateway is the bottleneck
 (bench/gateway.py measures all of them). Parsing is left to ``httptools``, the parser
 uvicorn itself uses; this module only frames requests, pools connections and turns
-parser callbacks into ASGI messages. Typed service-to-service calls keep using httpx.
+parser callbacks into ASGI messages.
 
-Scope, on purpose: requests from the gateway to the platform's own services (HTTP/1.1,
-uvicorn on the other side). Bodies stream both ways with back-pressure; a request body
+Scope, on purpose: requests to the platform's own services (HTTP/1.1, uvicorn on the
+other side). Bodies stream both ways with back-pressure; a request body
 of unknown length is sent chunked.
 """
 
