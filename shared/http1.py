@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -173,6 +173,19 @@ class ConnectionPool:
     async def close(self) -> None:
         while self._idle:
             self._idle.pop().close()
+
+    async def get(self, target: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        """A GET answered in full: its status and body (small answers, typed by the
+        caller). Raises ``UpstreamConnectError``, ``UpstreamClosed`` or ``TimeoutError``."""
+        parts = [target, *headers.keys(), *headers.values()]
+        if any("\r" in part or "\n" in part for part in parts):
+            raise ValueError("a request target or header holds a line break")
+        lines = [f"GET {target} HTTP/1.1", f"host: {self.host}:{self.port}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        exchange = await self.request(head, None)
+        body = b"".join([chunk async for chunk in exchange.body()])
+        return exchange.head.status, body
 
     async def request(
         self,

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from typing import TypeVar, cast
 
 import httpx
-from httpx_aiohttp import AiohttpTransport
 from pydantic import BaseModel, ConfigDict, RootModel, ValidationError
 
 from shared.contracts.calendars import CalendarView
 from shared.contracts.procedures import AgencyFacts, ProcedureFacts
 from shared.errors import UpstreamError, UpstreamUnavailable
 from shared.http import create_http_client
+from shared.http1 import ConnectionPool, UpstreamClosed, UpstreamConnectError
+from shared.logging import REQUEST_ID_HEADER, current_request_id
 from shared.worktime import WorkingTime
 
 logger = logging.getLogger("onestop.intake.upstreams")
@@ -95,6 +96,52 @@ class TtlMemo:
         return value
 
 
+Fetch = Callable[[str, Mapping[str, str]], Awaitable[tuple[int, bytes]]]
+Close = Callable[[], Awaitable[None]]
+
+
+class _Unreachable(Exception):
+    """The service could not be asked (refused, closed, timed out)."""
+
+
+def _pooled(url: str) -> tuple[Fetch, Close] | None:
+    """GETs over the lean keep-alive client for a plain ``http://host:port`` service:
+    httpx on aiohttp cost intake about a quarter of a submission's CPU for the call to
+    documents (bench/RESULTS.md, intake). None for anything else (TLS, a path prefix)."""
+    parsed = httpx.URL(url)
+    if parsed.scheme != "http" or not parsed.host or parsed.raw_path not in (b"", b"/"):
+        return None
+    pool = ConnectionPool(parsed.host, parsed.port or 80, max_connections=100,
+                          connect_timeout=2.0, read_timeout=10.0)  # fmt: skip
+
+    async def fetch(path: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        request_id = current_request_id()
+        if request_id:
+            headers = {**headers, REQUEST_ID_HEADER: request_id}
+        try:
+            return await pool.get(path, headers)
+        except (UpstreamConnectError, UpstreamClosed, TimeoutError, OSError) as exc:
+            raise _Unreachable(repr(exc)) from exc
+
+    return fetch, pool.close
+
+
+def _through_httpx(url: str, transport: httpx.AsyncBaseTransport | None) -> tuple[Fetch, Close]:
+    """GETs through httpx: in-process in embedded mode, else over TLS or a path prefix."""
+    # A burst of submissions waits for a pooled connection rather than failing fast.
+    timeout = httpx.Timeout(connect=2.0, read=10.0, write=10.0, pool=15.0)
+    client = create_http_client(url, transport=transport, timeout=timeout)
+
+    async def fetch(path: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        try:
+            response = await client.get(path, headers=headers)
+        except httpx.HTTPError as exc:
+            raise _Unreachable(repr(exc)) from exc
+        return response.status_code, response.content
+
+    return fetch, client.aclose
+
+
 class Upstreams:
     def __init__(
         self,
@@ -105,54 +152,47 @@ class Upstreams:
         calendar_ttl: float = 60.0,
     ) -> None:
         transports = transports or {}
-        # A burst of submissions waits for a pooled connection rather than failing fast.
-        timeout = httpx.Timeout(connect=2.0, read=10.0, write=10.0, pool=15.0)
-        self._clients = {
-            name: create_http_client(
-                url,
-                # In-process (embedded), else over aiohttp's pool: httpx's own transport
-                # costs about three times the CPU per call (bench/RESULTS.md).
-                transport=transports.get(name) or AiohttpTransport(),
-                timeout=timeout,
-            )
-            for name, url in urls.items()
-        }
+        self._fetch: dict[str, Fetch] = {}
+        self._closers: list[Close] = []
+        for name, url in urls.items():
+            transport = transports.get(name)
+            found = None if transport is not None else _pooled(url)
+            fetch, close = found or _through_httpx(url, transport)
+            self._fetch[name] = fetch
+            self._closers.append(close)
         self._catalogue = TtlMemo(catalogue_ttl)
         self._calendars = TtlMemo(calendar_ttl)
 
     async def close(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
+        for close in self._closers:
+            await close()
 
     async def _get(
         self, service: str, path: str, model: type[M], *, headers: Mapping[str, str] | None = None
     ) -> M | None:
         """The answer as ``model``; None for 404; 503 when the service cannot answer."""
-        client = self._clients[service]
         try:
-            response = await client.get(path, headers=headers)
-        except httpx.HTTPError as exc:
+            status, content = await self._fetch[service](path, headers or {})
+        except _Unreachable as exc:
             logger.warning(
-                f"upstream call failed: {exc!r}",
-                extra={"upstream": service, "error": type(exc).__name__},
+                f"upstream call failed: {exc}",
+                extra={"upstream": service, "error": type(exc.__cause__).__name__},
             )
             raise UpstreamUnavailable(
                 f"Dịch vụ {service} tạm thời không phản hồi, vui lòng thử lại."
             ) from exc
-        if response.status_code == 404:
+        if status == 404:
             return None
-        if response.status_code >= 500:
-            logger.warning(
-                "upstream answered an error",
-                extra={"upstream": service, "status": response.status_code},
-            )
+        if status >= 500:
+            extra = {"upstream": service, "status": status}
+            logger.warning("upstream answered an error", extra=extra)
             raise UpstreamUnavailable(
                 f"Dịch vụ {service} tạm thời không phản hồi, vui lòng thử lại."
             )
-        if response.status_code != 200:
-            raise UpstreamError(f"Dịch vụ {service} trả lời {response.status_code}.")
+        if status != 200:
+            raise UpstreamError(f"Dịch vụ {service} trả lời {status}.")
         try:
-            return model.model_validate_json(response.content)
+            return model.model_validate_json(content)
         except ValidationError as exc:
             raise UpstreamError(f"Dịch vụ {service} trả lời không đúng định dạng.") from exc
 

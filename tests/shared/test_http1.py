@@ -197,3 +197,31 @@ class TestAnswers:
         pool = ConnectionPool("127.0.0.1", free_port())
         with pytest.raises(UpstreamConnectError):
             await get(pool)
+
+
+class TestGet:
+    async def test_a_get_sends_its_headers_and_reads_the_whole_answer(self) -> None:
+        async with raw_server(answer_ok) as server:
+            pool = pool_for(server)
+            answer = await pool.get("/api/v1/x?id=1&id=2", {"authorization": "Bearer t.k.n"})
+            assert answer == (200, b"ok")
+            head = server.requests[0].decode()
+            assert head.startswith("GET /api/v1/x?id=1&id=2 HTTP/1.1\r\n")
+            assert f"host: 127.0.0.1:{server.port}\r\n" in head
+            assert "authorization: Bearer t.k.n\r\n" in head
+            await pool.close()
+
+    @pytest.mark.parametrize(
+        ("target", "headers"),
+        [("/x\r\nX-Evil: 1", {}), ("/x", {"authorization": "a\r\nX-Evil: 1"})],
+        ids=["target", "header"],
+    )
+    async def test_a_line_break_is_refused_before_anything_is_sent(
+        self, target: str, headers: dict[str, str]
+    ) -> None:
+        async with raw_server(answer_ok) as server:
+            pool = pool_for(server)
+            with pytest.raises(ValueError, match="line break"):
+                await pool.get(target, headers)
+            assert server.connections == 0
+            await pool.close()
