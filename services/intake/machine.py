@@ -158,10 +158,12 @@ def check(dossier: Dossier, action: Action, actor: Principal) -> Status:
         if membership.agency_code in dossier.agencies
     }
     if rule.citizen:
-        # A walk-in applicant without an account answers at the desk, which records it.
-        at_desk = dossier.applicant is None or rule.desk_records
-        walk_in = at_desk and Position.DESK in positions
-        if not walk_in and (actor.role is not Role.CITIZEN or actor.subject != dossier.applicant):
+        # The desk acts for the applicant: always for a walk-in without an account, and
+        # for anyone where the rule says the desk records it (cash paid at the counter).
+        desk_may = dossier.applicant is None or rule.desk_records
+        desk_on_behalf = desk_may and Position.DESK in positions
+        applicant = actor.role is Role.CITIZEN and actor.subject == dossier.applicant
+        if not (desk_on_behalf or applicant):
             raise Forbidden("Chỉ người nộp hồ sơ thực hiện được thao tác này.")
     else:
         if actor.role is not Role.OFFICER or not positions & rule.positions:
