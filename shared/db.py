@@ -2,12 +2,14 @@
 
 PostgreSQL through asyncpg in distributed mode, SQLite through aiosqlite in embedded
 mode. The request's session commits when the endpoint succeeds and rolls back when it
-fails; services may ``flush()`` but never ``commit()``.
+fails; services may ``flush()`` but never ``commit()``. A route that only reads may take
+a read session instead: no transaction (no ``BEGIN``/``COMMIT`` round trips on
+PostgreSQL), each statement sees what was committed when it runs, and a flush fails.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 
@@ -45,6 +48,11 @@ class Database:
         else:
             event.listen(self.engine.sync_engine, "checkout", _refuse_closed)
         self.session_factory = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer and cheap transactions: its reads keep them.
+        reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.read_session_factory = async_sessionmaker(
+            self.engine if self.is_sqlite else reader, sync_session_class=ReadOnlySession
+        )
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -57,12 +65,28 @@ class Database:
                 await session.rollback()
                 raise
 
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """Reads outside a transaction; nothing to commit, and nothing can be written."""
+        async with self.read_session_factory() as session:
+            yield session
+
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class ReadOnlySession(Session):
+    """A session for reads only: on PostgreSQL it runs without a transaction, so a
+    write would commit statement by statement. Refused instead."""
+
+    def flush(self, objects: Sequence[Any] | None = None) -> None:
+        if self.new or self.dirty or self.deleted:
+            raise RuntimeError("a read session cannot write")
+        super().flush(objects)
 
 
 def ensure_sqlite_folder(url: str) -> None:
@@ -104,6 +128,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    database: Database = request.app.state.runtime.db
+    async with database.read_session() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -14,7 +14,7 @@ from services.documents.schemas import (
     DownloadOut,
 )
 from shared.auth import CurrentPrincipal
-from shared.db import SessionDep
+from shared.db import ReadSessionDep, SessionDep
 from shared.storage import ObjectStorage
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
@@ -144,7 +144,7 @@ async def confirm_direct_upload(
 
 @router.get("", response_model=list[DocumentOut])
 async def wallet(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: CurrentPrincipal,
     dossier: Annotated[str | None, Query(max_length=60)] = None,
     id: Annotated[
@@ -157,7 +157,7 @@ async def wallet(
 
 @router.get("/{document_id}", response_model=DocumentOut)
 async def detail(
-    session: SessionDep, principal: CurrentPrincipal, document_id: uuid.UUID
+    session: ReadSessionDep, principal: CurrentPrincipal, document_id: uuid.UUID
 ) -> DocumentOut:
     return await document_service.detail(session, document_id=document_id, principal=principal)
 

@@ -9,6 +9,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import (
     actions,
@@ -35,7 +36,7 @@ from services.intake.schemas import (
 )
 from services.intake.upstreams import Upstreams
 from shared.auth import CurrentPrincipal, Principal, Role
-from shared.db import Database, SessionDep
+from shared.db import Database, ReadSessionDep, SessionDep
 from shared.errors import AppError, Conflict, Forbidden, NotFound
 from shared.runtime import OutboxDep
 
@@ -144,7 +145,7 @@ async def submit(
 
 @router.get("/dossiers", response_model=QueuePage, tags=["dossiers"])
 async def list_dossiers(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: CurrentPrincipal,
     now: NowDep,
     status: Annotated[Status | None, Query()] = None,
@@ -299,7 +300,7 @@ async def payment_callback(
 
 
 async def _queue(
-    session: SessionDep,
+    session: AsyncSession,
     principal: Principal,
     agency_code: str,
     statuses: list[str] | None,
@@ -327,7 +328,7 @@ async def _queue(
 
 @router.get("/queues/{agency_code}", response_model=QueuePage, tags=["queues"])
 async def agency_queue(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: CurrentPrincipal,
     now: NowDep,
     agency_code: AgencyCode,
@@ -346,7 +347,7 @@ async def agency_queue(
 
 
 @router.get("/lookup/{code}", response_model=LookupOut, tags=["lookup"])
-async def lookup(session: SessionDep, now: NowDep, code: DossierCode) -> LookupOut:
+async def lookup(session: ReadSessionDep, now: NowDep, code: DossierCode) -> LookupOut:
     """Public: where a dossier stands and its appointment, nothing personal."""
     dossier = await session.get(Dossier, code)
     if dossier is None:

@@ -1,4 +1,5 @@
-"""Instants stay instants on both databases: stored in UTC, read back with their offset."""
+"""Instants stay instants on both databases: stored in UTC, read back with their offset.
+Connections the server closed are replaced; read sessions run without a transaction."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from sqlalchemy import Integer, MetaData, select, text
+from sqlalchemy import Integer, MetaData, func, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -98,4 +99,42 @@ async def test_connections_the_server_closed_are_replaced(pg_database: PgDatabas
                 pid = await session.scalar(text("SELECT pg_backend_pid()"))
             assert pid not in pids
     finally:
+        await database.dispose()
+
+
+async def test_a_read_session_reads_and_refuses_to_write(database: Database) -> None:
+    moment = datetime(2026, 11, 23, 9, 0, tzinfo=ICT)
+    try:
+        async with database.session() as session:
+            session.add(Moment(id=3, at=moment))
+        async with database.read_session() as session:
+            assert await session.scalar(select(Moment.at)) == moment
+            session.add(Moment(id=4, at=moment))
+            with pytest.raises(RuntimeError, match="cannot write"):
+                await session.flush()
+        async with database.session() as session:
+            assert await session.scalar(select(func.count()).select_from(Moment)) == 1
+    finally:
+        await database.dispose()
+
+
+async def test_a_read_session_opens_no_transaction_on_postgresql(
+    pg_database: PgDatabase,
+) -> None:
+    # Seen from another connection, between two statements: a request's session sits
+    # in its transaction, a read session has none to sit in.
+    url = await pg_database("national_portal")
+    database = Database(url)
+    observer = await asyncpg.connect(url.replace("+asyncpg", ""))
+    state = "SELECT state FROM pg_stat_activity WHERE pid = $1"
+    try:
+        for sessions, expected in (
+            (database.read_session, "idle"),
+            (database.session, "idle in transaction"),
+        ):
+            async with sessions() as session:
+                pid = await session.scalar(text("SELECT pg_backend_pid()"))
+                assert await observer.fetchval(state, pid) == expected
+    finally:
+        await observer.close()
         await database.dispose()
