@@ -21,6 +21,7 @@ import collections
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import httptools
 
@@ -220,6 +221,15 @@ class ConnectionPool:
         except BaseException:
             self._slots.release()
             raise
+
+
+def pool_for(url: str, **options: Any) -> ConnectionPool | None:
+    """A pool for a service at a plain ``http://host:port``; None for anything this
+    client does not speak (TLS, a path prefix)."""
+    parsed = urlsplit(url)
+    if parsed.scheme != "http" or not parsed.hostname or parsed.path not in ("", "/"):
+        return None
+    return ConnectionPool(parsed.hostname, parsed.port or 80, **options)
 
 
 def _is_stream(body: object) -> bool:

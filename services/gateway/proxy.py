@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import problem_response
 from shared.http import create_http_client
-from shared.http1 import ConnectionPool
+from shared.http1 import pool_for
 
 # Headers that describe one connection, not the message (RFC 9110 §7.6.1).
 HOP_BY_HOP = frozenset(
@@ -161,16 +161,15 @@ class HttpUpstream:
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
-        url = httpx.URL(self.base_url)
-        if url.scheme != "http" or not url.host or url.raw_path not in (b"", b"/"):
-            raise ValueError(f"{name}: an upstream is http://host:port, got {base_url!r}")
-        self._pool = ConnectionPool(
-            url.host,
-            url.port or 80,
+        pool = pool_for(
+            self.base_url,
             max_connections=max_connections,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
         )
+        if pool is None:
+            raise ValueError(f"{name}: an upstream is http://host:port, got {base_url!r}")
+        self._pool = pool
         self._max_body_bytes = max_body_bytes
         self.client = create_http_client(
             self.base_url,

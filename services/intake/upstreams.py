@@ -28,7 +28,7 @@ from shared.contracts.calendars import CalendarView
 from shared.contracts.procedures import AgencyFacts, ProcedureFacts
 from shared.errors import UpstreamError, UpstreamUnavailable
 from shared.http import create_http_client
-from shared.http1 import ConnectionPool, UpstreamClosed, UpstreamConnectError
+from shared.http1 import UpstreamClosed, UpstreamConnectError, pool_for
 from shared.logging import REQUEST_ID_HEADER, current_request_id
 from shared.worktime import WorkingTime
 
@@ -108,11 +108,9 @@ def _pooled(url: str) -> tuple[Fetch, Close] | None:
     """GETs over the lean keep-alive client for a plain ``http://host:port`` service:
     httpx on aiohttp cost intake about a quarter of a submission's CPU for the call to
     documents (bench/RESULTS.md, intake). None for anything else (TLS, a path prefix)."""
-    parsed = httpx.URL(url)
-    if parsed.scheme != "http" or not parsed.host or parsed.raw_path not in (b"", b"/"):
+    pool = pool_for(url, max_connections=100, connect_timeout=2.0, read_timeout=10.0)
+    if pool is None:
         return None
-    pool = ConnectionPool(parsed.host, parsed.port or 80, max_connections=100,
-                          connect_timeout=2.0, read_timeout=10.0)  # fmt: skip
 
     async def fetch(path: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
         request_id = current_request_id()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from shared import http1
 from shared.http1 import ConnectionPool, UpstreamClosed, UpstreamConnectError
 from tests.infra import free_port
 
@@ -225,3 +226,16 @@ class TestGet:
                 await pool.get(target, headers)
             assert server.connections == 0
             await pool.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "address"),
+    [("http://127.0.0.1:8001", ("127.0.0.1", 8001)), ("http://documents/", ("documents", 80)),
+     ("https://documents:8443", None), ("http://documents:8000/prefix", None),
+     ("documents:8000", None)],
+)  # fmt: skip
+def test_a_pool_is_made_for_plain_http_host_and_port_only(
+    url: str, address: tuple[str, int] | None
+) -> None:
+    pool = http1.pool_for(url)
+    assert (pool.host, pool.port) == address if pool else address is None
