@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from shared.logging import REQUEST_ID_HEADER, current_request_id
+
 # Messages the parser hands to the waiting request: (kind, value).
 _HEAD, _BODY, _DONE, _LOST = 0, 1, 2, 3
 # Pause reading from the service while this many body chunks wait for a slow client.
@@ -177,7 +179,11 @@ class ConnectionPool:
 
     async def get(self, target: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
         """A GET answered in full: its status and body (small answers, typed by the
-        caller). Raises ``UpstreamConnectError``, ``UpstreamClosed`` or ``TimeoutError``."""
+        caller), carrying the request id as ``shared.http``'s clients do. Raises
+        ``UpstreamConnectError``, ``UpstreamClosed`` or ``TimeoutError``."""
+        request_id = current_request_id()
+        if request_id and REQUEST_ID_HEADER not in headers:
+            headers = {**headers, REQUEST_ID_HEADER: request_id}
         parts = [target, *headers.keys(), *headers.values()]
         if any("\r" in part or "\n" in part for part in parts):
             raise ValueError("a request target or header holds a line break")

@@ -29,7 +29,6 @@ from shared.contracts.procedures import AgencyFacts, ProcedureFacts
 from shared.errors import UpstreamError, UpstreamUnavailable
 from shared.http import create_http_client
 from shared.http1 import UpstreamClosed, UpstreamConnectError, pool_for
-from shared.logging import REQUEST_ID_HEADER, current_request_id
 from shared.worktime import WorkingTime
 
 logger = logging.getLogger("onestop.intake.upstreams")
@@ -113,9 +112,6 @@ def _pooled(url: str) -> tuple[Fetch, Close] | None:
         return None
 
     async def fetch(path: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
-        request_id = current_request_id()
-        if request_id:
-            headers = {**headers, REQUEST_ID_HEADER: request_id}
         try:
             return await pool.get(path, headers)
         except (UpstreamConnectError, UpstreamClosed, TimeoutError, OSError) as exc:

@@ -11,6 +11,7 @@ import pytest
 
 from shared import http1
 from shared.http1 import ConnectionPool, UpstreamClosed, UpstreamConnectError
+from shared.logging import set_request_id
 from tests.infra import free_port
 
 Handler = Callable[[bytes, asyncio.StreamWriter, "RawServer"], Awaitable[bool]]
@@ -204,12 +205,17 @@ class TestGet:
     async def test_a_get_sends_its_headers_and_reads_the_whole_answer(self) -> None:
         async with raw_server(answer_ok) as server:
             pool = pool_for(server)
-            answer = await pool.get("/api/v1/x?id=1&id=2", {"authorization": "Bearer t.k.n"})
+            set_request_id("req-7")  # this test's task only: a context variable
+            try:
+                answer = await pool.get("/api/v1/x?id=1&id=2", {"authorization": "Bearer t.k.n"})
+            finally:
+                set_request_id(None)
             assert answer == (200, b"ok")
             head = server.requests[0].decode()
             assert head.startswith("GET /api/v1/x?id=1&id=2 HTTP/1.1\r\n")
             assert f"host: 127.0.0.1:{server.port}\r\n" in head
             assert "authorization: Bearer t.k.n\r\n" in head
+            assert "x-request-id: req-7\r\n" in head
             await pool.close()
 
     @pytest.mark.parametrize(
