@@ -4,7 +4,7 @@ PostgreSQL through asyncpg in distributed mode, SQLite through aiosqlite in embe
 mode. The request's session commits when the endpoint succeeds and rolls back when it
 fails; services may ``flush()`` but never ``commit()``. A route that only reads may take
 a read session instead: no transaction (no ``BEGIN``/``COMMIT`` round trips on
-PostgreSQL), each statement sees what was committed when it runs, and a flush fails.
+PostgreSQL), each statement sees what was committed when it runs, and writes fail.
 """
 
 from __future__ import annotations
@@ -81,12 +81,18 @@ class Database:
 
 class ReadOnlySession(Session):
     """A session for reads only: on PostgreSQL it runs without a transaction, so a
-    write would commit statement by statement. Refused instead."""
+    write would commit statement by statement. Refused instead: a flush with changes,
+    and an ``INSERT``, ``UPDATE`` or ``DELETE`` statement."""
 
     def flush(self, objects: Sequence[Any] | None = None) -> None:
         if self.new or self.dirty or self.deleted:
             raise RuntimeError("a read session cannot write")
         super().flush(objects)
+
+    def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(statement, "is_dml", False):
+            raise RuntimeError("a read session cannot write")
+        return super().execute(statement, *args, **kwargs)
 
 
 def ensure_sqlite_folder(url: str) -> None:

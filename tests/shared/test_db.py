@@ -9,7 +9,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from sqlalchemy import Integer, MetaData, func, select, text
+from sqlalchemy import Integer, MetaData, delete, func, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -112,6 +112,9 @@ async def test_a_read_session_reads_and_refuses_to_write(database: Database) -> 
             session.add(Moment(id=4, at=moment))
             with pytest.raises(RuntimeError, match="cannot write"):
                 await session.flush()
+            session.expunge_all()
+            with pytest.raises(RuntimeError, match="cannot write"):
+                await session.execute(delete(Moment))
         async with database.session() as session:
             assert await session.scalar(select(func.count()).select_from(Moment)) == 1
     finally:
