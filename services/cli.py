@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from services import composition
 from shared.logging import configure_logging
 from shared.migrations import make_revision
+from shared.serving import serve as serve_app
 from shared.settings import Mode, PlatformSettings
 
 app = typer.Typer(help="Nền tảng Bộ phận Một cửa — one-stop desk platform.", no_args_is_help=True)
@@ -63,7 +63,7 @@ def run(
     for role, username, password in DEMO_LOGINS:
         typer.echo(f"    {role:<15} {username:<14} / {password}")
     typer.echo("")
-    uvicorn.run(embedded, host=host, port=port, log_config=None, access_log=False)
+    serve_app(embedded, host=host, port=port)
 
 
 @app.command()
@@ -76,7 +76,7 @@ def serve(
     spec = composition.SPECS[service]
     settings = spec.settings_type()
     configure_logging(settings.platform.log_level)
-    uvicorn.run(spec.create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    serve_app(spec.create_app(settings), host=host, port=port)
 
 
 @app.command()

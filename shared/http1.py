@@ -205,11 +205,12 @@ class ConnectionPool:
             for attempt in (1, 2):
                 connection, reused = await self._acquire()
                 try:
-                    await connection.write(head)
-                    if isinstance(body, bytes):
-                        if body:
-                            await connection.write(body)
-                    elif body is not None:
+                    if isinstance(body, bytes) or body is None:
+                        # One send for head and body: on loopback each send costs a
+                        # wake-up of the service, and it would read the head alone.
+                        await connection.write(head + body if body else head)
+                    else:
+                        await connection.write(head)
                         await _send_chunked(connection, body)
                     kind, value = await connection.next_event(self.read_timeout)
                 except BaseException:

@@ -1,4 +1,4 @@
-"""Serving ASGI apps on real sockets inside a test, with uvicorn."""
+"""Serving ASGI apps on real sockets inside a test, with uvicorn as `onestop serve` runs it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Literal
 import uvicorn
 from starlette.types import ASGIApp
 
+from shared.serving import CoalescingProtocol
 from tests.infra import free_port
 
 
@@ -20,7 +21,13 @@ async def serving(
     """Serve ``app`` on a free port for the duration of the block; yield its base URL."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan=lifespan
+        app,
+        host="127.0.0.1",
+        port=port,
+        http=CoalescingProtocol,
+        log_config=None,
+        access_log=False,
+        lifespan=lifespan,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

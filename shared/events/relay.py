@@ -37,6 +37,7 @@ class OutboxRelay:
         *,
         batch_size: int = 200,
         poll_interval: float = 0.5,
+        linger: float = 0.05,
         max_backoff: float = 30.0,
         after_publish: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
@@ -45,6 +46,7 @@ class OutboxRelay:
         self._bus = bus
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._linger = linger
         self._max_backoff = max_backoff
         # A test hook: runs between publishing and marking as sent.
         self._after_publish = after_publish
@@ -87,7 +89,7 @@ class OutboxRelay:
             # Cleared before draining: a commit during the drain wakes the next wait at once.
             self._outbox.committed.clear()
             try:
-                published = await self.drain()
+                published = await self.run_once()
                 if failures:
                     logger.info("relay recovered", extra={"source": self._outbox.source})
                 failures = 0
@@ -104,7 +106,13 @@ class OutboxRelay:
                 )
                 await _sleep_until(stop, delay)
                 continue
-            if published == 0:
+            if published == self._batch_size:
+                continue  # more are waiting
+            if published:
+                # Under load, going straight back would publish one event per batch, at
+                # five round trips each (bench/intake.py): let the next batch gather.
+                await _sleep_until(stop, self._linger)
+            else:
                 wake = asyncio.ensure_future(self._outbox.committed.wait())
                 await _sleep_until(stop, self._poll_interval, also=wake)
 

@@ -74,6 +74,14 @@ class Pipeline:
             )
             return [json.loads(row)["payload"]["of"] for row in rows]
 
+    async def all_published(self, seconds: float = 5.0) -> None:
+        """Wait until a running relay has published every event."""
+        for _ in range(int(seconds / 0.05)):
+            if await self.unpublished() == 0:
+                return
+            await asyncio.sleep(0.05)
+        assert await self.unpublished() == 0
+
     async def unpublished(self) -> int:
         async with self.producer_db.session() as session:
             count = await session.scalar(
@@ -135,14 +143,38 @@ class TestOutbox:
         try:
             await asyncio.sleep(0.1)
             await pipeline.emit(2)
-            for _ in range(50):
-                if await pipeline.unpublished() == 0:
-                    break
-                await asyncio.sleep(0.05)
-            assert await pipeline.unpublished() == 0
+            await pipeline.all_published()
         finally:
             stop.set()
             await running
+
+    async def test_under_a_stream_of_commits_the_relay_publishes_in_batches(
+        self, pipeline: Pipeline
+    ) -> None:
+        batches: list[int] = []
+
+        async def count(published: int) -> None:
+            batches.append(published)
+
+        stop = asyncio.Event()
+        relay = pipeline.relay(poll_interval=30, linger=0.3, after_publish=count)
+        running = asyncio.create_task(relay.run(stop))
+        try:
+            await pipeline.emit(1)
+            for _ in range(50):
+                if batches:
+                    break
+                await asyncio.sleep(0.02)
+            for _ in range(10):  # one commit each, as requests do, while it lingers
+                await pipeline.emit(1)
+            await pipeline.all_published()
+        finally:
+            stop.set()
+            await running
+        # Going straight back after each batch published these one or two at a time.
+        assert batches[0] == 1
+        assert sum(batches) == 11
+        assert len(batches) <= 3
 
 
 class TestCrashes:
