@@ -42,12 +42,14 @@ logger = logging.getLogger("onestop.runtime")
 
 @dataclass(frozen=True)
 class ConsumerSpec:
-    """A consumer group of a service: the topics it reads and how it applies an event."""
+    """A consumer group of a service: the topics it reads, the event types it applies
+    (None: every one) and how it applies an event."""
 
     group: str
     topics: tuple[str, ...]
     handler: EventHandler
     inbox_model: type[InboxMixin]
+    types: frozenset[str] | None = None
 
     def consumer(self, runtime: Runtime, *, name: str) -> Consumer:
         return Consumer(
@@ -58,6 +60,7 @@ class ConsumerSpec:
             name=name,
             topics=self.topics,
             handler=self.handler,
+            types=self.types,
         )
 
 

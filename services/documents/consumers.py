@@ -31,4 +31,5 @@ SUBMISSIONS = ConsumerSpec(
     topics=(DOSSIER_TOPIC,),
     handler=apply_submission,
     inbox_model=ProcessedEvent,
+    types=frozenset(DOCUMENT_EVENTS),
 )

@@ -15,6 +15,7 @@ from services.documents.schemas import (
 )
 from shared.auth import CurrentPrincipal
 from shared.db import ReadSessionDep, SessionDep
+from shared.runtime import OutboxDep
 from shared.storage import ObjectStorage
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
@@ -61,6 +62,7 @@ UPLOAD_BODY = {
 async def upload(
     request: Request,
     session: SessionDep,
+    outbox: OutboxDep,
     storage: StorageDep,
     settings: SettingsDep,
     scanner: ScannerDep,
@@ -72,6 +74,7 @@ async def upload(
     optional ``kind``. Checked by content while it streams; a failed check keeps nothing."""
     return await document_service.upload(
         session,
+        outbox,
         storage,
         settings,
         scanner,
@@ -86,6 +89,7 @@ async def upload(
 async def issue_result(
     request: Request,
     session: SessionDep,
+    outbox: OutboxDep,
     storage: StorageDep,
     settings: SettingsDep,
     scanner: ScannerDep,
@@ -96,6 +100,7 @@ async def issue_result(
     ``owner``, ``dossier_code``, ``agency_code``. It appears in the citizen's wallet."""
     return await document_service.issue_result(
         session,
+        outbox,
         storage,
         settings,
         scanner,
@@ -123,6 +128,7 @@ async def start_direct_upload(
 @router.post("/{document_id}/confirm", response_model=DocumentOut)
 async def confirm_direct_upload(
     session: SessionDep,
+    outbox: OutboxDep,
     storage: StorageDep,
     settings: SettingsDep,
     scanner: ScannerDep,
@@ -133,6 +139,7 @@ async def confirm_direct_upload(
     """Check what arrived (size, type from its bytes, checksum, scan) and make it usable."""
     return await document_service.confirm(
         session,
+        outbox,
         storage,
         settings,
         scanner,

@@ -29,6 +29,7 @@ from services.documents.models import (
 from services.documents.scanning import ClamAV, Infected, ScannerUnavailable
 from services.documents.schemas import DirectUploadOut, DocumentOut, DownloadOut
 from shared.auth import Principal, Role
+from shared.contracts.documents import DocumentEvent, DocumentReady
 from shared.errors import (
     Conflict,
     Forbidden,
@@ -37,6 +38,7 @@ from shared.errors import (
     Unprocessable,
     UpstreamUnavailable,
 )
+from shared.events import Outbox
 from shared.logging import current_request_id
 from shared.storage import (
     DirectUploadUnsupported,
@@ -149,8 +151,22 @@ def _ready(
     )
 
 
+def _announce(session: AsyncSession, outbox: Outbox, document: Document, uses: int = 0) -> None:
+    """Say, in the transaction that makes it usable, that the document is ready: intake
+    keeps these facts to check a submission without asking again."""
+    ready = DocumentReady(
+        id=document.id,
+        owner=document.owner,
+        kind=document.kind.value,
+        content_type=document.content_type,
+        uses=uses,
+    )
+    outbox.add(session, DocumentEvent.READY, ready.model_dump(mode="json"), subject=str(ready.id))
+
+
 async def upload(
     session: AsyncSession,
+    outbox: Outbox,
     storage: ObjectStorage,
     settings: DocumentsSettings,
     scanner: ClamAV | None,
@@ -175,13 +191,16 @@ async def upload(
         label=received.fields.get("kind") or None,
     )
     try:
-        return out(await _store_and_keep(session, storage, scanner, received, document))
+        stored = await _store_and_keep(session, storage, scanner, received, document)
     finally:
         received.close()
+    _announce(session, outbox, stored)
+    return out(stored)
 
 
 async def issue_result(
     session: AsyncSession,
+    outbox: Outbox,
     storage: ObjectStorage,
     settings: DocumentsSettings,
     scanner: ClamAV | None,
@@ -226,6 +245,7 @@ async def issue_result(
             used_at=document.created_at,
         )
     )
+    _announce(session, outbox, document, uses=1)
     return out(document, uses=1)
 
 
@@ -274,6 +294,7 @@ async def start_direct_upload(
 
 async def confirm(
     session: AsyncSession,
+    outbox: Outbox,
     storage: ObjectStorage,
     settings: DocumentsSettings,
     scanner: ClamAV | None,
@@ -320,6 +341,7 @@ async def confirm(
     document.sha256 = sink.digest.hexdigest()
     document.content_type = content_type
     document.status = DocumentStatus.READY
+    _announce(session, outbox, document)
     return out(document)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import audit, clock
+from services.intake import audit, clock, known_documents
 from services.intake.config import IntakeSettings
 from services.intake.machine import Action, Status, check
 from services.intake.machine import Dossier as MachineDossier
@@ -168,6 +168,7 @@ async def _supplement(ctx: Context) -> None:
     problems = Problems()
     owner = ctx.dossier.applicant or ctx.actor.subject
     facts = await check_documents(
+        ctx.session,
         refs,
         location="documents",
         owner=owner,
@@ -178,6 +179,7 @@ async def _supplement(ctx: Context) -> None:
     )
     problems.raise_if_any("Tài liệu bổ sung chưa hợp lệ.")
     reused = {f.id for f in facts if f.uses > 0}
+    await known_documents.count_uses(ctx.session, facts)
     ctx.dossier.documents = [
         *ctx.dossier.documents,
         *({**ref.model_dump(mode="json"), "reused": ref.id in reused} for ref in refs),

@@ -1,4 +1,5 @@
-"""The events intake applies: due dates tracking recomputed after a calendar changed."""
+"""The events intake applies: due dates tracking recomputed after a calendar changed,
+and the documents documents made ready (what a submission checks)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake import known_documents
 from services.intake.actions import load_for_update, record_audit
 from services.intake.clock import PAUSED_STATUSES
 from services.intake.models import Dossier, ProcessedEvent
+from shared.contracts.documents import DOCUMENT_TOPIC, DocumentEvent, DocumentReady
 from shared.contracts.dossiers import DOSSIER_TOPIC, DossierEvent, DueChanged
 from shared.contracts.events import EventEnvelope
 from shared.runtime import ConsumerSpec
@@ -63,4 +66,20 @@ DUE_CHANGES = ConsumerSpec(
     topics=(DOSSIER_TOPIC,),
     handler=apply_due_change,
     inbox_model=ProcessedEvent,
+    types=frozenset({DossierEvent.DUE_CHANGED}),
+)
+
+
+async def learn_document(session: AsyncSession, envelope: EventEnvelope) -> None:
+    if envelope.type != DocumentEvent.READY:
+        return
+    await known_documents.learn(session, DocumentReady.model_validate(envelope.payload))
+
+
+DOCUMENTS = ConsumerSpec(
+    group="intake.documents",
+    topics=(DOCUMENT_TOPIC,),
+    handler=learn_document,
+    inbox_model=ProcessedEvent,
+    types=frozenset({DocumentEvent.READY}),
 )

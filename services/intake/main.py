@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from services.intake import idempotency, tallies
 from services.intake.config import IntakeSettings
-from services.intake.consumers import DUE_CHANGES
+from services.intake.consumers import DOCUMENTS, DUE_CHANGES
 from services.intake.models import Base, OutboxRecord
 from services.intake.router import router
 from services.intake.upstreams import Upstreams
@@ -84,6 +84,6 @@ spec = ServiceSpec(
     metadata=Base.metadata,
     migrations=Path(__file__).parent / "migrations",
     outbox_model=OutboxRecord,
-    consumers=(DUE_CHANGES,),
+    consumers=(DUE_CHANGES, DOCUMENTS),
     periodic=(IDEMPOTENCY_PURGE, TALLY_FOLD),
 )

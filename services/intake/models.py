@@ -1,3 +1,4 @@
+import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -182,6 +184,21 @@ class IdempotencyRecord(Base):
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     locked_until: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class KnownDocument(Base):
+    """A ready document, as documents announced it (``document.ready``) or answered when
+    a dossier named it first. Its facts never change once ready; ``uses`` starts at
+    documents' count and goes up with each of intake's dossiers that attach it, in that
+    dossier's transaction (the national index counts reused documents)."""
+
+    __tablename__ = "known_documents"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(10))
+    content_type: Mapped[str] = mapped_column(String(100))
+    uses: Mapped[int] = mapped_column(Integer)
 
 
 class OutboxRecord(OutboxMixin, Base):

@@ -123,13 +123,14 @@ async def submit(
             )
         claimed = found
     try:
-        accepted = await submission.validate(
-            body,
-            principal,
-            authorization=request.headers.get("authorization", ""),
-            upstreams=upstreams,
-        )
         async with database.session() as session:
+            accepted = await submission.validate(
+                session,
+                body,
+                principal,
+                authorization=request.headers.get("authorization", ""),
+                upstreams=upstreams,
+            )
             dossier = await submission.record(
                 session, outbox, body=body, accepted=accepted, principal=principal, now=now
             )

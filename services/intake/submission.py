@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import audit
+from services.intake import audit, known_documents
 from services.intake.codes import next_code
 from services.intake.machine import Status
 from services.intake.models import Dossier
@@ -191,6 +191,7 @@ async def _check_agencies(
 
 
 async def check_documents(
+    session: AsyncSession,
     refs: list[Any],
     *,
     location: str,
@@ -200,8 +201,12 @@ async def check_documents(
     problems: Problems,
     requirements: int,
 ) -> list[DocumentFacts]:
-    """Each document exists, is the caller's own, is ready and of an accepted type."""
-    found = await upstreams.own_documents([ref.id for ref in refs], authorization)
+    """Each document exists, is the caller's own, is ready and of an accepted type:
+    from what intake knows, and from documents for any it has not heard of yet."""
+    found = await known_documents.lookup(session, (ref.id for ref in refs))
+    unknown = [ref.id for ref in refs if ref.id not in found]
+    if unknown:
+        found.update(await upstreams.own_documents(unknown, authorization))
     seen: set[Any] = set()
     usable: list[DocumentFacts] = []
     for index, ref in enumerate(refs):
@@ -242,11 +247,17 @@ class Accepted:
     handling: str  # the agency that handles it
     applicant: str | None  # the citizen's account
     submitter: str
+    documents: tuple[DocumentFacts, ...]  # the files given, as checked
     reused: frozenset[uuid.UUID]  # documents already used by an earlier dossier
 
 
 async def validate(
-    body: SubmissionIn, principal: Principal, *, authorization: str, upstreams: Upstreams
+    session: AsyncSession,
+    body: SubmissionIn,
+    principal: Principal,
+    *,
+    authorization: str,
+    upstreams: Upstreams,
 ) -> Accepted:
     """Everything a submission must satisfy: 403/422 with every problem found."""
     applicant, submitter = _check_submitter(body, principal)
@@ -269,6 +280,7 @@ async def validate(
             problems.add(location, message)
     _missing_documents(body, procedure, problems)
     usable = await check_documents(
+        session,
         body.documents,
         location="documents",
         owner=submitter,
@@ -280,7 +292,7 @@ async def validate(
     problems.raise_if_any("Hồ sơ chưa hợp lệ.")
     assert handling is not None
     reused = frozenset(facts.id for facts in usable if facts.uses > 0)
-    return Accepted(procedure, handling, applicant, submitter, reused)
+    return Accepted(procedure, handling, applicant, submitter, tuple(usable), reused)
 
 
 async def record(
@@ -295,6 +307,9 @@ async def record(
     """Write the dossier, its first audit entry and its event (the caller commits)."""
     now = now or datetime.now(UTC)
     procedure, handling, submitter = accepted.procedure, accepted.handling, accepted.submitter
+    # Before the code: the counter's row lock is held until commit, so the less comes
+    # after it, the less the agency's other submissions wait.
+    await known_documents.count_uses(session, accepted.documents)
     code = await next_code(session, agency_code=body.agency_code, at=now)
     fees, total = fees_for(procedure, body.channel)
     documents = [

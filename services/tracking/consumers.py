@@ -73,17 +73,20 @@ AGENCIES = ConsumerSpec(
     topics=("agency",),
     handler=apply_agency,
     inbox_model=ProcessedEvent,
+    types=frozenset({AGENCY_UPSERTED}),
 )
 DOSSIERS = ConsumerSpec(
     group="tracking.dossiers",
     topics=(DOSSIER_TOPIC,),
     handler=apply_dossier,
     inbox_model=ProcessedEvent,
+    types=frozenset(ledger.CLOCK_EVENTS),
 )
 CALENDARS = ConsumerSpec(
     group="tracking.calendars",
     topics=("calendar",),
     handler=apply_calendar_change,
     inbox_model=ProcessedEvent,
+    types=frozenset({CALENDAR_CHANGED}),
 )
 SCANNER = PeriodicSpec(name="tracking.scanner", interval_seconds=60, job=scan_clocks)

@@ -41,8 +41,8 @@ class EventBus(Protocol):
     ) -> list[Delivery]:
         """Take over messages other consumers received but never acknowledged (they crashed)."""
 
-    async def ack(self, group: str, delivery: Delivery) -> None:
-        """Mark a message as done for the group."""
+    async def ack(self, group: str, *deliveries: Delivery) -> None:
+        """Mark messages as done for the group (in one round trip where it can)."""
 
     async def dead_letter(self, group: str, delivery: Delivery, reason: str) -> None:
         """Park a message that keeps failing where an operator can see it, and acknowledge it."""
@@ -138,10 +138,11 @@ class InProcessBus:
                     claimed.append(Delivery(name, message_id, by_id[message_id], deliveries + 1))
         return claimed
 
-    async def ack(self, group: str, delivery: Delivery) -> None:
-        self._stream(delivery.stream).groups.setdefault(group, _Group()).pending.pop(
-            delivery.message_id, None
-        )
+    async def ack(self, group: str, *deliveries: Delivery) -> None:
+        for delivery in deliveries:
+            self._stream(delivery.stream).groups.setdefault(group, _Group()).pending.pop(
+                delivery.message_id, None
+            )
 
     async def dead_letter(self, group: str, delivery: Delivery, reason: str) -> None:
         self.dead_letters.append((group, delivery, reason))

@@ -86,8 +86,18 @@ class RedisStreamBus:
                 )
         return claimed
 
-    async def ack(self, group: str, delivery: Delivery) -> None:
-        await self._redis.xack(delivery.stream, group, delivery.message_id)
+    async def ack(self, group: str, *deliveries: Delivery) -> None:
+        by_stream: dict[str, list[str]] = {}
+        for delivery in deliveries:
+            by_stream.setdefault(delivery.stream, []).append(delivery.message_id)
+        if len(by_stream) == 1:
+            [(stream, ids)] = by_stream.items()
+            await self._redis.xack(stream, group, *ids)
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for stream, ids in by_stream.items():
+                pipe.xack(stream, group, *ids)
+            await pipe.execute()
 
     async def dead_letter(self, group: str, delivery: Delivery, reason: str) -> None:
         await self._redis.xadd(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import uuid
 import zipfile
 from collections.abc import AsyncIterator
@@ -14,10 +15,14 @@ import anyio.to_thread
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from services.documents.config import DocumentsSettings
 from services.documents.main import create_app, spec
+from services.documents.models import OutboxRecord
 from shared.auth import AgencyMembership, Position, Principal, Role, TokenService
+from shared.contracts.documents import DocumentEvent
+from shared.db import Database
 from shared.migrations import upgrade
 from tests.conftest import PgDatabase, distributed_platform, embedded_platform
 from tests.infra import S3Server
@@ -87,9 +92,12 @@ async def make_settings(
 class Client:
     """The service app with a client per person (each with their own token)."""
 
-    def __init__(self, http: httpx.AsyncClient, tokens: TokenService) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, tokens: TokenService, settings: DocumentsSettings
+    ) -> None:
         self.http = http
         self.tokens = tokens
+        self.settings = settings
 
     def auth(self, who: str | None) -> dict[str, str]:
         if who is None:
@@ -144,4 +152,20 @@ async def serve(settings: DocumentsSettings) -> AsyncIterator[Client]:
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://documents") as http,
     ):
-        yield Client(http, TokenService.from_settings(settings.platform))
+        yield Client(http, TokenService.from_settings(settings.platform), settings)
+
+
+async def announced(settings: DocumentsSettings) -> list[dict[str, Any]]:
+    """The ``document.ready`` events documents wrote, oldest first: (subject, payload)."""
+    database = Database(settings.db_url)
+    try:
+        async with database.session() as session:
+            rows = await session.scalars(select(OutboxRecord.envelope).order_by(OutboxRecord.id))
+            envelopes = [json.loads(row) for row in rows]
+    finally:
+        await database.dispose()
+    return [
+        {"subject": envelope["subject"], **envelope["payload"]}
+        for envelope in envelopes
+        if envelope["type"] == DocumentEvent.READY
+    ]

@@ -15,7 +15,7 @@ from services.documents.models import DownloadAudit
 from shared.contracts.dossiers import DossierDocuments, DossierEvent
 from shared.contracts.events import EventEnvelope
 from shared.db import Database
-from tests.documents.conftest import CENTRE, OTHER, PDF, PEOPLE, PNG, Client
+from tests.documents.conftest import CENTRE, OTHER, PDF, PEOPLE, PNG, Client, announced
 
 
 async def submitted(
@@ -140,10 +140,20 @@ class TestResults:
             headers=client.auth(who),
         )
 
-    async def test_an_issued_result_lands_in_the_citizens_wallet(self, client: Client) -> None:
+    async def test_an_issued_result_lands_in_the_citizens_wallet(
+        self, client: Client, documents_settings: DocumentsSettings
+    ) -> None:
         response = await self.result(client, "officer", CENTRE)
         assert response.status_code == 201, response.text
         assert (response.json()["kind"], response.json()["issued_by"]) == ("result", CENTRE)
+        # Announced as the citizen's, already used by the dossier it answers.
+        [ready] = await announced(documents_settings)
+        assert (ready["id"], ready["owner"], ready["kind"], ready["uses"]) == (
+            response.json()["id"],
+            "c-1",
+            "result",
+            1,
+        )
         wallet = (await client.get("/api/v1/documents")).json()
         assert [item["kind"] for item in wallet] == ["result"]
         link = await client.get(f"/api/v1/documents/{wallet[0]['id']}/download")

@@ -11,7 +11,7 @@ import pytest
 
 from services.documents.config import DocumentsSettings
 from tests.conftest import PgDatabase
-from tests.documents.conftest import EXE, PDF, Client, make_settings, serve
+from tests.documents.conftest import EXE, PDF, Client, announced, make_settings, serve
 from tests.infra import S3Server
 
 
@@ -60,6 +60,10 @@ async def test_posted_then_confirmed_it_becomes_usable(s3_client: Client) -> Non
         f"/api/v1/documents/{grant['id']}/confirm", headers=s3_client.auth("citizen")
     )
     assert again.status_code == 409
+    # Usable, and so announced, only once confirmed, and once.
+    assert [(ready["id"], ready["uses"]) for ready in await announced(s3_client.settings)] == [
+        (grant["id"], 0)
+    ]
 
 
 async def test_what_arrives_is_checked_like_any_upload(s3_client: Client) -> None:

@@ -13,7 +13,16 @@ from services.documents.config import DocumentsSettings
 from services.documents.models import Document
 from shared.db import Database
 from tests.conftest import PgDatabase
-from tests.documents.conftest import DOCX, EXE, PDF, PNG, Client, make_settings, serve
+from tests.documents.conftest import (
+    DOCX,
+    EXE,
+    PDF,
+    PNG,
+    Client,
+    announced,
+    make_settings,
+    serve,
+)
 from tests.infra import S3Server
 
 
@@ -41,6 +50,22 @@ class TestAccepted:
             "Giấy chứng sinh.png",
             "giay-chung-sinh",
         )
+
+    async def test_a_stored_document_is_announced_once_with_its_facts(
+        self, client: Client, documents_settings: DocumentsSettings
+    ) -> None:
+        created = (await client.upload(PDF, name="to-khai.png", declared="image/png")).json()
+        await client.upload_raw(b"khong-phai.pdf", EXE)  # refused: nothing to announce
+        assert await announced(documents_settings) == [
+            {
+                "subject": created["id"],
+                "id": created["id"],
+                "owner": "c-1",
+                "kind": "upload",
+                "content_type": "application/pdf",
+                "uses": 0,
+            }
+        ]
 
     async def test_the_wallet_lists_it_and_the_link_downloads_it(self, client: Client) -> None:
         created = (await client.upload(PNG, name="anh.png")).json()

@@ -4,12 +4,14 @@ what is refused and how, Idempotency-Key, and codes under 200 parallel submissio
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from services.intake import known_documents
 from services.intake.models import AuditEntry, Dossier, OutboxRecord
 from shared.auth import Position
 from shared.db import Database
@@ -230,12 +232,34 @@ async def test_200_parallel_submissions_to_one_desk_get_200_distinct_codes(
     codes = sorted(r.json()["code"] for r in responses)
     assert codes == [f"{CENTRE}-260302-{n:04d}" for n in range(1, 201)]
 
-    # Documents learns the uses by event; a dossier filed after that counts the reuse.
-    wallet: list[dict[str, Any]] = []
-    for _ in range(200):
-        wallet = (await platform.client.get("/api/v1/documents", headers=citizen)).json()
-        if all(document["uses"] > 0 for document in wallet):
-            break
-        await asyncio.sleep(0.05)  # another service's consumer: nothing to wait on here
+    # Intake counts each use in the dossier's transaction: the next dossier is a reuse.
     later = await submit(platform, citizen, documents=documents)
     assert all(document["reused"] for document in later.json()["documents"])
+    assert {facts.uses for facts in (await known(platform, documents)).values()} == {201}
+
+
+async def known(platform: Platform, refs: list[dict[str, Any]]) -> dict[uuid.UUID, Any]:
+    database = Database(platform.urls["intake"])
+    try:
+        async with database.session() as session:
+            return await known_documents.lookup(session, (uuid.UUID(r["id"]) for r in refs))
+    finally:
+        await database.dispose()
+
+
+async def test_intake_learns_an_uploaded_document_from_its_event(platform: Platform) -> None:
+    citizen = platform.citizen("citizen-1")
+    refs = await documents_for(platform, LICENCE, citizen)
+    found: dict[uuid.UUID, Any] = {}
+    for _ in range(200):
+        found = await known(platform, refs)
+        if len(found) == len(refs):
+            break
+        await asyncio.sleep(0.05)  # relayed and consumed by workers: nothing to wait on
+    assert {(f.owner, f.kind, f.content_type, f.uses) for f in found.values()} == {
+        ("citizen-1", "upload", "application/pdf", 0)
+    }
+    first = await submit(platform, citizen, documents=refs)
+    assert first.status_code == 201, first.text
+    assert not any(document["reused"] for document in first.json()["documents"])
+    assert {f.uses for f in (await known(platform, refs)).values()} == {1}

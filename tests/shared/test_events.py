@@ -135,6 +135,24 @@ class TestOutbox:
         await consumer.run_once()
         assert await pipeline.applied() == [str(e.id) for e in sent]
 
+    async def test_events_of_types_the_group_does_not_apply_are_acknowledged_unapplied(
+        self, pipeline: Pipeline
+    ) -> None:
+        async with pipeline.producer_db.session() as session:
+            events = [
+                pipeline.producer.add(session, f"{pipeline.topic}.{kind}", {})
+                for kind in ("noise", "wanted", "noise", "noise")
+            ]
+        await pipeline.relay().drain()
+        consumer = pipeline.consumer(claim_idle_ms=0, types=frozenset({f"{pipeline.topic}.wanted"}))
+        await consumer.start()
+        assert await consumer.run_once(block_ms=0) == 4
+        assert await pipeline.applied() == [str(events[1].id)]
+        async with pipeline.consumer_db.session() as session:  # no inbox row for the rest
+            inbox = await session.scalar(select(func.count()).select_from(TrackingInbox))
+        assert inbox == 1
+        assert await consumer.run_once(block_ms=0) == 0  # every one acknowledged
+
     async def test_a_commit_wakes_the_running_relay_without_waiting_for_its_poll(
         self, pipeline: Pipeline
     ) -> None:
