@@ -2,9 +2,10 @@
 
 The procedure's version in force is pinned; the applicant's data is validated against
 its e-form (JSON Schema, formats checked); every required document must be given, be
-the submitter's own (documents answers as the caller) and ready; fees come from the
-catalogue. Then, in one transaction: the code, the dossier, the first audit entry and
-the ``dossier.submitted`` event (documents learns which agencies may read the files).
+the submitter's own and ready (as documents announced it, else as documents answers the
+caller); fees come from the catalogue. Then, in one transaction: the files' use counts,
+the code, the dossier, the first audit entry and the ``dossier.submitted`` event
+(documents learns which agencies may read the files).
 """
 
 from __future__ import annotations
@@ -248,7 +249,11 @@ class Accepted:
     applicant: str | None  # the citizen's account
     submitter: str
     documents: tuple[DocumentFacts, ...]  # the files given, as checked
-    reused: frozenset[uuid.UUID]  # documents already used by an earlier dossier
+
+    @property
+    def reused(self) -> frozenset[uuid.UUID]:
+        """The files an earlier dossier already used (the national index counts reuse)."""
+        return frozenset(facts.id for facts in self.documents if facts.uses > 0)
 
 
 async def validate(
@@ -291,8 +296,7 @@ async def validate(
     )
     problems.raise_if_any("Hồ sơ chưa hợp lệ.")
     assert handling is not None
-    reused = frozenset(facts.id for facts in usable if facts.uses > 0)
-    return Accepted(procedure, handling, applicant, submitter, tuple(usable), reused)
+    return Accepted(procedure, handling, applicant, submitter, tuple(usable))
 
 
 async def record(
