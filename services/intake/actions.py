@@ -23,7 +23,7 @@ from services.intake.machine import Action, Status, check
 from services.intake.machine import Dossier as MachineDossier
 from services.intake.models import Dossier
 from services.intake.schemas import ActionIn
-from services.intake.submission import Problems, check_documents, invalid
+from services.intake.submission import Problems, check_documents, invalid, reused
 from services.intake.upstreams import Upstreams
 from shared.auth import Principal
 from shared.contracts.dossiers import (
@@ -178,11 +178,11 @@ async def _supplement(ctx: Context) -> None:
         requirements=10_000,  # a supplement may answer any listed item
     )
     problems.raise_if_any("Tài liệu bổ sung chưa hợp lệ.")
-    reused = {f.id for f in facts if f.uses > 0}
+    given_before = reused(facts)
     await known_documents.count_uses(ctx.session, facts)
     ctx.dossier.documents = [
         *ctx.dossier.documents,
-        *({**ref.model_dump(mode="json"), "reused": ref.id in reused} for ref in refs),
+        *({**ref.model_dump(mode="json"), "reused": ref.id in given_before} for ref in refs),
     ]
     ctx.dossier.pending_request = None
     ctx.details["documents"] = [str(ref.id) for ref in refs]

@@ -89,7 +89,7 @@ async def count_uses(session: AsyncSession, documents: Iterable[DocumentFacts]) 
         # In the order of their ids: two dossiers attaching the same files in another
         # order would otherwise wait for each other's rows (a deadlock).
         for facts in sorted(documents, key=lambda facts: facts.id)
-        if facts.status == "ready"
+        if facts.status == "ready"  # every row here is answered as ready
     ]
     if rows:
         _, use_statement = _STATEMENTS[session.get_bind().dialect.name]

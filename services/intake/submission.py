@@ -11,7 +11,7 @@ the code, the dossier, the first audit entry and the ``dossier.submitted`` event
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -252,8 +252,12 @@ class Accepted:
 
     @property
     def reused(self) -> frozenset[uuid.UUID]:
-        """The files an earlier dossier already used (the national index counts reuse)."""
-        return frozenset(facts.id for facts in self.documents if facts.uses > 0)
+        return reused(self.documents)
+
+
+def reused(documents: Iterable[DocumentFacts]) -> frozenset[uuid.UUID]:
+    """The files an earlier dossier already used (the national index counts reuse)."""
+    return frozenset(facts.id for facts in documents if facts.uses > 0)
 
 
 async def validate(

@@ -108,11 +108,6 @@ class Consumer:
             await self._bus.dead_letter(self.group, delivery, "malformed envelope")
             return None
 
-    async def handle(self, delivery: Delivery) -> None:
-        envelope = await self._envelope(delivery)
-        if envelope is not None:
-            await self._handle(delivery, envelope)
-
     async def _handle(self, delivery: Delivery, envelope: EventEnvelope) -> None:
         try:
             await self._apply(envelope)
