@@ -84,7 +84,8 @@ def bare_app() -> FastAPI:
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    engine = create_async_engine(database_url("intake"), pool_size=10, max_overflow=10)
+    # The pool intake has (shared/db.py).
+    engine = create_async_engine(database_url("intake"), pool_size=20, max_overflow=0)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -79,7 +79,8 @@ class ServiceSettings(BaseSettings):
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
     # Embedded mode defaults to a SQLite file per service; distributed mode requires a URL.
     database_url: str | None = None
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    # Connections a process keeps at most (one each for as many requests at once).
+    db_pool_size: int = Field(default=20, ge=1, le=200)
 
     @model_validator(mode="after")
     def _resolve_database_url(self) -> ServiceSettings:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import AuditEntry, Dossier
@@ -22,7 +22,8 @@ from services.intake.models import AuditEntry, Dossier
 GENESIS = "0" * 64
 
 
-def entry_hash(entry: AuditEntry) -> str:
+def canonical(entry: AuditEntry) -> str:
+    """What an entry's hash covers, as text (the previous hash included)."""
     content = {
         "dossier_code": entry.dossier_code,
         "sequence": entry.sequence,
@@ -35,8 +36,20 @@ def entry_hash(entry: AuditEntry) -> str:
         "details": entry.details,
         "prev_hash": entry.prev_hash,
     }
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    return hashlib.sha256(canonical(entry).encode()).hexdigest()
+
+
+def hash_sql(
+    canonical_text: ColumnElement[str], marker: ColumnElement[str], code: ColumnElement[str]
+) -> ColumnElement[str]:
+    """``entry_hash`` in SQL (PostgreSQL), of an entry whose canonical text was made with
+    ``marker`` for its dossier code: for a statement that takes the code itself."""
+    text = func.replace(canonical_text, marker, code)
+    return func.encode(func.sha256(func.convert_to(text, "UTF8")), "hex")
 
 
 def append(

@@ -11,7 +11,8 @@ from datetime import date, datetime
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import ColumnElement, Table, Text, bindparam, func
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,10 +22,24 @@ from shared.worktime import VIETNAM
 ZONE = ZoneInfo(VIETNAM)
 
 
+def local_day(at: datetime) -> date:
+    return at.astimezone(ZONE).date()
+
+
+def code_prefix(agency_code: str, day: date) -> str:
+    return f"{agency_code}-{day:%y%m%d}-"
+
+
 def format_code(agency_code: str, day: date, number: int) -> str:
     # Four digits as the circular shows; a desk past 9,999 dossiers a day gets more
     # digits rather than a repeat.
-    return f"{agency_code}-{day:%y%m%d}-{number:04d}"
+    return f"{code_prefix(agency_code, day)}{number:04d}"
+
+
+def code_sql(prefix: ColumnElement[str], number: ColumnElement[int]) -> ColumnElement[str]:
+    """``format_code`` in SQL, for a statement that takes the number itself (``filing``)."""
+    digits = sql_cast(number, Text)
+    return prefix + func.lpad(digits, func.greatest(4, func.length(digits)), "0")
 
 
 def _counter_upsert(dialect: type[postgresql.Insert] | type[sqlite.Insert]) -> object:
@@ -49,7 +64,7 @@ _UPSERTS = {
 async def next_code(session: AsyncSession, *, agency_code: str, at: datetime) -> str:
     """The next code of ``agency_code`` for the local day of ``at``, in the caller's
     transaction (it is only taken if that transaction commits)."""
-    day = at.astimezone(ZONE).date()
+    day = local_day(at)
     statement = _UPSERTS[session.get_bind().dialect.name]
     result = await session.execute(statement, {"agency_code": agency_code, "day": day})  # type: ignore[call-overload]
     return format_code(agency_code, day, result.scalar_one())

@@ -17,8 +17,9 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, Uuid, any_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import KnownDocument
@@ -26,9 +27,13 @@ from services.intake.upstreams import DocumentFacts
 from shared.contracts.documents import DocumentReady
 
 _TABLE = cast(Table, KnownDocument.__table__)
-_LOOKUP = select(
-    _TABLE.c.id, _TABLE.c.owner, _TABLE.c.kind, _TABLE.c.content_type, _TABLE.c.uses
-).where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+_FACTS = select(_TABLE.c.id, _TABLE.c.owner, _TABLE.c.kind, _TABLE.c.content_type, _TABLE.c.uses)
+_LOOKUPS = {
+    # One array parameter: the same statement text for any number of ids, where an
+    # expanding IN is rewritten on every call (a tenth of the lookup's CPU).
+    "postgresql": _FACTS.where(_TABLE.c.id == any_(bindparam("ids", type_=ARRAY(Uuid())))),
+    "sqlite": _FACTS.where(_TABLE.c.id.in_(bindparam("ids", expanding=True))),
+}
 
 
 def _statements(
@@ -55,7 +60,8 @@ async def lookup(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.U
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
-    rows = await session.execute(_LOOKUP, {"ids": wanted})
+    statement = _LOOKUPS[session.get_bind().dialect.name]
+    rows = await session.execute(statement, {"ids": wanted})
     return {
         row.id: DocumentFacts(
             id=row.id,
@@ -75,10 +81,10 @@ async def learn(session: AsyncSession, ready: DocumentReady) -> None:
     await session.execute(learn_statement, ready.model_dump())  # type: ignore[call-overload]
 
 
-async def count_uses(session: AsyncSession, documents: Iterable[DocumentFacts]) -> None:
-    """One more dossier uses each of ``documents`` (in that dossier's transaction); one
-    learned from documents' answer just now is kept with its count."""
-    rows = [
+def use_rows(documents: Iterable[DocumentFacts]) -> list[dict[str, Any]]:
+    """The rows that count one more use of each of ``documents``: its count if intake
+    has not kept it yet (one learned from documents' answer just now), else one more."""
+    return [
         {
             "id": facts.id,
             "owner": facts.owner,
@@ -91,6 +97,11 @@ async def count_uses(session: AsyncSession, documents: Iterable[DocumentFacts]) 
         for facts in sorted(documents, key=lambda facts: facts.id)
         if facts.status == "ready"  # every row here is answered as ready
     ]
+
+
+async def count_uses(session: AsyncSession, documents: Iterable[DocumentFacts]) -> None:
+    """One more dossier uses each of ``documents`` (in that dossier's transaction)."""
+    rows = use_rows(documents)
     if rows:
         _, use_statement = _STATEMENTS[session.get_bind().dialect.name]
         await session.execute(use_statement, rows)  # type: ignore[call-overload]

@@ -122,8 +122,11 @@ async def submit(
                 found.body, found.status_code, headers={"Idempotent-Replayed": "true"}
             )
         claimed = found
+    # With a key, the answer to replay commits with the dossier: a transaction. Without
+    # one, the dossier is one statement on PostgreSQL, which needs none (``filing``).
+    alone = claimed is None and not database.is_sqlite
     try:
-        async with database.session() as session:
+        async with database.statement_session() if alone else database.session() as session:
             accepted = await submission.validate(
                 session,
                 body,

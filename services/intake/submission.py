@@ -3,8 +3,8 @@
 The procedure's version in force is pinned; the applicant's data is validated against
 its e-form (JSON Schema, formats checked); every required document must be given, be
 the submitter's own and ready (as documents announced it, else as documents answers the
-caller); fees come from the catalogue. Then, in one transaction: the files' use counts,
-the code, the dossier, the first audit entry and the ``dossier.submitted`` event
+caller); fees come from the catalogue. Then, atomically (``filing``): the files' use
+counts, the code, the dossier, the first audit entry and the ``dossier.submitted`` event
 (documents learns which agencies may read the files).
 """
 
@@ -20,10 +20,9 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import audit, known_documents
-from services.intake.codes import next_code
+from services.intake import audit, filing, known_documents
 from services.intake.machine import Status
-from services.intake.models import Dossier
+from services.intake.models import AuditEntry, Dossier
 from services.intake.schemas import SubmissionIn
 from services.intake.upstreams import DocumentFacts, Upstreams
 from shared.auth import Position, Principal, Role
@@ -312,13 +311,10 @@ async def record(
     principal: Principal,
     now: datetime | None = None,
 ) -> Dossier:
-    """Write the dossier, its first audit entry and its event (the caller commits)."""
+    """Write the dossier, its first audit entry and its event (``filing``: one statement
+    on PostgreSQL; the caller's session commits, or needs no commit)."""
     now = now or datetime.now(UTC)
     procedure, handling, submitter = accepted.procedure, accepted.handling, accepted.submitter
-    # Before the code: the counter's row lock is held until commit, so the less comes
-    # after it, the less the agency's other submissions wait.
-    await known_documents.count_uses(session, accepted.documents)
-    code = await next_code(session, agency_code=body.agency_code, at=now)
     fees, total = fees_for(procedure, body.channel)
     documents = [
         {**ref.model_dump(mode="json"), "reused": ref.id in accepted.reused}
@@ -326,7 +322,6 @@ async def record(
     ] + [{"requirement": index, "id": None} for index in body.received_on_paper]
     time_limit = procedure.processing_time
     dossier = Dossier(
-        code=code,
         status=Status.SUBMITTED.value,
         sequence=1,
         audit_sequence=1,
@@ -352,9 +347,7 @@ async def record(
         result_documents=[],
         updated_at=now,
     )
-    entry = audit.append(
-        session,
-        dossier_code=code,
+    entry = AuditEntry(
         sequence=1,
         prev_hash=audit.GENESIS,
         actor=principal.subject,
@@ -371,18 +364,19 @@ async def record(
             "documents": len(documents),
         },
     )
-    dossier.head_hash = entry.hash
-    session.add(dossier)
-    outbox.add(
-        session,
-        DossierEvent.SUBMITTED,
-        DossierDocuments(
-            at=now,
-            owner=submitter,
-            documents=[ref.id for ref in body.documents],
-            agency_codes=list(dict.fromkeys([handling, body.agency_code])),
-        ).model_dump(mode="json"),
-        subject=code,
-        sequence=1,
+    event = DossierDocuments(
+        at=now,
+        owner=submitter,
+        documents=[ref.id for ref in body.documents],
+        agency_codes=list(dict.fromkeys([handling, body.agency_code])),
     )
+    new = filing.NewDossier(
+        dossier=dossier,
+        entry=entry,
+        event=(DossierEvent.SUBMITTED, event.model_dump(mode="json")),
+        files=accepted.documents,
+        receiving_agency_code=body.agency_code,
+        at=now,
+    )
+    await filing.write(session, outbox, new)
     return dossier

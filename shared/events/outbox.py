@@ -70,6 +70,33 @@ class Outbox:
         # instead of waiting for its next poll.
         self.committed = asyncio.Event()
 
+    def envelope(
+        self,
+        event_type: str,
+        payload: dict[str, Any],
+        *,
+        subject: str | None = None,
+        sequence: int | None = None,
+    ) -> EventEnvelope:
+        """An event of this service, not written yet."""
+        return EventEnvelope(
+            type=event_type,
+            source=self.source,
+            subject=subject,
+            sequence=sequence,
+            request_id=current_request_id(),
+            payload=payload,
+        )
+
+    @staticmethod
+    def row(envelope: EventEnvelope) -> dict[str, Any]:
+        """The outbox row of ``envelope``, as column values."""
+        return {
+            "event_id": envelope.id,
+            "topic": envelope.topic,
+            "envelope": envelope.model_dump_json(),
+        }
+
     def add(
         self,
         session: AsyncSession,
@@ -79,25 +106,17 @@ class Outbox:
         subject: str | None = None,
         sequence: int | None = None,
     ) -> EventEnvelope:
-        envelope = EventEnvelope(
-            type=event_type,
-            source=self.source,
-            subject=subject,
-            sequence=sequence,
-            request_id=current_request_id(),
-            payload=payload,
-        )
-        session.add(
-            self.model(  # type: ignore[call-arg]
-                event_id=envelope.id,
-                topic=envelope.topic,
-                envelope=envelope.model_dump_json(),
-            )
-        )
+        envelope = self.envelope(event_type, payload, subject=subject, sequence=sequence)
+        session.add(self.model(**self.row(envelope)))
+        self.wake_after_commit(session)
+        return envelope
+
+    def wake_after_commit(self, session: AsyncSession) -> None:
+        """Wake the relay when ``session`` commits (``add`` does; a row written by a
+        statement of the caller's own says so with this)."""
         if not session.info.get(_LISTENING):
             session.info[_LISTENING] = True
             event.listen(session.sync_session, "after_commit", self._on_commit, once=True)
-        return envelope
 
     def _on_commit(self, sync_session: Any) -> None:
         sync_session.info.pop(_LISTENING, None)

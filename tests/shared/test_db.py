@@ -1,5 +1,6 @@
 """Instants stay instants on both databases: stored in UTC, read back with their offset.
-Connections the server closed are replaced; read sessions run without a transaction."""
+Connections the server closed are replaced; read and statement sessions run without a
+transaction."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from sqlalchemy import Integer, MetaData, delete, func, select, text
+from sqlalchemy import Integer, MetaData, delete, func, insert, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -121,6 +122,24 @@ async def test_a_read_session_reads_and_refuses_to_write(database: Database) -> 
         await database.dispose()
 
 
+async def test_a_statement_session_commits_each_statement_as_it_runs(
+    database: Database,
+) -> None:
+    moment = datetime(2026, 11, 23, 9, 0, tzinfo=ICT)
+    try:
+        if database.is_sqlite:
+            with pytest.raises(RuntimeError, match="PostgreSQL"):
+                async with database.statement_session():
+                    pass
+            return
+        async with database.statement_session() as session:
+            await session.execute(insert(Moment), {"id": 5, "at": moment})
+            async with database.read_session() as other:  # before this session ends
+                assert await other.scalar(select(Moment.at).where(Moment.id == 5)) == moment
+    finally:
+        await database.dispose()
+
+
 async def test_a_read_session_opens_no_transaction_on_postgresql(
     pg_database: PgDatabase,
 ) -> None:
@@ -133,6 +152,7 @@ async def test_a_read_session_opens_no_transaction_on_postgresql(
     try:
         for sessions, expected in (
             (database.read_session, "idle"),
+            (database.statement_session, "idle"),
             (database.session, "idle in transaction"),
         ):
             async with sessions() as session:
