@@ -71,7 +71,9 @@ def _typed(table: Table, names: Iterable[str], prefix: str) -> list[Any]:
 
 
 def _one_statement() -> Select[tuple[str, str]]:
-    """Built once; its parameters are those ``_parameters`` gives."""
+    """Built once. Parameters: the files as arrays (``file_*``), the counter's key, the
+    code's prefix, the marker, the entry's canonical text, and each column of the three
+    rows (``d_*``, ``e_*``, ``o_*``), as ``write`` gives them."""
     known, counters = _KNOWN, _COUNTERS
     files = (
         func.unnest(
