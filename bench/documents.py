@@ -60,6 +60,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL process (its backends come and go with connections;
+    the bench's own connections are the service's, so the sum over a run is its share)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        if "(postgres)" in text:
+            total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -167,13 +181,20 @@ async def measure(
             # fills) falls on both sides alike.
             walls = {"service": 0.0, "direct": 0.0}
             lats: dict[str, list[float]] = {"service": [], "direct": []}
-            service_cpu = 0.0
+
+            # Where each side's CPU goes: this process (the client), the service, the S3
+            # server, PostgreSQL. Both sides share two cores, so the sums bound the rates.
+            def cpu_now() -> list[float]:
+                return [cpu_seconds(os.getpid()), cpu_seconds(pid),
+                        cpu_seconds(s3.process.pid), postgres_cpu_seconds()]  # fmt: skip
+
+            cpu = {"service": [0.0] * 4, "direct": [0.0] * 4}
             for _ in range(2):
                 for name, one in (("direct", direct), ("service", through_service)):
-                    cpu_before = cpu_seconds(pid)
+                    cpu_before = cpu_now()
                     wall, lat = await run_many(count // 2, args.concurrency, one)
-                    if name == "service":
-                        service_cpu += cpu_seconds(pid) - cpu_before
+                    spent = zip(cpu[name], cpu_before, cpu_now(), strict=True)
+                    cpu[name] = [total + after - before for total, before, after in spent]
                     walls[name] += wall
                     lats[name] += lat
             service_wall, service_lat = walls["service"], lats["service"]
@@ -186,10 +207,13 @@ async def measure(
                     f"{label + ' ' + name:<22}{count / wall:>9.1f}{count * size / wall / 1e6:>8.1f}"
                     f"{p99(lat) * 1000:>9.1f}"
                 )
-            print(
-                f"{'':<22}service / direct throughput: {direct_wall / service_wall:.2f}x; "
-                f"service CPU {service_cpu / count * 1000:.1f} ms per upload"
-            )
+            print(f"{'':<22}service / direct throughput: {direct_wall / service_wall:.2f}x")
+            for name, used in cpu.items():
+                caller, server, store, database = (1000 * seconds / count for seconds in used)
+                print(
+                    f"{'':<22}CPU ms per upload, {name}: client {caller:.1f}, service "
+                    f"{server:.1f}, S3 server {store:.1f}, PostgreSQL {database:.1f}"
+                )
 
         idle_rss, idle_peak = rss_mb(pid), peak_rss_mb(pid)
         big = payload(100 * 1024 * 1024)

@@ -157,6 +157,19 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+async def get_statement_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """For a route whose write is one statement on PostgreSQL: a statement session
+    there (no ``BEGIN``/``COMMIT``); on SQLite, where that write may take several
+    statements, the request's transaction."""
+    database: Database = request.app.state.runtime.db
+    sessions = database.session if database.is_sqlite else database.statement_session
+    async with sessions() as session:
+        yield session
+
+
+StatementSessionDep = Annotated[AsyncSession, Depends(get_statement_session, scope="function")]
+
+
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     database: Database = request.app.state.runtime.db
     async with database.read_session() as session:

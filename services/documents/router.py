@@ -14,7 +14,7 @@ from services.documents.schemas import (
     DownloadOut,
 )
 from shared.auth import CurrentPrincipal
-from shared.db import ReadSessionDep, SessionDep
+from shared.db import ReadSessionDep, SessionDep, StatementSessionDep
 from shared.runtime import OutboxDep
 from shared.storage import ObjectStorage
 
@@ -61,7 +61,7 @@ UPLOAD_BODY = {
 @router.post("", response_model=DocumentOut, status_code=201, openapi_extra=UPLOAD_BODY)
 async def upload(
     request: Request,
-    session: SessionDep,
+    session: StatementSessionDep,
     outbox: OutboxDep,
     storage: StorageDep,
     settings: SettingsDep,

@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -137,6 +137,7 @@ def _ready(
     issued_by: str | None = None,
 ) -> Document:
     return Document(
+        id=uuid.uuid4(),  # set here: a row may be written without the ORM (repository)
         owner=owner,
         kind=kind,
         label=label,
@@ -151,9 +152,7 @@ def _ready(
     )
 
 
-def _announce(session: AsyncSession, outbox: Outbox, document: Document, uses: int = 0) -> None:
-    """Say, in the transaction that makes it usable, that the document is ready: intake
-    keeps these facts to check a submission without asking again."""
+def _ready_event(document: Document, uses: int = 0) -> dict[str, Any]:
     ready = DocumentReady(
         id=document.id,
         owner=document.owner,
@@ -161,7 +160,41 @@ def _announce(session: AsyncSession, outbox: Outbox, document: Document, uses: i
         content_type=document.content_type,
         uses=uses,
     )
-    outbox.add(session, DocumentEvent.READY, ready.model_dump(mode="json"), subject=str(ready.id))
+    return ready.model_dump(mode="json")
+
+
+def _announce(session: AsyncSession, outbox: Outbox, document: Document, uses: int = 0) -> None:
+    """Say, in the transaction that makes it usable, that the document is ready: intake
+    keeps these facts to check a submission without asking again."""
+    event = _ready_event(document, uses)
+    outbox.add(session, DocumentEvent.READY, event, subject=str(document.id))
+
+
+async def _store_then_record(
+    session: AsyncSession,
+    outbox: Outbox,
+    storage: ObjectStorage,
+    scanner: ClamAV | None,
+    received: receiving.Received,
+    document: Document,
+) -> Document:
+    """Scan (when configured), put the file, then write its record and its ready event
+    together (one statement on PostgreSQL). A failed put writes nothing; a record that
+    cannot be written takes the object away again."""
+    if scanner is not None:
+        await _scan(scanner, received.spool)
+    await _put(storage, received, document.storage_key)
+    envelope = outbox.envelope(
+        DocumentEvent.READY, _ready_event(document), subject=str(document.id)
+    )
+    try:
+        await repository.add_with_event(session, document, outbox.row(envelope))
+    except BaseException:
+        with contextlib.suppress(StorageUnavailable, ObjectNotFound):
+            await storage.delete(document.storage_key)
+        raise
+    outbox.wake_after_commit(session)
+    return document
 
 
 async def upload(
@@ -191,10 +224,9 @@ async def upload(
         label=received.fields.get("kind") or None,
     )
     try:
-        stored = await _store_and_keep(session, storage, scanner, received, document)
+        stored = await _store_then_record(session, outbox, storage, scanner, received, document)
     finally:
         received.close()
-    _announce(session, outbox, stored)
     return out(stored)
 
 

@@ -1,4 +1,5 @@
-"""The object store going away and coming back; the optional malware scan."""
+"""The object store going away and coming back; a record that cannot be written; the
+optional malware scan."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ from pathlib import Path
 import anyio.to_thread
 import httpx
 import pytest
+from minio import Minio
+from sqlalchemy import text
 
+from services.documents.config import DocumentsSettings
+from shared.db import Database
 from tests.conftest import PgDatabase
-from tests.documents.conftest import PDF, Client, make_settings, serve
+from tests.documents.conftest import PDF, Client, announced, make_settings, serve
 from tests.documents.test_uploads import stored
 from tests.infra import S3Server, free_port, seaweedfs
 
@@ -110,3 +115,50 @@ async def test_without_a_scanner_readyz_says_it_is_off(client: Client) -> None:
     ready = (await client.http.get("/readyz")).json()
     assert ready["checks"]["malware_scan"] == "off"
     assert ready["status"] == "ok"
+
+
+REFUSE_NEW_DOCUMENTS = {
+    "postgresql": [
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+        "CREATE TRIGGER refuse BEFORE INSERT ON documents FOR EACH ROW EXECUTE FUNCTION refuse()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER refuse BEFORE INSERT ON documents BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ],
+}
+
+
+def objects(settings: DocumentsSettings) -> int:
+    """The objects the store holds, straight from the store."""
+    if settings.storage_backend == "s3":
+        minio = Minio(
+            settings.s3_endpoint,
+            access_key=settings.s3_access_key.get_secret_value(),
+            secret_key=settings.s3_secret_key.get_secret_value(),
+            secure=False,
+        )
+        return sum(1 for _ in minio.list_objects(settings.s3_bucket, recursive=True))
+    assert settings.local_storage_dir is not None
+    return sum(1 for path in (settings.local_storage_dir / "objects").rglob("*") if path.is_file())
+
+
+async def test_a_record_that_cannot_be_written_takes_the_stored_file_away(
+    client: Client,
+) -> None:
+    settings = client.settings
+    assert (await client.upload(PDF)).status_code == 201
+    database = Database(settings.db_url)
+    try:
+        async with database.session() as session:
+            for statement in REFUSE_NEW_DOCUMENTS[session.get_bind().dialect.name]:
+                await session.execute(text(statement))
+    finally:
+        await database.dispose()
+    failed = await client.upload(PDF)
+    assert failed.status_code == 500
+    assert failed.headers["content-type"] == "application/problem+json"
+    # The file was put before the record failed: it is gone again, with no event.
+    assert await stored(settings) == 1
+    assert len(await announced(settings)) == 1
+    assert await anyio.to_thread.run_sync(objects, settings) == 1
