@@ -31,7 +31,9 @@ from services.intake import audit as intake_audit
 from services.intake.audit import Break
 from services.intake.config import UPSTREAMS as INTAKE_UPSTREAMS
 from services.intake.main import spec as intake_spec
+from services.national_portal import portal
 from services.national_portal.main import spec as national_portal_spec
+from services.national_portal.schemas import ProcedureIn
 from services.procedures import seed as procedures_seed
 from services.procedures.caching import invalidate_shared_cache as invalidate_catalogue_cache
 from services.procedures.main import spec as procedures_spec
@@ -69,11 +71,20 @@ class ServiceSeed:
     committed: Callable[[ServiceSettings], Awaitable[None]] | None = None
 
 
+async def seed_portal_procedures(session: AsyncSession) -> dict[str, int]:
+    """The portal mock's national procedure database: the catalogue's procedures, so
+    that the dossiers the platform syncs name procedures the portal knows."""
+    _, procedures = procedures_seed.load_catalogue()
+    known = [ProcedureIn(MaTTHC=p.code, TenTTHC=p.name) for p in procedures]
+    return {"procedures": await portal.register_procedures(session, known)}
+
+
 # Demo data, in order: officers' memberships name agencies the procedures seed creates.
 SEEDS: dict[str, ServiceSeed] = {
     "procedures": ServiceSeed(procedures_seed.seed, committed=invalidate_catalogue_cache),
     "gateway": ServiceSeed(gateway_seed.seed),
     "tracking": ServiceSeed(tracking_seed.seed),
+    "national_portal": ServiceSeed(seed_portal_procedures),
 }
 # Where the embedded platform serves the national portal mock.
 PORTAL_MOUNT = "/dvcqg"

@@ -50,11 +50,13 @@ async def test_seeding_twice_adds_nothing_the_second_time(tmp_path: Path) -> Non
         "procedures": {"agencies": 11, "procedures": 33, "offers": 14 + 5 * 19},
         "gateway": {"accounts": 6},
         "tracking": {"calendars": 1, "days": 130},
+        "national_portal": {"procedures": 33},
     }
     assert second == {
         "procedures": {"agencies": 0, "procedures": 0, "offers": 0},
         "gateway": {"accounts": 0},
         "tracking": {"calendars": 0, "days": 0},
+        "national_portal": {"procedures": 0},
     }
 
 

@@ -1,5 +1,6 @@
 from typing import ClassVar
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -9,3 +10,17 @@ class NationalPortalSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore")
     service_name: ClassVar[str] = "national_portal"
     uses_events: ClassVar[bool] = False
+
+    # The one client the mock knows (the platform's sync), as the real portal issues
+    # each connected system its credentials.
+    client_id: str = "onestop"
+    client_secret: SecretStr = SecretStr("onestop-portal-demo-secret-change-me")
+    token_seconds: int = Field(default=3600, ge=60)
+    # Faults to inject from the start (an admin call changes them while running).
+    fail_share: float = Field(default=0.0, ge=0.0, le=1.0)
+    timeout_share: float = Field(default=0.0, ge=0.0, le=1.0)
+    drop_share: float = Field(default=0.0, ge=0.0, le=1.0)
+    delay_ms: int = Field(default=0, ge=0, le=60_000)
+    # How long a "time-out" holds the call before failing it.
+    timeout_seconds: float = Field(default=30.0, gt=0.0)
+    fault_seed: int | None = None  # a fixed seed makes the injected faults repeatable

@@ -3,19 +3,41 @@
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from services.national_portal.config import NationalPortalSettings
+from services.national_portal.faults import FaultInjector, FaultState
 from services.national_portal.models import Base
+from services.national_portal.portal import Refused
+from services.national_portal.router import invalid_body, protected, refused, router
+from services.national_portal.schemas import Faults
 from shared.app import build_service_app
 from shared.runtime import ServiceSpec
 
 
 def create_app(settings: NationalPortalSettings | None = None) -> FastAPI:
-    return build_service_app(
-        settings or NationalPortalSettings(),
+    settings = settings or NationalPortalSettings()
+    app = build_service_app(
+        settings,
         title="Cổng Dịch vụ công quốc gia (mô phỏng)",
         description="Mô phỏng Cổng DVCQG để thử đồng bộ hồ sơ.",
+        routers=[router, protected],
     )
+    app.state.portal_settings = settings
+    app.add_exception_handler(Refused, refused)
+    app.add_exception_handler(RequestValidationError, invalid_body)
+    faults = Faults(
+        fail_share=settings.fail_share,
+        timeout_share=settings.timeout_share,
+        drop_share=settings.drop_share,
+        delay_ms=settings.delay_ms,
+    )
+    app.state.faults = FaultState(
+        faults, seed=settings.fault_seed, timeout_seconds=settings.timeout_seconds
+    )
+    # Outermost, so a dropped answer is dropped after the request's commit.
+    app.add_middleware(FaultInjector, state=app.state.faults)
+    return app
 
 
 spec = ServiceSpec(

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from services import composition
+from services.national_portal.config import NationalPortalSettings
 from tests import platform as platforms
 from tests.conftest import PgDatabase
 from tests.infra import S3Server
@@ -172,6 +173,21 @@ async def test_the_embedded_platform_serves_the_portal_mock(tmp_path: Path) -> N
     async with embedded(tmp_path) as client:
         response = await client.get(f"{composition.PORTAL_MOUNT}/readyz")
         assert response.json()["service"] == "national_portal"
+        # Seeded with the catalogue: a dossier of one of its procedures is accepted.
+        settings = NationalPortalSettings()
+        token = await client.post(
+            f"{composition.PORTAL_MOUNT}/api/token",
+            json={"username": settings.client_id,
+                  "password": settings.client_secret.get_secret_value()},
+        )  # fmt: skip
+        synced = await client.post(
+            f"{composition.PORTAL_MOUNT}/api/DongBoHoSoMC",
+            headers={"authorization": f"Bearer {token.json()['access_token']}"},
+            json={"MaHoSo": f"{CENTRE}-261123-0001", "MaTTHC": "1.004873",
+                  "TenTTHC": "Đăng ký khai sinh", "ChuHoSo": "Trần Thị Bình",
+                  "KenhThucHien": 2, "TrangThaiHoSo": 1, "PhienBan": 1},
+        )  # fmt: skip
+        assert synced.json() == {"error_code": "00", "message": "Thành công"}
 
 
 async def test_agencies_reach_tracking_by_events_and_deadlines_answer_through_the_gateway(

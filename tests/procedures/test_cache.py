@@ -84,7 +84,8 @@ async def test_seeding_from_outside_drops_the_shared_cache(
     """``onestop seed`` runs in its own process; the serving one must not keep old pages."""
     platform = distributed_platform()
     for name in composition.SEEDS:
-        monkeypatch.setenv(f"{name.upper()}_DATABASE_URL", await pg_database(name))
+        prefix = composition.SPECS[name].settings_type.model_config.get("env_prefix", "")
+        monkeypatch.setenv(f"{prefix}DATABASE_URL", await pg_database(name))
     for name in composition.SPECS:  # the gateway's settings need them; seeding calls none
         monkeypatch.setenv(f"GATEWAY_{name.upper()}_URL", "http://127.0.0.1:9")
     await composition.seed(platform)
