@@ -12,7 +12,7 @@ without a transaction, where that statement commits as it runs (PostgreSQL only)
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -92,6 +92,11 @@ class Database:
             # what waits for a commit (the outbox relay's wake-up) hears of it.
             await session.commit()
 
+    def one_statement_session(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """For a write that is one statement on PostgreSQL: a statement session there;
+        on SQLite, where that write may take several statements, a transaction."""
+        return self.session() if self.is_sqlite else self.statement_session()
+
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
@@ -158,12 +163,9 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_statement_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """For a route whose write is one statement on PostgreSQL: a statement session
-    there (no ``BEGIN``/``COMMIT``); on SQLite, where that write may take several
-    statements, the request's transaction."""
+    """For a route whose write is one statement on PostgreSQL (``one_statement_session``)."""
     database: Database = request.app.state.runtime.db
-    sessions = database.session if database.is_sqlite else database.statement_session
-    async with sessions() as session:
+    async with database.one_statement_session() as session:
         yield session
 
 

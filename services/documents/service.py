@@ -189,7 +189,11 @@ async def _store_then_record(
     )
     try:
         await repository.add_with_event(session, document, outbox.row(envelope))
-    except BaseException:
+    except Exception:
+        # The statement failed, so no record names the object. Not on a cancellation:
+        # without a transaction, the statement may have committed as the request was
+        # cancelled, and a record without its object is worse than an object no record
+        # names (which nobody can reach).
         with contextlib.suppress(StorageUnavailable, ObjectNotFound):
             await storage.delete(document.storage_key)
         raise

@@ -3,6 +3,8 @@
 The date is the local day of submission in Vietnam; the number counts that agency's
 dossiers of that day from 0001. The counter is one upsert that returns the new value,
 so it costs one round trip and holds the agency's row lock until the transaction ends.
+On PostgreSQL a submission takes its number inside the statement that writes the
+dossier (``filing``, with ``code_sql``); ``next_code`` serves SQLite and the tests.
 """
 
 from __future__ import annotations

@@ -124,9 +124,9 @@ async def submit(
         claimed = found
     # With a key, the answer to replay commits with the dossier: a transaction. Without
     # one, the dossier is one statement on PostgreSQL, which needs none (``filing``).
-    alone = claimed is None and not database.is_sqlite
+    sessions = database.session if claimed else database.one_statement_session
     try:
-        async with database.statement_session() if alone else database.session() as session:
+        async with sessions() as session:
             accepted = await submission.validate(
                 session,
                 body,
