@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from shared.auth import AgencyMembership, Position, Principal, Role, TokenService  # noqa: E402
 from shared.settings import PlatformSettings  # noqa: E402
-from tests.infra import free_port, seaweedfs, wait_for_port  # noqa: E402
+from tests.infra import free_port, free_ports, seaweedfs, wait_for_port  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 40
 POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432"
@@ -275,7 +275,7 @@ async def throughput(args: argparse.Namespace, folder: Path) -> dict[str, dict[s
     citizen = tokens.issue(Principal(subject="bench-citizen", username="001099000001",
                                      role=Role.CITIZEN))  # fmt: skip
     onestop = str(ROOT / ".venv/bin/onestop")
-    ports = {service: free_port() for service in SERVICES}
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
     log = folder / "servers.log"
     results: dict[str, dict[str, float]] = {}
     (folder / "s3").mkdir()

@@ -17,10 +17,20 @@ from minio import Minio
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports. The sockets stay bound until all are chosen: taken
+    one at a time, a port just released can be handed out again (a SeaweedFS server
+    given one port twice failed to start in CI)."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            sock = stack.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:
@@ -60,7 +70,7 @@ def seaweedfs(folder: Path, ports: list[int] | None = None) -> Iterator[S3Server
     Given the same ``ports`` and ``folder`` again it restarts the same server (a test of
     a store that goes away and comes back)."""
     # Every port explicitly free: the defaults (and gRPC's port + 10000) may be taken.
-    ports = ports or [free_port() for _ in range(8)]
+    ports = ports or free_ports(8)
     s3_port, master_port, volume_port, filer_port = ports[:4]
     grpc = ports[4:]
     # With an identity configured the server checks signatures and expiry as S3 does;

@@ -20,7 +20,7 @@ from shared.db import Database
 from tests.conftest import PgDatabase
 from tests.documents.conftest import PDF, Client, announced, make_settings, serve
 from tests.documents.test_uploads import stored
-from tests.infra import S3Server, free_port, seaweedfs
+from tests.infra import S3Server, free_port, free_ports, seaweedfs
 
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 
@@ -30,7 +30,7 @@ async def test_uploads_answer_503_while_the_store_is_down_and_recover_after(
 ) -> None:
     folder = tmp_path / "weed"
     folder.mkdir()
-    ports = [free_port() for _ in range(8)]
+    ports = free_ports(8)
     first = contextlib.ExitStack()
     server: S3Server = await anyio.to_thread.run_sync(first.enter_context, seaweedfs(folder, ports))
     settings = await make_settings("s3", tmp_path, pg_database, server)
