@@ -26,6 +26,9 @@ from services.national_portal.schemas import (
 
 AUDIENCE = "dvcqg"
 FINISHED = (9, 10)  # đã xử lý xong, đã trả kết quả
+# Statuses only a received dossier reaches: 3 (refused) comes before receipt, and 7 and
+# 8 (withdrawal asked, stopped) may come before it too.
+RECEIVED = frozenset({2, 4, 5, 6, 9, 10})
 
 
 class Refused(Exception):
@@ -74,7 +77,7 @@ def _problems(dossier: DossierIn) -> list[str]:
         problems.append("Hồ sơ đã xử lý xong phải có NgayKetThucXuLy.")
     if dossier.TrangThaiHoSo == 10 and dossier.NgayTra is None:
         problems.append("Hồ sơ đã trả kết quả phải có NgayTra.")
-    if dossier.TrangThaiHoSo >= 2 and dossier.TrangThaiHoSo != 3 and dossier.NgayTiepNhan is None:
+    if dossier.TrangThaiHoSo in RECEIVED and dossier.NgayTiepNhan is None:
         problems.append("Hồ sơ đã tiếp nhận phải có NgayTiepNhan.")
     if dossier.NgayTiepNhan and dossier.NgayHenTra and dossier.NgayHenTra < dossier.NgayTiepNhan:
         problems.append("NgayHenTra trước NgayTiepNhan.")

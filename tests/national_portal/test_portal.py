@@ -131,6 +131,15 @@ async def test_what_breaks_the_rules_is_refused_and_changes_nothing(
     assert (await report(client))["dossiers"] == 0
 
 
+async def test_a_dossier_withdrawn_before_receipt_needs_no_receipt_date(
+    client: httpx.AsyncClient,
+) -> None:
+    for version, status in ((1, 1), (2, 7), (3, 8)):
+        answer = await client.post("/api/DongBoHoSoMC", json=dossier(version, status))
+        assert answer.json()["error_code"] == "00"
+    assert (await report(client))["by_status"] == {"8": 1}
+
+
 async def test_progress_is_kept_once_and_in_order(client: httpx.AsyncClient) -> None:
     missing = await client.post("/api/CapNhatTienDoHoSoMC", json=step("20261123090000"))
     assert (missing.status_code, missing.json()["error_code"]) == (404, "03")
