@@ -23,15 +23,10 @@ def create_app(settings: NationalPortalSettings | None = None) -> FastAPI:
         description="Mô phỏng Cổng DVCQG để thử đồng bộ hồ sơ.",
         routers=[router, protected],
     )
-    app.state.portal_settings = settings
     app.add_exception_handler(Refused, refused)
     app.add_exception_handler(RequestValidationError, invalid_body)
-    faults = Faults(
-        fail_share=settings.fail_share,
-        timeout_share=settings.timeout_share,
-        drop_share=settings.drop_share,
-        delay_ms=settings.delay_ms,
-    )
+    # The settings name the faults as the admin route does (PORTAL_FAIL_SHARE, …).
+    faults = Faults.model_validate(settings.model_dump(include=set(Faults.model_fields)))
     app.state.faults = FaultState(
         faults, seed=settings.fault_seed, timeout_seconds=settings.timeout_seconds
     )

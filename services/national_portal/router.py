@@ -27,12 +27,12 @@ from services.national_portal.schemas import (
 from shared.db import ReadSessionDep, SessionDep
 
 
-def settings_of(request: Request) -> NationalPortalSettings:
-    settings: NationalPortalSettings = request.app.state.portal_settings
+async def get_settings(request: Request) -> NationalPortalSettings:
+    settings: NationalPortalSettings = request.app.state.runtime.settings
     return settings
 
 
-SettingsDep = Annotated[NationalPortalSettings, Depends(settings_of)]
+SettingsDep = Annotated[NationalPortalSettings, Depends(get_settings)]
 
 
 def authorized(settings: SettingsDep, authorization: Annotated[str, Header()] = "") -> None:
@@ -80,16 +80,16 @@ async def get_report(session: ReadSessionDep) -> Report:
 
 @protected.get("/admin/faults", response_model=Faults)
 async def get_faults(request: Request) -> Faults:
-    return injector(request).faults
+    return fault_state(request).faults
 
 
 @protected.put("/admin/faults", response_model=Faults)
 async def put_faults(body: Faults, request: Request) -> Faults:
-    injector(request).faults = body
+    fault_state(request).faults = body
     return body
 
 
-def injector(request: Request) -> FaultState:
+def fault_state(request: Request) -> FaultState:
     found: FaultState = request.app.state.faults
     return found
 
