@@ -50,6 +50,7 @@ bench: $(STAMP) services ## Benchmarks (see bench/RESULTS.md); needs wrk (instal
 	$(BIN)/python bench/deadlines.py
 	$(BIN)/python bench/tracking.py
 	$(BIN)/python bench/documents.py
+	$(BIN)/python bench/sync.py
 
 lock: ## Re-resolve the lock files from pyproject.toml (runtime for the image, dev for make)
 	$(BIN)/python -m pip install --quiet uv

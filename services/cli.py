@@ -127,6 +127,33 @@ def audit() -> None:
         raise typer.Exit(code=1)
 
 
+portal_app = typer.Typer(help="The national portal (DVCQG) and the sync to it.")
+app.add_typer(portal_app, name="portal")
+
+
+@portal_app.command("reconcile")
+def portal_reconcile(
+    send: Annotated[
+        bool, typer.Option(help="Send what is owed now, from here (else the workers will).")
+    ] = True,
+) -> None:
+    """Compare every dossier with what the national portal holds; list and re-send the
+    ones it lacks or holds at an older version. Exit 1 if any is left dead-lettered."""
+    configure_logging()
+    found, sent, dead = asyncio.run(composition.reconcile_portal(send=send))
+    for code in found.missing:
+        typer.echo(f"missing at the portal: {code}")
+    for code in found.stale:
+        typer.echo(f"stale at the portal:   {code}")
+    typer.echo(
+        f"{found.checked} dossiers checked: {len(found.missing)} missing, "
+        f"{len(found.stale)} stale; {sent} sent; {dead} dead-lettered"
+    )
+    if dead:
+        typer.echo("see GET /api/v1/admin/portal-sync/dead-letters for the reasons", err=True)
+        raise typer.Exit(code=1)
+
+
 @app.command()
 def worker(
     name: Annotated[

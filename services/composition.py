@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio.to_thread
@@ -22,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from services.documents.main import spec as documents_spec
 from services.gateway import seed as gateway_seed
+from services.gateway import sync as portal_sync
 from services.gateway.config import GatewaySettings
 from services.gateway.main import GatewayApp
 from services.gateway.main import create_app as create_gateway
@@ -41,9 +43,10 @@ from services.tracking import seed as tracking_seed
 from services.tracking.main import spec as tracking_spec
 from shared.db import Database
 from shared.events import InProcessBus, OutboxRelay
+from shared.http import create_http_client
 from shared.migrations import ensure_database, upgrade
 from shared.runtime import Runtime, ServiceSpec, open_runtime
-from shared.settings import PlatformSettings, ServiceSettings
+from shared.settings import Mode, PlatformSettings, ServiceSettings
 
 logger = logging.getLogger("onestop.platform")
 
@@ -192,7 +195,8 @@ class EmbeddedPlatform:
         apps = [*self.services.values(), self.gateway.api]
         return [app.state.runtime for app in apps]
 
-    async def start(self) -> None:
+    async def start(self, *, workers: bool = True) -> None:
+        """The apps' lifespans, and unless told otherwise their workers."""
         stack = AsyncExitStack()
         await stack.__aenter__()
         try:
@@ -204,6 +208,8 @@ class EmbeddedPlatform:
             raise
         self._stack = stack
         self._stop.clear()
+        if not workers:
+            return
         apps = {**self.services, "gateway": self.gateway.api}
         self._tasks = spawn_workers(
             apps, self._stop, worker="embedded", poll_interval=self.poll_interval
@@ -246,6 +252,49 @@ class EmbeddedPlatform:
         await send({"type": "lifespan.shutdown.complete"})
 
 
+async def reconcile_portal(
+    platform: PlatformSettings | None = None, *, send: bool = True
+) -> tuple[portal_sync.Reconciled, int, int]:
+    """``onestop portal reconcile``: what the national portal lacks or holds stale, now
+    owed again; with ``send``, sent at once from here. Returns what was found, how many
+    were sent, and how many dossiers are dead-lettered. Distributed, the services are
+    reached at their URLs; embedded, the platform is opened in this process (without
+    its workers) on the same data."""
+    gateway_settings = service_settings("gateway", platform)
+    assert isinstance(gateway_settings, GatewaySettings)
+    async with AsyncExitStack() as stack:
+        if gateway_settings.platform.mode is Mode.DISTRIBUTED:
+            runtime = await stack.enter_async_context(
+                open_runtime(gateway_settings, outbox_model=gateway_spec.outbox_model)
+            )
+            for name in ("intake", "national_portal"):
+                url = gateway_settings.upstream_url(name)
+                assert url is not None  # required in distributed mode
+                runtime.clients[name] = await stack.enter_async_context(create_http_client(url))
+        else:
+            embedded = EmbeddedPlatform(gateway_settings.platform, public_url="http://127.0.0.1")
+            await embedded.start(workers=False)
+            stack.push_async_callback(embedded.stop)
+            runtime = embedded.gateway.api.state.runtime
+        worker, portal_client = portal_sync.worker_for(runtime)
+        found = await portal_sync.reconcile(worker, portal_client, runtime.db)
+        sent = 0
+        deadline = asyncio.get_running_loop().time() + RECONCILE_SEND_SECONDS
+        while True:
+            sent += await worker.drain() if send else 0
+            async with runtime.db.read_session() as session:
+                status = await portal_sync.status(session, now=datetime.now(UTC))
+            if not send or not status.owed or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.5)  # a failed send waits for its backoff
+    return found, sent, status.dead_letters
+
+
+# How long ``onestop portal reconcile`` keeps retrying what fails before it leaves the
+# rest to the workers.
+RECONCILE_SEND_SECONDS = 60.0
+
+
 def spawn_workers(
     apps: Mapping[str, FastAPI], stop: asyncio.Event, *, worker: str, poll_interval: float = 1.0
 ) -> list[asyncio.Task[None]]:
@@ -262,8 +311,8 @@ def spawn_workers(
         for consumer_spec in SPECS[name].consumers:
             consumer = consumer_spec.consumer(runtime, name=f"{name}-{worker}")
             tasks.append(asyncio.create_task(consumer.run(stop)))
-        for periodic in SPECS[name].periodic:
-            tasks.append(asyncio.create_task(periodic.run(runtime, stop)))
+        for job in SPECS[name].jobs:
+            tasks.append(asyncio.create_task(job.run(runtime, stop)))
     return tasks
 
 
@@ -299,14 +348,14 @@ async def run_consumers(names: Iterable[str], stop: asyncio.Event, *, worker: st
                 consumer = consumer_spec.consumer(runtime, name=f"{name}-{worker}")
                 jobs.append(consumer.run(stop))
                 logger.info("consumer started", extra={"group": consumer_spec.group})
-            for periodic in spec.periodic:
-                jobs.append(periodic.run(runtime, stop))
-                logger.info("periodic job started", extra={"job": periodic.name})
+            for job in spec.jobs:
+                jobs.append(job.run(runtime, stop))
+                logger.info("job started", extra={"job": job.name})
         await asyncio.gather(*jobs)
 
 
 def consumer_services() -> list[str]:
-    return [name for name, spec in SPECS.items() if spec.consumers or spec.periodic]
+    return [name for name, spec in SPECS.items() if spec.consumers or spec.jobs]
 
 
 def relay_services() -> list[str]:

@@ -10,6 +10,7 @@ import functools
 import time
 import uuid
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -60,6 +61,14 @@ class Principal(BaseModel):
         return any(m.agency_code == agency_code for m in self.agencies)
 
 
+@dataclass(frozen=True)
+class TokenClaims:
+    principal: Principal
+    token_id: str  # jti: what a logout revokes
+    expires: float  # epoch seconds
+    session_id: str | None = None  # sid: the login (its refresh tokens' family)
+
+
 class TokenService:
     """Issue and verify access tokens with issuer, audience, expiry and an algorithm allow-list."""
 
@@ -83,7 +92,7 @@ class TokenService:
         # submission: gateway, intake, documents), and its signature check was a tenth
         # of a queue page's CPU. The same bytes verify the same way until they expire:
         # keep the verified ones (not the failures) and check only the expiry again.
-        # Revocation, once there is one, must be asked on every request all the same.
+        # Revocation (a logout) is asked on every request all the same, by the gateway.
         self._verified = functools.lru_cache(maxsize=4096)(self._decode)
 
     @classmethod
@@ -100,7 +109,11 @@ class TokenService:
     def ttl(self) -> timedelta:
         return self._ttl
 
-    def issue(self, principal: Principal, *, now: datetime | None = None) -> str:
+    def issue(
+        self, principal: Principal, *, now: datetime | None = None, session_id: str | None = None
+    ) -> str:
+        """An access token; ``session_id`` names the login it belongs to (its refresh
+        tokens), so that a logout can end that login."""
         issued_at = now or datetime.now(UTC)
         claims: dict[str, Any] = {
             "iss": self._issuer,
@@ -114,17 +127,24 @@ class TokenService:
             "role": principal.role.value,
             "agencies": [m.model_dump(mode="json") for m in principal.agencies],
         }
+        if session_id is not None:
+            claims["sid"] = session_id
         return jwt.encode(claims, self._secret, algorithm=self._algorithms[0])
 
     def verify(self, token: str) -> Principal:
         """Return the token's principal, or raise ``Unauthorized``."""
-        principal, expires = self._verified(token)
-        if self._clock() >= expires:
-            raise Unauthorized(EXPIRED)
-        return principal
+        return self.claims(token).principal
 
-    def _decode(self, token: str) -> tuple[Principal, float]:
-        """The principal and the expiry (epoch seconds) of a token that verifies now."""
+    def claims(self, token: str) -> TokenClaims:
+        """The token's principal, id and expiry, or ``Unauthorized``. (Whether it was
+        revoked is the gateway's question: ``services/gateway/limits.py``.)"""
+        claims = self._verified(token)
+        if self._clock() >= claims.expires:
+            raise Unauthorized(EXPIRED)
+        return claims
+
+    def _decode(self, token: str) -> TokenClaims:
+        """The claims of a token that verifies now."""
         try:
             claims = jwt.decode(
                 token,
@@ -140,7 +160,9 @@ class TokenService:
                 role=Role(claims["role"]),
                 agencies=tuple(AgencyMembership(**m) for m in claims.get("agencies", [])),
             )
-            return principal, float(claims["exp"])
+            return TokenClaims(
+                principal, str(claims.get("jti") or ""), float(claims["exp"]), claims.get("sid")
+            )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized(EXPIRED) from exc
         except (jwt.PyJWTError, KeyError, ValueError, TypeError, ValidationError) as exc:

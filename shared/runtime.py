@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 from sqlalchemy import MetaData
@@ -86,6 +87,15 @@ class PeriodicSpec:
 
 
 @dataclass(frozen=True)
+class BackgroundJob:
+    """A task a service runs beside its app until ``stop`` (the portal sync worker): it
+    loops on its own and must be safe to run in several processes at once."""
+
+    name: str
+    run: Callable[[Runtime, asyncio.Event], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """What the composition root needs to know about a service."""
 
@@ -96,7 +106,9 @@ class ServiceSpec:
     migrations: Path
     outbox_model: type[OutboxMixin] | None = None
     consumers: tuple[ConsumerSpec, ...] = ()
-    periodic: tuple[PeriodicSpec, ...] = ()
+    # Periodic jobs and other background tasks, run by the workers (``spawn_workers``,
+    # ``onestop worker consume``).
+    jobs: tuple[PeriodicSpec | BackgroundJob, ...] = ()
 
 
 @dataclass
@@ -112,6 +124,9 @@ class Runtime:
     # Shared by the service's instances through Redis; per process in embedded mode.
     cache: Cache = field(default_factory=MemoryCache)
 
+    # Clients of the other services this one calls, when its app made them (the
+    # gateway's upstreams); a worker process without the app makes its own.
+    clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
     # A service's own dependencies (a scanner daemon), checked like the others.
     extra_checks: dict[str, Check] = field(default_factory=dict)
     # States worth reporting that are not failures ("malware_scan": "off").

@@ -31,7 +31,8 @@ POLL_SECONDS = 0.05
 @dataclass
 class Platform:
     client: httpx.AsyncClient  # the gateway
-    apps: dict[str, FastAPI]  # each service's app (its lifespan running)
+    # Each service's app (its lifespan running), the gateway's and the portal mock's.
+    apps: dict[str, FastAPI]
     tokens: TokenService
     urls: dict[str, str] = field(default_factory=dict)  # each service's database
 
@@ -61,7 +62,8 @@ async def embedded(data_dir: Path) -> AsyncIterator[Platform]:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=stack), base_url="http://gw"
         ) as client:
-            yield Platform(client, dict(stack.services), TokenService.from_settings(settings))
+            apps = {**stack.services, "gateway": stack.gateway.api, "national_portal": stack.portal}
+            yield Platform(client, apps, TokenService.from_settings(settings))
     finally:
         await stack.stop()
 
@@ -118,9 +120,11 @@ async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[Pl
         )
         gateway = composition.SPECS["gateway"].create_app(gateway_settings, upstreams=upstreams)
         await stack.enter_async_context(gateway.lifespan())
+        apps["gateway"] = gateway.api
         stop = asyncio.Event()
-        backends = {name: app for name, app in apps.items() if name in composition.BACKENDS}
-        tasks = composition.spawn_workers(backends, stop, worker="test", poll_interval=POLL_SECONDS)
+        # The services' workers and the gateway's (the national portal sync).
+        workers = {name: app for name, app in apps.items() if name != "national_portal"}
+        tasks = composition.spawn_workers(workers, stop, worker="test", poll_interval=POLL_SECONDS)
         try:
             client = await stack.enter_async_context(
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url="http://gw")

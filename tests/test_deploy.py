@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from services.composition import SPECS
+from services.composition import SPECS, consumer_services, relay_services
 from shared.settings import PlatformSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +37,7 @@ def required_variables(service: str) -> set[str]:
         required |= {"ONESTOP_JWT_SECRET", "ONESTOP_REDIS_URL"}
     if service == "gateway":
         required |= {f"GATEWAY_{n.upper()}_URL" for n in SERVICES if n != "gateway"}
+        required.add("GATEWAY_PORTAL_CLIENT_SECRET")  # production refuses the demo one
     if service == "documents":
         required |= {"DOCUMENTS_S3_ENDPOINT", "DOCUMENTS_S3_ACCESS_KEY", "DOCUMENTS_S3_SECRET_KEY"}
     return required
@@ -85,9 +86,22 @@ class TestCompose:
         }
         assert unknown == set()
 
+    @pytest.mark.parametrize(
+        ("worker", "services"),
+        [("relay", relay_services()), ("consumers", consumer_services())],
+    )
+    def test_each_worker_gets_what_every_service_it_runs_requires(
+        self, compose: dict[str, Any], worker: str, services: list[str]
+    ) -> None:
+        environment = set(compose[worker]["environment"])
+        assert "gateway" in services  # its outbox, and the portal sync
+        for service in services:
+            assert required_variables(service) <= environment, service
+
     def test_secrets_have_no_default_and_fail_fast(self) -> None:
         text = (ROOT / "docker-compose.yml").read_text()
-        for variable in ("ONESTOP_JWT_SECRET", "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD"):
+        for variable in ("ONESTOP_JWT_SECRET", "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD",
+                         "PORTAL_CLIENT_SECRET"):  # fmt: skip
             assert re.search(r"\$\{" + variable + r":\?[^}]+\}", text), variable
 
     def test_the_services_wait_for_migrations_and_redis(self, compose: dict[str, Any]) -> None:

@@ -7,16 +7,18 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from services.gateway import admin, openapi, sync
 from services.gateway.config import UPSTREAM_NAMES, GatewaySettings
+from services.gateway.limits import MemoryLimiter, RedisLimiter, Rule, Throttle
 from services.gateway.models import Base, OutboxRecord
 from services.gateway.proxy import HttpUpstream, Upstream
 from services.gateway.router import router
-from shared.auth import PasswordHasher
-from shared.errors import install_error_handlers
+from shared.auth import PasswordHasher, TokenClaims
+from shared.errors import Unauthorized, install_error_handlers
 from shared.events import EventBus
 from shared.health import health_router
 from shared.logging import RequestContextMiddleware
-from shared.runtime import ServiceSpec, open_runtime
+from shared.runtime import Runtime, ServiceSpec, open_runtime
 
 API_PREFIX = "/api/v1/"
 
@@ -29,9 +31,11 @@ ROUTES: dict[str, str] = {
     "dossiers": "intake",
     "queues": "intake",
     "lookup": "intake",
+    "national": "intake",
     "payments": "intake",
     "calendars": "tracking",
     "stats": "tracking",
+    "online-services": "procedures",
     "documents": "documents",
     "storage": "documents",
 }
@@ -58,6 +62,9 @@ class GatewayApp:
         if scope["type"] == "http":
             path: str = scope["path"]
             if path.startswith(API_PREFIX):
+                throttle: Throttle = self.api.state.throttle
+                if not await throttle.admit(scope, send):
+                    return
                 segment = path[len(API_PREFIX) :].split("/", 1)[0]
                 upstream = self._routes.get(segment)
                 if upstream is not None:
@@ -87,6 +94,30 @@ def http_upstreams(settings: GatewaySettings) -> dict[str, Upstream]:
     return upstreams
 
 
+def throttle(settings: GatewaySettings, runtime: Runtime) -> Throttle:
+    """The rate limits and the revoked tokens, in Redis when the platform has one."""
+    limiter = RedisLimiter(runtime.redis) if runtime.redis is not None else MemoryLimiter()
+
+    def claims_of(token: str) -> TokenClaims | None:
+        try:
+            return runtime.tokens.claims(token)
+        except Unauthorized:
+            return None  # the service it goes to answers 401
+
+    minute = 60.0
+    return Throttle(
+        limiter,
+        caller=Rule("caller", settings.rate_caller_per_minute, minute, settings.rate_caller_burst),
+        address=Rule("address", settings.rate_address_per_minute, minute,
+                     settings.rate_address_burst),
+        lookup=Rule("lookup", settings.rate_lookup_per_minute, minute, settings.rate_lookup_burst),
+        login=Rule("login", settings.rate_login_per_minute, minute, settings.rate_login_burst),
+        claims_of=claims_of,
+        trusted_proxies=settings.trusted_proxies,
+        enabled=settings.rate_limits_enabled,
+    )  # fmt: skip
+
+
 def create_api(
     settings: GatewaySettings, upstreams: Mapping[str, Upstream], bus: EventBus | None
 ) -> FastAPI:
@@ -94,6 +125,8 @@ def create_api(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_runtime(settings, outbox_model=OutboxRecord, bus=bus) as runtime:
             app.state.runtime = runtime
+            app.state.throttle = throttle(settings, runtime)
+            runtime.clients.update((name, u.client) for name, u in upstreams.items())
             for upstream in upstreams.values():
                 await upstream.start()
             try:
@@ -107,12 +140,18 @@ def create_api(
         description="Cổng API của nền tảng Bộ phận Một cửa.",
         version="0.1.0",
         lifespan=lifespan,
+        # One document for the whole /api/v1, the services' routes included (openapi.py).
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     api.state.upstreams = upstreams
     api.state.hasher = PasswordHasher()
     install_error_handlers(api)
     api.include_router(health_router())
     api.include_router(router)
+    api.include_router(admin.router)
+    api.include_router(openapi.router)
     return api
 
 
@@ -136,4 +175,6 @@ spec = ServiceSpec(
     metadata=Base.metadata,
     migrations=Path(__file__).parent / "migrations",
     outbox_model=OutboxRecord,
+    consumers=(sync.CHANGES,),
+    jobs=(sync.SYNC_JOB,),
 )

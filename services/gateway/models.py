@@ -1,7 +1,19 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, String, Uuid, func
+from sqlalchemy import (
+    Boolean,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    func,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.auth import Position, Role
@@ -29,6 +41,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    # When the national digital identity (VNeID) vouched for the citizen; the index
+    # counts identity-verified accounts.
+    identity_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     memberships: Mapped[list["OfficerMembership"]] = relationship(
         lazy="raise", cascade="all, delete-orphan"
@@ -45,6 +60,67 @@ class OfficerMembership(Base):
     )
     agency_code: Mapped[str] = mapped_column(String(30), primary_key=True)
     position: Mapped[Position] = mapped_column(_enum(Position))
+
+
+class RefreshToken(Base):
+    """A refresh token, by the hash of its secret (the secret itself is never stored).
+
+    Each use replaces it with a new one of the same ``family`` (one login, one device).
+    A token used twice means it was copied: the whole family is revoked. A logout
+    revokes the family too.
+    """
+
+    __tablename__ = "refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class PortalSync(Base):
+    """One dossier's sync to the national portal (DESIGN §8): what the portal has
+    acknowledged, and whether more is owed.
+
+    Every event about the dossier bumps ``changes`` and sets ``owed``; the worker reads
+    the dossier from intake, sends what the portal lacks, and clears ``owed`` only if no
+    event came in meanwhile (``changes`` unchanged). Failures back off; a dossier whose
+    retry budget is spent, or that the portal refuses for good, is dead-lettered with
+    the reason (``dead_at``, ``last_error``) until an admin retries it or it changes.
+    """
+
+    __tablename__ = "portal_sync"
+    __table_args__ = (
+        # What the worker claims: owed, alive, by when it is due.
+        Index(
+            "ix_portal_sync_due",
+            "next_attempt_at",
+            postgresql_where=text("owed AND dead_at IS NULL"),
+            sqlite_where=text("owed AND dead_at IS NULL"),
+        ),
+    )
+
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    changes: Mapped[int] = mapped_column(Integer)
+    owed: Mapped[bool] = mapped_column(Boolean)
+    # When the oldest change not yet at the portal happened: the sync lag runs from it.
+    owed_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # What the portal acknowledged: the dossier's version (PhienBan), its progress steps.
+    sent_version: Mapped[int] = mapped_column(Integer, default=0)
+    sent_steps: Mapped[int] = mapped_column(Integer, default=0)
+    # Attempts in a row that moved nothing forward (the retry budget counts them).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    dead_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Seconds from the change to the portal's acknowledgement, at the last sync.
+    lag_seconds: Mapped[float | None] = mapped_column(Float)
 
 
 class OutboxRecord(OutboxMixin, Base):

@@ -1,5 +1,7 @@
 """Every query of the gateway."""
 
+import uuid
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -10,6 +12,12 @@ from services.gateway.models import User
 async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
     return await session.scalar(
         select(User).where(User.username == username).options(selectinload(User.memberships))
+    )
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.scalar(
+        select(User).where(User.id == user_id).options(selectinload(User.memberships))
     )
 
 

@@ -1,17 +1,46 @@
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from services.gateway import health as health_service
 from services.gateway import service as account_service
-from services.gateway.schemas import MeResponse, TokenResponse
-from shared.auth import CurrentPrincipal, PasswordHasher, TokenService
+from services.gateway.config import GatewaySettings
+from services.gateway.limits import (
+    UNAVAILABLE,
+    Limit,
+    Limiter,
+    LimiterUnavailable,
+    Rule,
+    Throttle,
+    account_key,
+    retry_after,
+)
+from services.gateway.schemas import (
+    MeResponse,
+    RefreshRequest,
+    Registered,
+    Registration,
+    TokenResponse,
+)
+from shared.auth import CurrentPrincipal, PasswordHasher, TokenService, bearer_token
 from shared.contracts.health import PlatformHealth
 from shared.db import SessionDep
+from shared.errors import TooManyRequests, Unauthorized, UpstreamUnavailable
+from shared.runtime import Runtime
+from shared.worktime import VIETNAM
 
 router = APIRouter(prefix="/api/v1")
+logger = logging.getLogger("onestop.gateway.auth")
+VIETNAM_ZONE = ZoneInfo(VIETNAM)
 
 
 async def get_tokens(request: Request) -> TokenService:
@@ -26,18 +55,129 @@ async def get_hasher(request: Request) -> PasswordHasher:
 
 @router.post("/auth/token", response_model=TokenResponse, tags=["auth"])
 async def issue_token(
+    request: Request,
     session: SessionDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     tokens: Annotated[TokenService, Depends(get_tokens)],
     hasher: Annotated[PasswordHasher, Depends(get_hasher)],
 ) -> TokenResponse:
-    """Log in with a username (a citizen's 12-digit ID number) and password; get a bearer token."""
-    principal = await account_service.authenticate(
-        session, username=form.username, password=form.password, hasher=hasher
+    """Log in with a username (a citizen's 12-digit ID number) and password; get a bearer
+    token. Failed logins of one account are throttled: after a few, 429 with Retry-After."""
+    failures = await login_failures(request, form.username)
+    if failures is not None:
+        await failures.check()
+    try:
+        user = await account_service.authenticate(
+            session, username=form.username, password=form.password, hasher=hasher
+        )
+    except Unauthorized:
+        if failures is not None:
+            await failures.record()
+        raise
+    issued = account_service.start_session(
+        session, user, tokens=tokens, refresh_ttl=refresh_ttl(request), now=datetime.now(UTC)
     )
-    return TokenResponse(
-        access_token=tokens.issue(principal), expires_in=int(tokens.ttl.total_seconds())
-    )
+    return TokenResponse(**asdict(issued))
+
+
+def refresh_ttl(request: Request) -> timedelta:
+    settings: GatewaySettings = request.app.state.runtime.settings
+    return timedelta(seconds=settings.refresh_token_ttl_seconds)
+
+
+@router.post("/auth/refresh", response_model=TokenResponse, tags=["auth"])
+async def refresh_tokens(
+    request: Request,
+    session: SessionDep,
+    body: RefreshRequest,
+    tokens: Annotated[TokenService, Depends(get_tokens)],
+) -> TokenResponse:
+    """Trade a refresh token for new tokens; it is then used up. A refresh token used a
+    second time was copied: that login is ended on every device that holds it."""
+    try:
+        issued = await account_service.refresh(
+            session, body.refresh_token, tokens=tokens, refresh_ttl=refresh_ttl(request),
+            now=datetime.now(UTC),
+        )  # fmt: skip
+    except account_service.RefreshReused as reused:
+        # The request's transaction fails; it is ended first, so that its lock on the
+        # token's row does not stall the revocation, which commits on its own.
+        await session.rollback()
+        runtime: Runtime = request.app.state.runtime
+        async with runtime.db.session() as own:
+            await account_service.end_session(own, reused.family, now=datetime.now(UTC))
+        logger.warning("a refresh token was used twice: its login is ended")
+        raise Unauthorized(account_service.EXPIRED_SESSION) from None
+    return TokenResponse(**asdict(issued))
+
+
+@router.post("/auth/logout", status_code=204, tags=["auth"])
+async def logout(request: Request, session: SessionDep) -> Response:
+    """End the caller's login: its access token is refused from now on and its refresh
+    tokens are revoked."""
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("Cần đăng nhập.")
+    runtime: Runtime = request.app.state.runtime
+    claims = runtime.tokens.claims(token)
+    throttle: Throttle = request.app.state.throttle
+    try:
+        await throttle.limiter.revoke(claims.token_id, seconds=claims.expires - time.time())
+    except LimiterUnavailable as exc:
+        raise UpstreamUnavailable(UNAVAILABLE, headers={"Retry-After": "5"}) from exc
+    if claims.session_id is not None:
+        with contextlib.suppress(ValueError):
+            family = uuid.UUID(claims.session_id)
+            await account_service.end_session(session, family, now=datetime.now(UTC))
+    return Response(status_code=204)
+
+
+@router.post("/auth/register", response_model=Registered, status_code=201, tags=["auth"])
+async def register(
+    session: SessionDep,
+    body: Registration,
+    hasher: Annotated[PasswordHasher, Depends(get_hasher)],
+) -> Registered:
+    """A citizen opens an account with their personal identification number (12 digits,
+    checked: the province code, the century, the year of birth) and a password."""
+    today = datetime.now(VIETNAM_ZONE).date()
+    user = await account_service.register(session, body, hasher=hasher, today=today)
+    return Registered(id=str(user.id), username=user.username, identity_verified=False)
+
+
+class LoginFailures:
+    """The failed logins of one account (its name keyed-hashed): refused once over the
+    limit, and refused too when the count cannot be read (logins fail closed)."""
+
+    def __init__(self, limiter: Limiter, limit: Limit) -> None:
+        self._limiter = limiter
+        self._limit = limit
+
+    async def check(self) -> None:
+        try:
+            wait = await self._limiter.acquire([self._limit], consume=False)
+        except LimiterUnavailable as exc:
+            raise UpstreamUnavailable(UNAVAILABLE, headers={"Retry-After": "5"}) from exc
+        if wait > 0:
+            raise TooManyRequests(TOO_MANY_FAILURES, headers={"Retry-After": retry_after(wait)})
+
+    async def record(self) -> None:
+        with contextlib.suppress(LimiterUnavailable):
+            await self._limiter.acquire([self._limit])
+
+
+TOO_MANY_FAILURES = "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau ít phút."
+
+
+async def login_failures(request: Request, username: str) -> LoginFailures | None:
+    throttle: Throttle = request.app.state.throttle
+    if not throttle.enabled:
+        return None
+    settings: GatewaySettings = request.app.state.runtime.settings
+    rule = Rule("login_account", 1, settings.login_failure_interval_seconds,
+                settings.login_failures_burst)  # fmt: skip
+    secret = settings.platform.jwt_secret.get_secret_value()
+    return LoginFailures(throttle.limiter, Limit(rule, account_key(secret, username)))
 
 
 @router.get("/auth/me", response_model=MeResponse, tags=["auth"])

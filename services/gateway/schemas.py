@@ -1,6 +1,6 @@
 import re
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from shared.auth import AgencyMembership, Role
 
@@ -11,6 +11,26 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+    # Trade it at /api/v1/auth/refresh for new tokens (once: it is then used up).
+    refresh_token: str | None = None
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=20, max_length=200)
+
+
+class Registration(BaseModel):
+    """A citizen signs up with their personal identification number."""
+
+    id_number: str = Field(description="12 chữ số", min_length=1, max_length=20)
+    full_name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=8, max_length=128)
+
+
+class Registered(BaseModel):
+    id: str
+    username: str
+    identity_verified: bool
 
 
 class MeResponse(BaseModel):
@@ -40,3 +60,32 @@ class AccountSeed(BaseModel):
         if self.role is not Role.OFFICER and self.memberships:
             raise ValueError("only officers have agency memberships")
         return self
+
+
+class LagFigures(BaseModel):
+    """Seconds from a change of a dossier to the portal's acknowledgement."""
+
+    count: int
+    p50: float | None
+    p95: float | None
+    max: float | None
+
+
+class SyncStatus(BaseModel):
+    """The national portal sync at a glance (the sync-lag metric is ``lag_seconds``)."""
+
+    owed: int  # dossiers with a change the portal has not acknowledged yet
+    dead_letters: int
+    synced: int  # dossiers the portal holds as they are
+    oldest_owed_since: AwareDatetime | None
+    lag_seconds: float  # how long the oldest change has waited (0 when none waits)
+    recent: LagFigures  # the syncs of the last hour
+
+
+class DeadLetter(BaseModel):
+    code: str
+    reason: str | None
+    dead_at: AwareDatetime | None
+    attempts: int
+    sent_version: int
+    sent_steps: int

@@ -1,14 +1,21 @@
-"""Accounts: authentication and creation."""
+"""Accounts: authentication, sessions (access and refresh tokens), registration."""
 
+import hashlib
+import secrets
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.gateway import repository
-from services.gateway.models import OfficerMembership, User
-from services.gateway.schemas import AccountSeed
-from shared.auth import AgencyMembership, PasswordHasher, Principal
-from shared.errors import Unauthorized
+from services.gateway import identity, repository
+from services.gateway.models import OfficerMembership, RefreshToken, User
+from services.gateway.schemas import AccountSeed, Registration
+from shared.auth import AgencyMembership, PasswordHasher, Principal, Role, TokenService
+from shared.errors import Conflict, Unauthorized, Unprocessable
 
 
 def principal_of(user: User) -> Principal:
@@ -25,8 +32,8 @@ def principal_of(user: User) -> Principal:
 
 async def authenticate(
     session: AsyncSession, *, username: str, password: str, hasher: PasswordHasher
-) -> Principal:
-    """The principal for these credentials, or ``Unauthorized`` (never saying which part failed)."""
+) -> User:
+    """The account of these credentials, or ``Unauthorized`` (never saying which part failed)."""
     user = await repository.get_user_by_username(session, username)
     if user is None:
         # Spend the same time as a real check: a wrong username and a wrong password
@@ -37,7 +44,7 @@ async def authenticate(
         raise Unauthorized("Tên đăng nhập hoặc mật khẩu không đúng.")
     if hasher.needs_rehash(user.password_hash):
         user.password_hash = await hasher.hash(password)
-    return principal_of(user)
+    return user
 
 
 async def create_accounts(
@@ -64,3 +71,114 @@ async def create_accounts(
         created += 1
     await session.flush()
     return created
+
+
+# -- sessions: an access token and a refresh token per login ----------------------------------
+
+
+@dataclass(frozen=True)
+class Issued:
+    access_token: str
+    refresh_token: str
+    expires_in: int  # the access token's seconds
+
+
+class RefreshReused(Exception):
+    """A refresh token came back after it was used: it was copied. Its family (the
+    login) must be revoked, in a transaction of its own since the request fails."""
+
+    def __init__(self, family: uuid.UUID) -> None:
+        super().__init__(str(family))
+        self.family = family
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def start_session(
+    session: AsyncSession,
+    user: User,
+    *,
+    tokens: TokenService,
+    refresh_ttl: timedelta,
+    now: datetime,
+    family: uuid.UUID | None = None,
+) -> Issued:
+    """Tokens for ``user``: a short-lived access token and a refresh token of the
+    login ``family`` (a new login when None)."""
+    family = family or uuid.uuid4()
+    secret = secrets.token_urlsafe(32)
+    session.add(RefreshToken(token_hash=_digest(secret), family=family, user_id=user.id,
+                             created_at=now, expires_at=now + refresh_ttl))  # fmt: skip
+    access = tokens.issue(principal_of(user), now=now, session_id=str(family))
+    return Issued(access, secret, int(tokens.ttl.total_seconds()))
+
+
+async def refresh(
+    session: AsyncSession,
+    secret: str,
+    *,
+    tokens: TokenService,
+    refresh_ttl: timedelta,
+    now: datetime,
+) -> Issued:
+    """New tokens for a refresh token, which is then used up."""
+    held = await session.get(RefreshToken, _digest(secret), with_for_update=True)
+    if held is None or held.revoked_at is not None or held.expires_at <= now:
+        raise Unauthorized(EXPIRED_SESSION)
+    if held.used_at is not None:
+        raise RefreshReused(held.family)
+    user = await repository.get_user(session, held.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized(EXPIRED_SESSION)
+    held.used_at = now
+    return start_session(
+        session, user, tokens=tokens, refresh_ttl=refresh_ttl, now=now, family=held.family
+    )
+
+
+async def end_session(session: AsyncSession, family: uuid.UUID, *, now: datetime) -> int:
+    """Revoke every refresh token of a login; how many were still live."""
+    result = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+EXPIRED_SESSION = "Phiên đăng nhập đã hết hạn hoặc đã kết thúc. Vui lòng đăng nhập lại."
+
+
+# -- self-registration --------------------------------------------------------------------------
+
+
+async def register(
+    session: AsyncSession, account: Registration, *, hasher: PasswordHasher, today: date
+) -> User:
+    """A citizen's account, by their personal identification number."""
+    errors = [
+        {"location": "body", "pointer": "#/id_number", "message": problem}
+        for problem in identity.problems(account.id_number, today=today)
+    ]
+    if account.password == account.id_number:
+        errors.append({"location": "body", "pointer": "#/password",
+                       "message": "Mật khẩu không được trùng số định danh."})  # fmt: skip
+    if errors:
+        raise Unprocessable("Thông tin đăng ký chưa hợp lệ.", errors=errors)
+    if await repository.get_user_by_username(session, account.id_number) is not None:
+        raise Conflict("Số định danh này đã có tài khoản. Hãy đăng nhập hoặc lấy lại mật khẩu.")
+    user = User(
+        username=account.id_number,
+        full_name=account.full_name.strip(),
+        role=Role.CITIZEN,
+        password_hash=await hasher.hash(account.password),
+        memberships=[],
+    )
+    repository.add_user(session, user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # registered at the same moment
+        raise Conflict("Số định danh này đã có tài khoản.") from exc
+    return user

@@ -10,13 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake import known_documents
 from services.intake.actions import load_for_update, record_audit
 from services.intake.clock import PAUSED_STATUSES
-from services.intake.models import Dossier, ProcessedEvent
+from services.intake.models import Dossier, OutboxRecord, ProcessedEvent
 from shared.contracts.documents import DOCUMENT_TOPIC, DocumentEvent, DocumentReady
 from shared.contracts.dossiers import DOSSIER_TOPIC, DossierEvent, DueChanged
 from shared.contracts.events import EventEnvelope
+from shared.events import Outbox
 from shared.runtime import ConsumerSpec
 
 logger = logging.getLogger("onestop.intake.consumers")
+# Events written by consumers, in their own transactions (no request around).
+OUTBOX = Outbox(OutboxRecord, source="intake")
 
 
 def _applies(dossier: Dossier, change: DueChanged) -> bool:
@@ -58,6 +61,13 @@ async def apply_due_change(session: AsyncSession, envelope: EventEnvelope) -> No
             "calendar": f"{change.calendar_code}@{change.calendar_version}",
             "event": str(envelope.id),
         },
+    )
+    OUTBOX.add(
+        session,
+        DossierEvent.DUE_APPLIED,
+        change.model_dump(mode="json"),
+        subject=dossier.code,
+        sequence=dossier.sequence,
     )
 
 

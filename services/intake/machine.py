@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from shared.auth import Position, Principal, Role
+from shared.contracts.national import NATIONAL_STATUS
 from shared.errors import Conflict, Forbidden
 
 
@@ -28,8 +29,9 @@ class Status(StrEnum):
     RETURNED = "returned"  # 10 Đã trả kết quả
 
 
-# The national portal's TrangThaiHoSo for each status (DESIGN §4).
-PORTAL_CODE = {status: number for number, status in enumerate(Status, start=1)}
+# The national portal's TrangThaiHoSo for each status (DESIGN §4): the shared table the
+# portal sync sends, so the code a dossier shows is the code the portal gets.
+PORTAL_CODE = {status: NATIONAL_STATUS[status.value] for status in Status}
 LABELS = {
     Status.SUBMITTED: "Mới đăng ký (chờ tiếp nhận)",
     Status.RECEIVED: "Đã tiếp nhận",

@@ -85,5 +85,5 @@ spec = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     outbox_model=OutboxRecord,
     consumers=(DUE_CHANGES, DOCUMENTS),
-    periodic=(IDEMPOTENCY_PURGE, TALLY_FOLD),
+    jobs=(IDEMPOTENCY_PURGE, TALLY_FOLD),
 )

@@ -16,6 +16,7 @@ from services.intake import (
     audit,
     clock,
     idempotency,
+    national,
     payments,
     queues,
     slips,
@@ -35,7 +36,8 @@ from services.intake.schemas import (
     SubmissionIn,
 )
 from services.intake.upstreams import Upstreams
-from shared.auth import CurrentPrincipal, Principal, Role
+from shared.auth import CurrentPrincipal, Principal, Role, require_role
+from shared.contracts.national import NationalRecord, NationalVersions
 from shared.db import Database, ReadSessionDep, SessionDep
 from shared.errors import AppError, Conflict, Forbidden, NotFound
 from shared.runtime import OutboxDep
@@ -357,3 +359,31 @@ async def lookup(session: ReadSessionDep, now: NowDep, code: DossierCode) -> Loo
     if dossier is None:
         raise NotFound(f"Không có hồ sơ {code}.")
     return views.lookup(dossier, now=now)
+
+
+AdminOnly = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+
+
+@router.get("/national/dossiers", response_model=NationalVersions, tags=["national"])
+async def national_versions(
+    session: ReadSessionDep,
+    _: AdminOnly,
+    after: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> NationalVersions:
+    """Admin (the portal sync): every dossier's code and version, by code, to reconcile
+    with what the national portal holds."""
+    items, next_after = await national.versions(session, after=after, limit=limit)
+    return NationalVersions(items=items, next_after=next_after)
+
+
+@router.get("/national/dossiers/{code}", response_model=NationalRecord, tags=["national"])
+async def national_record(
+    session: ReadSessionDep, _: AdminOnly, code: DossierCode
+) -> NationalRecord:
+    """Admin (the portal sync): the dossier as the national portal wants it, with its
+    whole audit trail as the steps of its handling."""
+    found = await national.record(session, code)
+    if found is None:
+        raise NotFound(f"Không có hồ sơ {code}.")
+    return found

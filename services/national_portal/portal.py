@@ -14,14 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.national_portal.config import NationalPortalSettings
 from services.national_portal.models import PortalDossier, PortalProcedure, PortalProgress
-from services.national_portal.schemas import (
+from services.national_portal.schemas import ProcedureIn, Report
+from shared.contracts.dvcqg import (
     Answer,
     DossierIn,
     ErrorCode,
+    HeldVersion,
     LookupOut,
-    ProcedureIn,
     ProgressIn,
-    Report,
 )
 
 AUDIENCE = "dvcqg"
@@ -159,6 +159,25 @@ async def lookup(session: AsyncSession, code: str) -> LookupOut:
         .order_by(PortalProgress.at, PortalProgress.id)
     )
     return LookupOut(HoSo=json.loads(held.data), TienDo=[json.loads(step) for step in steps])
+
+
+async def held(session: AsyncSession, *, after: str | None, limit: int) -> list[HeldVersion]:
+    """A page of the dossiers held, by MaHoSo, with their version and steps kept."""
+    steps = (
+        select(func.count(PortalProgress.id))
+        .where(PortalProgress.ma_ho_so == PortalDossier.ma_ho_so)
+        .scalar_subquery()
+    )
+    statement = (
+        select(PortalDossier.ma_ho_so, PortalDossier.version, steps)
+        .where(PortalDossier.version > 0)
+        .order_by(PortalDossier.ma_ho_so)
+        .limit(limit)
+    )
+    if after is not None:
+        statement = statement.where(PortalDossier.ma_ho_so > after)
+    rows = (await session.execute(statement)).all()
+    return [HeldVersion(MaHoSo=code, PhienBan=version, SoBuocXuLy=n) for code, version, n in rows]
 
 
 async def register_procedures(session: AsyncSession, procedures: Iterable[ProcedureIn]) -> int:

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from services.national_portal import portal
 from services.national_portal.config import NationalPortalSettings
 from services.national_portal.faults import FaultState
-from services.national_portal.schemas import (
+from services.national_portal.schemas import Faults, ProcedureIn, Report
+from shared.contracts.dvcqg import (
     Answer,
     DossierIn,
     ErrorCode,
-    Faults,
+    HeldVersions,
     LookupIn,
     LookupOut,
-    ProcedureIn,
     ProgressIn,
-    Report,
     TokenIn,
     TokenOut,
 )
@@ -76,6 +75,18 @@ async def put_procedures(body: list[ProcedureIn], session: SessionDep) -> Answer
 @protected.get("/admin/report", response_model=Report)
 async def get_report(session: ReadSessionDep) -> Report:
     return await portal.report(session)
+
+
+@protected.get("/admin/dossiers", response_model=HeldVersions)
+async def get_held(
+    session: ReadSessionDep,
+    after: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> HeldVersions:
+    """Every dossier held, by MaHoSo, with its version and its count of progress steps:
+    what a reconciliation compares with the platform."""
+    items = await portal.held(session, after=after, limit=limit)
+    return HeldVersions(items=items, next_after=items[-1].MaHoSo if len(items) == limit else None)
 
 
 @protected.get("/admin/faults", response_model=Faults)

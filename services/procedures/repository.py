@@ -246,3 +246,24 @@ async def offered_by(session: AsyncSession, procedure_code: str) -> list[str]:
         .order_by(AgencyProcedure.agency_code)
     )
     return list(rows)
+
+
+async def online_offers(
+    session: AsyncSession, *, agency_code: str | None, online: OnlineLevel | None
+) -> Sequence[Row[Agency, ProcedureVersion]]:
+    """The procedures in force each agency offers online (fully or partly), by agency
+    then procedure code."""
+    query = (
+        select(Agency, ProcedureVersion)
+        .join(AgencyProcedure, AgencyProcedure.agency_code == Agency.code)
+        .join(ProcedureVersion, ProcedureVersion.procedure_code == AgencyProcedure.procedure_code)
+        .where(ProcedureVersion.status == VersionStatus.PUBLISHED)
+        .order_by(Agency.code, ProcedureVersion.procedure_code)
+    )
+    if online is None:
+        query = query.where(ProcedureVersion.online_level != OnlineLevel.NONE)
+    else:
+        query = query.where(ProcedureVersion.online_level == online)
+    if agency_code is not None:
+        query = query.where(Agency.code == agency_code)
+    return (await session.execute(query)).all()

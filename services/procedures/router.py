@@ -11,6 +11,7 @@ from services.procedures.schemas import (
     CatalogueDocument,
     FieldOut,
     ImportReport,
+    OnlineServices,
     ProcedureContent,
     ProcedureOut,
     ProcedurePage,
@@ -48,6 +49,20 @@ async def get_agency(session: SessionDep, code: str) -> AgencyOut:
 async def list_fields(session: SessionDep) -> list[FieldOut]:
     """Fields (lĩnh vực) of the catalogue."""
     return [FieldOut.model_validate(f) for f in await procedure_service.list_fields(session)]
+
+
+@router.get("/online-services", response_model=OnlineServices, tags=["procedures"])
+async def online_services(
+    session: SessionDep,
+    agency: Annotated[str | None, Query(pattern=AGENCY_CODE)] = None,
+    online: Annotated[
+        Literal[OnlineLevel.FULL, OnlineLevel.PARTIAL] | None,
+        Query(description="full (toàn trình) or partial (một phần); both when omitted"),
+    ] = None,
+) -> OnlineServices:
+    """Public: the procedures offered online, fully or partly, by agency, with their
+    processing time and fees."""
+    return await procedure_service.online_services(session, agency_code=agency, online=online)
 
 
 @router.get("/procedures", response_model=ProcedurePage, tags=["procedures"])

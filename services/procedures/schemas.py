@@ -173,6 +173,33 @@ class ProcedureOut(ProcedureContent):
     offered_by: list[str] = Field(default_factory=list)
 
 
+class OnlineService(BaseModel):
+    """A procedure an agency offers online (dịch vụ công trực tuyến)."""
+
+    code: str
+    name: str
+    field_code: str
+    online_level: OnlineLevel  # full (toàn trình) or partial (một phần)
+    processing_time: ProcessingTime | None
+    processing_time_text: str
+    fees: list[FeeItem]
+    fee_text: str
+
+
+class OnlineAgency(BaseModel):
+    code: str
+    name: str
+    services: list[OnlineService]
+
+
+class OnlineServices(BaseModel):
+    """The online services list, by agency (NĐ 42/2022: toàn trình, một phần)."""
+
+    agencies: list[OnlineAgency]
+    full: int  # services offered fully online, counted once per agency
+    partial: int
+
+
 class ProcedurePage(BaseModel):
     items: list[ProcedureSummary]
     total: int

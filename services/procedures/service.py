@@ -22,6 +22,9 @@ from services.procedures.models import (
 )
 from services.procedures.schemas import (
     AgencySeed,
+    OnlineAgency,
+    OnlineService,
+    OnlineServices,
     ProcedureContent,
     ProcedureOut,
     ProcedurePage,
@@ -225,3 +228,35 @@ async def seed_offers(
                 added += 1
     await session.flush()
     return added
+
+
+async def online_services(
+    session: AsyncSession, *, agency_code: str | None, online: OnlineLevel | None
+) -> OnlineServices:
+    """Each agency's online services, with their processing time and fees."""
+    agencies: dict[str, OnlineAgency] = {}
+    for agency, version in await repository.online_offers(
+        session, agency_code=agency_code, online=online
+    ):
+        content = ProcedureContent.model_validate_json(version.content)
+        held = agencies.setdefault(
+            agency.code, OnlineAgency(code=agency.code, name=agency.name, services=[])
+        )
+        held.services.append(
+            OnlineService(
+                code=content.code,
+                name=content.name,
+                field_code=content.field_code,
+                online_level=content.online_level,
+                processing_time=content.processing_time,
+                processing_time_text=content.processing_time_text,
+                fees=content.fees,
+                fee_text=content.fee_text,
+            )
+        )
+    services = [s for agency in agencies.values() for s in agency.services]
+    return OnlineServices(
+        agencies=list(agencies.values()),
+        full=sum(s.online_level is OnlineLevel.FULL for s in services),
+        partial=sum(s.online_level is OnlineLevel.PARTIAL for s in services),
+    )

@@ -37,6 +37,7 @@ CLOCK_EVENTS = {event.value for event in DossierEvent} - {
     DossierEvent.DUE_SOON,
     DossierEvent.OVERDUE,
     DossierEvent.DUE_CHANGED,
+    DossierEvent.DUE_APPLIED,  # intake's echo of tracking's own change
 }
 
 

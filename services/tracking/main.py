@@ -35,5 +35,5 @@ spec = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     outbox_model=OutboxRecord,
     consumers=(AGENCIES, DOSSIERS, CALENDARS),
-    periodic=(SCANNER,),
+    jobs=(SCANNER,),
 )

@@ -37,6 +37,9 @@ class DossierEvent(StrEnum):
     DUE_SOON = "dossier.due_soon"
     OVERDUE = "dossier.overdue"
     DUE_CHANGED = "dossier.due_changed"
+    # Published by intake when it has applied a due change: its record changed (the
+    # portal sync sends the new appointment). The payload is the DueChanged applied.
+    DUE_APPLIED = "dossier.due_applied"
 
 
 class TimeLimit(BaseModel):

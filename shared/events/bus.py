@@ -150,3 +150,12 @@ class InProcessBus:
 
     async def ping(self) -> None:
         return None
+
+    def backlog(self) -> int:
+        """Messages some group has not taken yet or not acknowledged (a bench waits for
+        the platform to go quiet)."""
+        return sum(
+            len(stream.messages) - group.next_index + len(group.pending)
+            for stream in self._streams.values()
+            for group in stream.groups.values()
+        )

@@ -14,8 +14,6 @@ import pytest
 from services import composition
 from services.national_portal.config import NationalPortalSettings
 from tests import platform as platforms
-from tests.conftest import PgDatabase
-from tests.infra import S3Server
 
 CENTRE = "000.00.15.H49"
 
@@ -26,21 +24,10 @@ async def embedded(data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
         yield platform.client
 
 
-@contextlib.asynccontextmanager
-async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[httpx.AsyncClient]:
-    async with platforms.distributed(pg_database, s3) as platform:
-        yield platform.client
-
-
-@pytest.fixture(params=["embedded", "distributed"])
-async def api(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_database: PgDatabase, s3_server: S3Server
-) -> AsyncIterator[httpx.AsyncClient]:
-    stack = (
-        embedded(tmp_path) if request.param == "embedded" else distributed(pg_database, s3_server)
-    )
-    async with stack as client:
-        yield client
+@pytest.fixture
+def api(platform: platforms.Platform) -> httpx.AsyncClient:
+    """The gateway of the platform, embedded and distributed (``conftest.platform``)."""
+    return platform.client
 
 
 async def login(api: httpx.AsyncClient, username: str, password: str) -> httpx.Response:

@@ -122,8 +122,8 @@ def test_a_citizen_cannot_act_as_an_officer() -> None:
 
 
 def test_the_portal_codes_follow_design() -> None:
-    assert (PORTAL_CODE[S.SUBMITTED], PORTAL_CODE[S.PROCESSING], PORTAL_CODE[S.RETURNED]) == (
-        1,
-        4,
-        10,
-    )
+    # DESIGN §4's table, status by status.
+    assert [PORTAL_CODE[status] for status in (
+        S.SUBMITTED, S.RECEIVED, S.REFUSED, S.PROCESSING, S.SUPPLEMENT_REQUESTED,
+        S.AWAITING_PAYMENT, S.WITHDRAWAL_REQUESTED, S.STOPPED, S.RESOLVED, S.RETURNED,
+    )] == list(range(1, 11))  # fmt: skip

@@ -1,0 +1,542 @@
+"""The sync to the national portal (DESIGN §8): every dossier reaches the portal with
+its newest state and every step of its handling, once, whatever fails on the way.
+
+- Intake's events about a dossier mark it owed (``note_change``, a consumer), in the
+  consumer's transaction with its inbox row: a redelivered event changes nothing more.
+- The worker claims owed dossiers, reads each one whole from intake
+  (``/api/v1/national/dossiers/{code}``), sends ``DongBoHoSoMC`` when the portal has an
+  older version, then each progress step the portal has not acknowledged, in order.
+  The portal keeps a version or a step once (``PhienBan``; a step's time, status and
+  text), so a call repeated after a lost answer is harmless: at-least-once sending
+  gives exactly-once holdings.
+- A failed attempt keeps what was acknowledged and tries again later, after an
+  exponential wait with jitter, capped. Attempts that move nothing forward count
+  against a budget; when it is spent, or when the portal refuses the dossier for a
+  reason a retry will not change, it is dead-lettered with that reason for an admin.
+- ``reconcile`` compares intake's versions with the portal's and marks what is missing
+  or stale as owed again, so a portal that lost records is repaired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.gateway import national
+from services.gateway.config import GatewaySettings
+from services.gateway.models import PortalSync, ProcessedEvent, User
+from services.gateway.portal_client import PortalClient, PortalError
+from services.gateway.schemas import DeadLetter, LagFigures, SyncStatus
+from shared.auth import Principal, Role, TokenService
+from shared.contracts.dossiers import DOSSIER_TOPIC, DossierEvent
+from shared.contracts.dvcqg import ErrorCode
+from shared.contracts.events import EventEnvelope
+from shared.contracts.national import NationalRecord, NationalVersions
+from shared.db import Database
+from shared.http import create_http_client
+from shared.runtime import BackgroundJob, ConsumerSpec, Runtime
+
+logger = logging.getLogger("onestop.gateway.sync")
+
+# Intake's events (tracking's warnings and proposals change nothing intake holds).
+SYNCED_EVENTS = frozenset(DossierEvent) - {
+    DossierEvent.DUE_SOON,
+    DossierEvent.OVERDUE,
+    DossierEvent.DUE_CHANGED,
+}
+# Who the sync is when it reads intake: an admin principal of its own.
+SYNC_PRINCIPAL = Principal(subject="portal-sync", username="portal-sync", role=Role.ADMIN)
+
+
+def _insert(session: AsyncSession) -> type[postgresql.Insert] | type[sqlite.Insert]:
+    return postgresql.Insert if session.get_bind().dialect.name == "postgresql" else sqlite.Insert
+
+
+async def mark_owed(
+    session: AsyncSession, codes: Iterable[str], *, at: datetime, now: datetime | None = None
+) -> None:
+    """Something about these dossiers changed at ``at``: the portal is owed it. A
+    dead-lettered dossier that changes is tried again with a fresh budget."""
+    now = now or datetime.now(UTC)
+    fresh = {"changes": 1, "owed": True, "owed_since": at, "sent_version": 0, "sent_steps": 0,
+             "attempts": 0, "next_attempt_at": now}  # fmt: skip
+    rows = [{"code": code, **fresh} for code in dict.fromkeys(codes)]
+    if not rows:
+        return
+    statement = _insert(session)(PortalSync).values(rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["code"],
+            set_={
+                "changes": PortalSync.changes + 1,
+                "owed": True,
+                "owed_since": func.coalesce(PortalSync.owed_since, statement.excluded.owed_since),
+                "attempts": case((PortalSync.dead_at.is_not(None), 0), else_=PortalSync.attempts),
+                "next_attempt_at": case(
+                    (PortalSync.dead_at.is_not(None), statement.excluded.next_attempt_at),
+                    else_=PortalSync.next_attempt_at,
+                ),
+                "dead_at": None,
+            },
+        )
+    )
+
+
+async def note_change(session: AsyncSession, envelope: EventEnvelope) -> None:
+    """The consumer's handler: intake changed a dossier."""
+    if envelope.type in SYNCED_EVENTS and envelope.subject is not None:
+        await mark_owed(session, [envelope.subject], at=envelope.occurred_at)
+
+
+@dataclass(frozen=True)
+class Claim:
+    code: str
+    changes: int
+    sent_version: int
+    sent_steps: int
+    attempts: int
+    owed_since: datetime | None
+
+
+@dataclass
+class Attempt:
+    """What one attempt got the portal to acknowledge."""
+
+    version: int
+    steps: int
+    moved: bool = False
+
+
+class Backoff:
+    """Exponential waits, capped, with jitter: half the wait fixed, half drawn, so that
+    dossiers failing together do not all come back at the same instant."""
+
+    def __init__(self, base: float, cap: float, rng: random.Random | None = None) -> None:
+        self.base = base
+        self.cap = cap
+        self._random = rng or random.Random()
+
+    def delay(self, attempts: int) -> float:
+        ceiling = min(self.cap, self.base * 2 ** max(attempts - 1, 0))
+        return float(ceiling / 2 + self._random.uniform(0, ceiling / 2))
+
+
+class SyncWorker:
+    """Claims owed dossiers and sends them, ``concurrency`` at a time."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: GatewaySettings,
+        *,
+        intake: httpx.AsyncClient,
+        portal: PortalClient,
+        tokens: TokenService,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self._intake = intake
+        self._portal = portal
+        self._tokens = tokens
+        self._clock = clock
+        self._backoff = Backoff(
+            settings.portal_retry_base_seconds, settings.portal_retry_cap_seconds
+        )
+        self._token: tuple[str, float] | None = None
+
+    # -- the loop -------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop``: claim owed dossiers as lanes come free (``concurrency`` at
+        once) and send each in a task of its own; rest for the poll interval when
+        nothing is owed. On ``stop``, the dossiers in hand are finished first."""
+        running: set[asyncio.Task[None]] = set()
+        lanes = self._settings.portal_sync_concurrency
+        try:
+            while not stop.is_set():
+                claims: list[Claim] = []
+                if len(running) < lanes:
+                    try:
+                        claims = await self._claim(lanes - len(running))
+                    except Exception:
+                        logger.warning("portal sync cannot claim, retrying", exc_info=True)
+                for claim in claims:
+                    task = asyncio.create_task(self.sync(claim))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                if claims and len(running) < lanes:
+                    continue  # more may be owed
+                # Full, or nothing owed: until a lane frees, the poll interval, or stop.
+                stopped = asyncio.ensure_future(stop.wait())
+                await asyncio.wait(
+                    {stopped, *running},
+                    timeout=self._settings.portal_sync_poll_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                stopped.cancel()
+        finally:
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+
+    async def drain(self) -> int:
+        """Send until nothing owed is due now (tests, the reconcile command): how many."""
+        done = 0
+        while claims := await self._claim(self._settings.portal_sync_concurrency):
+            await asyncio.gather(*(self.sync(claim) for claim in claims))
+            done += len(claims)
+        return done
+
+    # -- claiming ---------------------------------------------------------------------------
+
+    async def _claim(self, limit: int) -> list[Claim]:
+        now = self._clock()
+        lease = now + timedelta(seconds=self._settings.portal_sync_lease_seconds)
+        due = (
+            select(PortalSync.code)
+            .where(PortalSync.owed, PortalSync.dead_at.is_(None), PortalSync.next_attempt_at <= now)
+            .order_by(PortalSync.next_attempt_at)
+            .limit(limit)
+        )
+        if not self._db.is_sqlite:
+            due = due.with_for_update(skip_locked=True)  # another worker's claim is skipped
+        statement = (
+            update(PortalSync)
+            .where(PortalSync.code.in_(due.scalar_subquery()))
+            .values(next_attempt_at=lease)
+            .returning(PortalSync.code, PortalSync.changes, PortalSync.sent_version,
+                       PortalSync.sent_steps, PortalSync.attempts, PortalSync.owed_since)
+        )  # fmt: skip
+        async with self._db.session() as session:
+            rows = (await session.execute(statement)).all()
+        return [Claim(*row) for row in rows]
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def sync(self, claim: Claim) -> None:
+        attempt = Attempt(claim.sent_version, claim.sent_steps)
+        try:
+            record = await self._record(claim.code)
+            await self._send(record, attempt)
+        except PortalError as exc:
+            await self._failed(claim, attempt, exc)
+            return
+        await self._succeeded(claim, attempt)
+
+    async def _send(self, record: NationalRecord, attempt: Attempt) -> None:
+        if record.version > attempt.version:
+            updating = attempt.version > 0
+            try:
+                await self._portal.call(
+                    "DongBoHoSoMC", national.dossier_body(record, updating=updating)
+                )
+            except PortalError as exc:
+                if not (updating and exc.code == ErrorCode.NOT_FOUND):
+                    raise
+                # The portal lost the dossier it had: send it as new.
+                await self._portal.call(
+                    "DongBoHoSoMC", national.dossier_body(record, updating=False)
+                )
+            attempt.version, attempt.moved = record.version, True
+        if attempt.steps < len(record.steps):
+            names = await self._names(national.officer_subjects(record))
+            for step in record.steps[attempt.steps :]:
+                try:
+                    await self._portal.call(
+                        "CapNhatTienDoHoSoMC", national.progress_body(record, step, names)
+                    )
+                except PortalError as exc:
+                    if exc.code == ErrorCode.NOT_FOUND:
+                        # The portal lost the dossier: the next attempt sends it whole.
+                        attempt.version, attempt.steps = 0, 0
+                    raise
+                attempt.steps, attempt.moved = attempt.steps + 1, True
+
+    async def _record(self, code: str) -> NationalRecord:
+        try:
+            response = await self._intake.get(
+                f"/api/v1/national/dossiers/{code}",
+                headers={"Authorization": f"Bearer {self._bearer()}"},
+                timeout=self._settings.portal_timeout_seconds,
+            )
+        except httpx.HTTPError as exc:
+            raise PortalError(f"intake: {type(exc).__name__}", retryable=True) from exc
+        if response.status_code == 404:
+            raise PortalError("intake has no such dossier", retryable=False)
+        if response.status_code != 200:
+            # Busy, down, or refusing the sync's token (a setting to fix): retried.
+            raise PortalError(f"intake: HTTP {response.status_code}", retryable=True)
+        return NationalRecord.model_validate_json(response.content)
+
+    async def versions(self, *, after: str | None, limit: int) -> NationalVersions:
+        response = await self._intake.get(
+            "/api/v1/national/dossiers",
+            params={"limit": limit, **({"after": after} if after else {})},
+            headers={"Authorization": f"Bearer {self._bearer()}"},
+            timeout=self._settings.portal_timeout_seconds,
+        )
+        response.raise_for_status()
+        return NationalVersions.model_validate_json(response.content)
+
+    def _bearer(self) -> str:
+        """The sync's own token for intake, renewed at half its lifetime."""
+        now = time.monotonic()
+        if self._token is None or now >= self._token[1]:
+            lifetime = self._tokens.ttl.total_seconds()
+            self._token = (self._tokens.issue(SYNC_PRINCIPAL), now + lifetime / 2)
+        return self._token[0]
+
+    async def _names(self, subjects: set[str]) -> dict[str, str]:
+        """Officers' names from the accounts the gateway keeps."""
+        ids = []
+        for subject in subjects:
+            with contextlib.suppress(ValueError):
+                ids.append(uuid.UUID(subject))
+        if not ids:
+            return {}
+        async with self._db.read_session() as session:
+            rows = await session.execute(select(User.id, User.full_name).where(User.id.in_(ids)))
+            return {str(user_id): name for user_id, name in rows.all()}
+
+    # -- the outcome ------------------------------------------------------------------------
+
+    async def _succeeded(self, claim: Claim, attempt: Attempt) -> None:
+        now = self._clock()
+        lag = (now - claim.owed_since).total_seconds() if claim.owed_since else None
+        unchanged = PortalSync.changes == claim.changes
+        async with self._db.session() as session:
+            await session.execute(
+                update(PortalSync)
+                .where(PortalSync.code == claim.code)
+                .values(
+                    sent_version=attempt.version,
+                    sent_steps=attempt.steps,
+                    attempts=0,
+                    last_error=None,
+                    synced_at=now,
+                    lag_seconds=lag,
+                    # A change that came in meanwhile is owed still, from about now.
+                    owed=~unchanged,
+                    owed_since=case((unchanged, None), else_=now),
+                    next_attempt_at=now,
+                )
+            )
+
+    async def _failed(self, claim: Claim, attempt: Attempt, error: PortalError) -> None:
+        now = self._clock()
+        attempts = 1 if attempt.moved else claim.attempts + 1
+        dead = not error.retryable or attempts >= self._settings.portal_retry_budget
+        values: dict[str, Any] = {
+            "sent_version": attempt.version,
+            "sent_steps": attempt.steps,
+            "attempts": attempts,
+            "last_error": str(error)[:2000],
+            "next_attempt_at": now + timedelta(seconds=self._backoff.delay(attempts)),
+        }
+        if dead:
+            values["dead_at"] = now
+            logger.error("portal sync dead-lettered: %s", error, extra={"dossier": claim.code})
+        async with self._db.session() as session:
+            await session.execute(
+                update(PortalSync).where(PortalSync.code == claim.code).values(**values)
+            )
+
+
+# -- reconciliation ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    checked: int
+    missing: list[str]  # not at the portal at all
+    stale: list[str]  # at an older version, or with fewer steps
+
+
+async def reconcile(worker: SyncWorker, portal: PortalClient, db: Database,
+                    *, page: int = 1000) -> Reconciled:  # fmt: skip
+    """Walk intake's dossiers and the portal's holdings side by side (both by code) and
+    mark every dossier the portal lacks, or holds at an older version or with fewer
+    steps, as owed, starting over from what the portal holds."""
+    held: dict[str, tuple[int, int]] = {}
+    after: str | None = None
+    while True:
+        found = await portal.held(after=after, limit=page)
+        held.update((h.MaHoSo, (h.PhienBan, h.SoBuocXuLy)) for h in found.items)
+        if found.next_after is None:
+            break
+        after = found.next_after
+    checked = 0
+    missing: list[str] = []
+    stale: list[str] = []
+    after = None
+    now = datetime.now(UTC)
+    while True:
+        versions = await worker.versions(after=after, limit=page)
+        checked += len(versions.items)
+        # The portal holds one step per audit entry: the version counts them too.
+        behind = {}
+        for item in versions.items:
+            version, steps = held.get(item.code, (0, 0))
+            if version == 0:
+                missing.append(item.code)
+            elif version < item.version or steps < item.version:
+                stale.append(item.code)
+            else:
+                continue
+            behind[item.code] = (version, steps)
+        if behind:
+            async with db.session() as session:
+                await mark_owed(session, behind, at=now)
+                for code, (version, _steps) in behind.items():
+                    # Every step again: the portal answers those it keeps as done.
+                    await session.execute(
+                        update(PortalSync)
+                        .where(PortalSync.code == code)
+                        .values(sent_version=version, sent_steps=0, next_attempt_at=now)
+                    )
+        if versions.next_after is None:
+            break
+        after = versions.next_after
+    return Reconciled(checked=checked, missing=missing, stale=stale)
+
+
+async def run_sync(runtime: Runtime, stop: asyncio.Event) -> None:
+    """The gateway's sync worker, until ``stop``. Beside the app it uses the app's
+    clients of intake and the portal; in a worker process, clients of their URLs."""
+    settings = runtime.settings
+    assert isinstance(settings, GatewaySettings)
+    if not settings.portal_sync_enabled:
+        logger.info("portal sync is off (GATEWAY_PORTAL_SYNC_ENABLED=false)")
+        return
+    async with contextlib.AsyncExitStack() as stack:
+        clients: dict[str, httpx.AsyncClient] = {}
+        for name in ("intake", "national_portal"):
+            client = runtime.clients.get(name)
+            url = settings.upstream_url(name)
+            if client is None and url is not None:
+                client = await stack.enter_async_context(create_http_client(url))
+            if client is None:
+                logger.warning("portal sync has no address for %s; not started", name)
+                return
+            clients[name] = client
+        runtime.clients.update(clients)
+        worker, _ = worker_for(runtime)
+        await worker.run(stop)
+
+
+def worker_for(runtime: Runtime) -> tuple[SyncWorker, PortalClient]:
+    """A sync worker on the runtime's database and its clients of intake and the portal."""
+    settings = runtime.settings
+    assert isinstance(settings, GatewaySettings)
+    portal = PortalClient(
+        runtime.clients["national_portal"],
+        client_id=settings.portal_client_id,
+        client_secret=settings.portal_client_secret.get_secret_value(),
+        timeout_seconds=settings.portal_timeout_seconds,
+    )
+    worker = SyncWorker(
+        runtime.db, settings, intake=runtime.clients["intake"], portal=portal,
+        tokens=runtime.tokens,
+    )  # fmt: skip
+    return worker, portal
+
+
+SYNC_JOB = BackgroundJob(name="gateway.portal_sync", run=run_sync)
+CHANGES = ConsumerSpec(
+    group="gateway.portal_sync",
+    topics=(DOSSIER_TOPIC,),
+    handler=note_change,
+    inbox_model=ProcessedEvent,
+    types=frozenset(SYNCED_EVENTS),
+)
+
+
+# -- what admins see ---------------------------------------------------------------------------
+
+
+async def status(session: AsyncSession, *, now: datetime) -> SyncStatus:
+    alive = PortalSync.dead_at.is_(None)
+    owed, dead, synced, oldest = (
+        await session.execute(
+            select(
+                func.count().filter(PortalSync.owed, alive),
+                func.count().filter(PortalSync.dead_at.is_not(None)),
+                func.count().filter(~PortalSync.owed, alive),
+                func.min(PortalSync.owed_since).filter(PortalSync.owed, alive),
+            )
+        )
+    ).one()
+    recent = sorted(
+        lag
+        for lag in await session.scalars(
+            select(PortalSync.lag_seconds)
+            .where(
+                PortalSync.synced_at >= now - timedelta(hours=1),
+                PortalSync.lag_seconds.is_not(None),
+            )
+            .order_by(PortalSync.synced_at.desc())
+            .limit(10_000)
+        )
+        if lag is not None
+    )
+    if oldest is not None and oldest.tzinfo is None:  # SQLite's aggregate is a plain string
+        oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=UTC)
+    return SyncStatus(
+        owed=owed,
+        dead_letters=dead,
+        synced=synced,
+        oldest_owed_since=oldest,
+        lag_seconds=max((now - oldest).total_seconds(), 0.0) if oldest else 0.0,
+        recent=lag_figures(recent),
+    )
+
+
+def lag_figures(lags: list[float]) -> LagFigures:
+    """Nearest-rank percentiles of sorted ``lags``."""
+    if not lags:
+        return LagFigures(count=0, p50=None, p95=None, max=None)
+
+    def rank(share: float) -> float:
+        return lags[max(math.ceil(share * len(lags)) - 1, 0)]
+
+    return LagFigures(count=len(lags), p50=rank(0.5), p95=rank(0.95), max=lags[-1])
+
+
+async def dead_letters(session: AsyncSession, *, limit: int) -> list[DeadLetter]:
+    rows = await session.scalars(
+        select(PortalSync)
+        .where(PortalSync.dead_at.is_not(None))
+        .order_by(PortalSync.dead_at.desc())
+        .limit(limit)
+    )
+    return [
+        DeadLetter(code=row.code, reason=row.last_error, dead_at=row.dead_at,
+                   attempts=row.attempts, sent_version=row.sent_version,
+                   sent_steps=row.sent_steps)
+        for row in rows
+    ]  # fmt: skip
+
+
+async def retry(session: AsyncSession, code: str, *, now: datetime) -> bool:
+    """An admin sends a dead-lettered dossier again, with a fresh budget."""
+    result = await session.execute(
+        update(PortalSync)
+        .where(PortalSync.code == code, PortalSync.dead_at.is_not(None))
+        .values(dead_at=None, attempts=0, owed=True, next_attempt_at=now,
+                owed_since=func.coalesce(PortalSync.owed_since, now))
+    )  # fmt: skip
+    return bool(result.rowcount)  # type: ignore[attr-defined]
