@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Dialect, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -179,6 +180,12 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
+
+
+def dialect_insert(session: AsyncSession) -> type[postgresql.Insert] | type[sqlite.Insert]:
+    """The ``INSERT`` of the session's database, with its ``ON CONFLICT`` clauses
+    (PostgreSQL's and SQLite's are written alike)."""
+    return postgresql.Insert if session.get_bind().dialect.name == "postgresql" else sqlite.Insert
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -33,7 +33,6 @@ from typing import Any
 
 import httpx
 from sqlalchemy import case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway import national
@@ -46,7 +45,7 @@ from shared.contracts.dossiers import DOSSIER_TOPIC, DossierEvent
 from shared.contracts.dvcqg import ErrorCode
 from shared.contracts.events import EventEnvelope
 from shared.contracts.national import NationalRecord, NationalVersions
-from shared.db import Database
+from shared.db import Database, dialect_insert
 from shared.http import create_http_client
 from shared.runtime import BackgroundJob, ConsumerSpec, Runtime
 
@@ -62,10 +61,6 @@ SYNCED_EVENTS = frozenset(DossierEvent) - {
 SYNC_PRINCIPAL = Principal(subject="portal-sync", username="portal-sync", role=Role.ADMIN)
 
 
-def _insert(session: AsyncSession) -> type[postgresql.Insert] | type[sqlite.Insert]:
-    return postgresql.Insert if session.get_bind().dialect.name == "postgresql" else sqlite.Insert
-
-
 async def mark_owed(
     session: AsyncSession, codes: Iterable[str], *, at: datetime, now: datetime | None = None
 ) -> None:
@@ -77,7 +72,7 @@ async def mark_owed(
     rows = [{"code": code, **fresh} for code in dict.fromkeys(codes)]
     if not rows:
         return
-    statement = _insert(session)(PortalSync).values(rows)
+    statement = dialect_insert(session)(PortalSync).values(rows)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["code"],
@@ -176,7 +171,7 @@ class SyncWorker:
                     except Exception:
                         logger.warning("portal sync cannot claim, retrying", exc_info=True)
                 for claim in claims:
-                    task = asyncio.create_task(self.sync(claim))
+                    task = asyncio.create_task(self._guarded(claim))
                     running.add(task)
                     task.add_done_callback(running.discard)
                 if claims and len(running) < lanes:
@@ -192,6 +187,15 @@ class SyncWorker:
         finally:
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
+
+    async def _guarded(self, claim: Claim) -> None:
+        """``sync``, whose unexpected failures (the gateway's own database) are logged:
+        the claim's lease runs out and the dossier is claimed again."""
+        try:
+            await self.sync(claim)
+        except Exception:
+            logger.exception("portal sync failed; retried when its lease ends",
+                             extra={"dossier": claim.code})  # fmt: skip
 
     async def drain(self) -> int:
         """Send until nothing owed is due now (tests, the reconcile command): how many."""

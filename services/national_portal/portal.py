@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.national_portal.config import NationalPortalSettings
@@ -23,6 +22,7 @@ from shared.contracts.dvcqg import (
     LookupOut,
     ProgressIn,
 )
+from shared.db import dialect_insert
 
 AUDIENCE = "dvcqg"
 FINISHED = (9, 10)  # đã xử lý xong, đã trả kết quả
@@ -67,10 +67,6 @@ def check_token(settings: NationalPortalSettings, authorization: str) -> None:
         ) from exc
 
 
-def _insert(session: AsyncSession) -> type[postgresql.Insert] | type[sqlite.Insert]:
-    return postgresql.Insert if session.get_bind().dialect.name == "postgresql" else sqlite.Insert
-
-
 def _problems(dossier: DossierIn) -> list[str]:
     problems = []
     if dossier.TrangThaiHoSo in FINISHED and dossier.NgayKetThucXuLy is None:
@@ -94,7 +90,7 @@ async def upsert(session: AsyncSession, dossier: DossierIn) -> Answer:
         raise Refused(ErrorCode.INVALID, " ".join(problems), 400)
     # Created empty first, then locked: two calls for one dossier take turns.
     await session.execute(
-        _insert(session)(PortalDossier)
+        dialect_insert(session)(PortalDossier)
         .values(ma_ho_so=dossier.MaHoSo, version=0, data="{}", received=0)
         .on_conflict_do_nothing(index_elements=["ma_ho_so"])
     )
@@ -188,7 +184,7 @@ async def register_procedures(session: AsyncSession, procedures: Iterable[Proced
     known = set(
         await session.scalars(select(PortalProcedure.code).where(PortalProcedure.code.in_(rows)))
     )
-    statement = _insert(session)(PortalProcedure).values(
+    statement = dialect_insert(session)(PortalProcedure).values(
         [{"code": code, "name": name} for code, name in rows.items()]
     )
     await session.execute(
