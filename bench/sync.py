@@ -24,12 +24,14 @@ acknowledgement.
 
     python bench/sync.py [--dossiers 2000] [--live 300] [--lanes 16]
     python bench/sync.py --dossiers 0          # the lag only
+    python bench/sync.py --dossiers 0 --pace 2 # the lag at a steady 2 dossiers a second
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import sys
 import tempfile
@@ -192,6 +194,16 @@ class Driver:
 
         return list(await asyncio.gather(*(one(start + i) for i in range(count))))
 
+    async def paced(self, count: int, start: int, per_second: float) -> list[str]:
+        """A dossier filed every 1/``per_second`` s, each taken through its lifecycle on
+        its own (as citizens and desks do), however many are under way."""
+        began = time.perf_counter()
+        under_way = []
+        for i in range(count):
+            await asyncio.sleep(max(began + i / per_second - time.perf_counter(), 0))
+            under_way.append(asyncio.create_task(self.dossier(start + i)))
+        return list(await asyncio.gather(*under_way))
+
 
 async def lanes_over(items: list[Any], lanes: int, work: Callable[[Any], Awaitable[None]]) -> None:
     queue = list(reversed(items))
@@ -312,14 +324,14 @@ class Bench:
         await self.check(label, codes)
         return rate
 
-    async def live(self, driver: Driver, count: int, start: int, faults: dict[str, float],
-                   lanes: int) -> tuple[list[float], float, list[str]]:  # fmt: skip
+    async def live(self, drive: Callable[[], Awaitable[list[str]]], faults: dict[str, float]
+                   ) -> tuple[list[float], float, list[str]]:  # fmt: skip
         """Dossiers driven while the sync runs: each one's lag, and how long after the
         last action the sync was done."""
         self.faults(faults)
         stop = asyncio.Event()
         running = asyncio.create_task(self.worker.run(stop))
-        codes = await driver.many(count, start=start, lanes=lanes)
+        codes = await drive()
         ended = time.perf_counter()
         await self.quiet()
         while await self.owed():  # noqa: ASYNC110 - polling another component's table
@@ -359,12 +371,18 @@ async def measure(args: argparse.Namespace, bench: Bench, driver: Driver) -> Non
     await driver.prepare()
     if args.dossiers:
         await backlogs(args, bench, driver)
-    print(f"\nlive: {args.live} dossiers driven through their lifecycle, {args.lanes} at "
-          "once, while the sync runs; lag = last change to the portal's answer")  # fmt: skip
+    how = f"one filed every {1 / args.pace:.2f} s" if args.pace else f"{args.lanes} at once"
+    print(f"\nlive: {args.live} dossiers driven through their lifecycle, {how}, while the "
+          "sync runs; lag = last change to the portal's answer")  # fmt: skip
     print(f"{'run':<16}{'p50 s':>8}{'p95 s':>8}{'p99 s':>8}{'max s':>8}{'done after s':>14}")
     start = args.dossiers
     for label, faults in (("no faults", {}), ("faults", FAULTS)):
-        lags, drained, live = await bench.live(driver, args.live, start, faults, args.lanes)
+        drive = (
+            functools.partial(driver.paced, args.live, start, args.pace)
+            if args.pace
+            else functools.partial(driver.many, args.live, start, args.lanes)
+        )
+        lags, drained, live = await bench.live(drive, faults)
         start += args.live
         print(f"{label:<16}{percentile(lags, 0.5):>8.2f}{percentile(lags, 0.95):>8.2f}"
               f"{percentile(lags, 0.99):>8.2f}{max(lags):>8.2f}{drained:>14.2f}")  # fmt: skip
@@ -399,4 +417,8 @@ if __name__ == "__main__":
     )
     parser.add_argument("--live", type=int, default=300)
     parser.add_argument("--lanes", type=int, default=16)
+    parser.add_argument(
+        "--pace", type=float, default=0.0,
+        help="live dossiers filed per second, each on its own (0: --lanes at once, flat out)",
+    )  # fmt: skip
     asyncio.run(main(parser.parse_args()))

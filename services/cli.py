@@ -58,6 +58,7 @@ def run(
     typer.echo(f"\nMột cửa đang chạy: {url}")
     typer.echo(f"  API:          {url}/api/v1/health  (tài liệu: {url}/docs)")
     typer.echo(f"  Cổng DVCQG (mô phỏng): {url}{composition.PORTAL_MOUNT}/readyz")
+    typer.echo(f"  Đăng nhập VNeID (mô phỏng): {url}/api/v1/auth/vneid")
     typer.echo(f"  Dữ liệu:      {platform.data_dir}")
     typer.echo("  Tài khoản demo:")
     for role, username, password in DEMO_LOGINS:

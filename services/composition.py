@@ -177,7 +177,7 @@ class EmbeddedPlatform:
         self.portal: FastAPI = SPECS["national_portal"].create_app(
             service_settings("national_portal", platform)
         )
-        gateway_settings = service_settings("gateway", platform)
+        gateway_settings = service_settings("gateway", platform, public_url=public_url)
         assert isinstance(gateway_settings, GatewaySettings)
         cap = gateway_settings.max_body_bytes
         upstreams: dict[str, Upstream] = {

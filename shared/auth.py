@@ -56,6 +56,8 @@ class Principal(BaseModel):
     username: str
     role: Role
     agencies: tuple[AgencyMembership, ...] = ()
+    # A citizen the national digital identity (VNeID) vouched for.
+    identity_verified: bool = False
 
     def is_member_of(self, agency_code: str) -> bool:
         return any(m.agency_code == agency_code for m in self.agencies)
@@ -129,6 +131,8 @@ class TokenService:
         }
         if session_id is not None:
             claims["sid"] = session_id
+        if principal.identity_verified:
+            claims["idv"] = True
         return jwt.encode(claims, self._secret, algorithm=self._algorithms[0])
 
     def verify(self, token: str) -> Principal:
@@ -159,6 +163,7 @@ class TokenService:
                 username=claims["username"],
                 role=Role(claims["role"]),
                 agencies=tuple(AgencyMembership(**m) for m in claims.get("agencies", [])),
+                identity_verified=claims.get("idv") is True,
             )
             return TokenClaims(
                 principal, str(claims.get("jti") or ""), float(claims["exp"]), claims.get("sid")

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI
@@ -24,6 +25,7 @@ from tests.infra import S3Server
 from tests.servers import serving
 
 CENTRE = "000.00.15.H49"  # the provincial one-stop centre (seeded)
+T = TypeVar("T")
 # Events reach their consumers within a few of these (the relays poll).
 POLL_SECONDS = 0.05
 
@@ -47,6 +49,17 @@ class Platform:
         return self.auth(
             Principal(subject=subject, username=subject, role=Role.OFFICER, agencies=memberships)
         )
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]], *, seconds: float = 30) -> T:
+    """``check()`` once it gives something other than None (or fail after ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = await check()
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, "not reached in time"
+        await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager

@@ -1,5 +1,5 @@
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.responses import RedirectResponse, Response
@@ -13,6 +13,7 @@ from services.documents.schemas import (
     DocumentOut,
     DownloadOut,
 )
+from shared.access import Grant, allow
 from shared.auth import CurrentPrincipal
 from shared.db import ReadSessionDep, SessionDep, StatementSessionDep
 from shared.runtime import OutboxDep
@@ -39,26 +40,36 @@ async def get_scanner(request: Request) -> ClamAV | None:
 StorageDep = Annotated[ObjectStorage, Depends(get_storage)]
 SettingsDep = Annotated[DocumentsSettings, Depends(get_settings)]
 ScannerDep = Annotated[ClamAV | None, Depends(get_scanner)]
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "kind": {"type": "string", "description": "loại giấy tờ"},
-                    },
-                }
-            }
-        },
+
+
+def multipart_body(**fields: str) -> dict[str, Any]:
+    """The OpenAPI request body of a streamed upload (the route reads the stream itself,
+    so FastAPI cannot describe it): ``file`` and the string ``fields`` (name: what it is),
+    required unless their description says "optional"."""
+    properties: dict[str, Any] = {"file": {"type": "string", "format": "binary"}}
+    properties.update({name: {"type": "string", "description": d} for name, d in fields.items()})
+    required = ["file", *(name for name, d in fields.items() if "optional" not in d)]
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
     }
-}
 
 
-@router.post("", response_model=DocumentOut, status_code=201, openapi_extra=UPLOAD_BODY)
+UPLOAD_BODY = multipart_body(kind="optional: loại giấy tờ")
+RESULT_BODY = multipart_body(
+    owner="the citizen it is issued to (their subject)",
+    dossier_code="the dossier it resolves",
+    agency_code="the agency issuing it (the caller's)",
+    kind="optional: loại giấy tờ",
+)
+
+
+@router.post(
+    "",
+    response_model=DocumentOut,
+    status_code=201,
+    **allow(Grant.CITIZEN, openapi_extra=UPLOAD_BODY),
+)
 async def upload(
     request: Request,
     session: StatementSessionDep,
@@ -85,7 +96,12 @@ async def upload(
     )
 
 
-@router.post("/results", response_model=DocumentOut, status_code=201, openapi_extra=UPLOAD_BODY)
+@router.post(
+    "/results",
+    response_model=DocumentOut,
+    status_code=201,
+    **allow(Grant.AGENCY, openapi_extra=RESULT_BODY),
+)
 async def issue_result(
     request: Request,
     session: SessionDep,
@@ -110,7 +126,12 @@ async def issue_result(
     )
 
 
-@router.post("/uploads", response_model=DirectUploadOut, status_code=201)
+@router.post(
+    "/uploads",
+    response_model=DirectUploadOut,
+    status_code=201,
+    **allow(Grant.CITIZEN),
+)
 async def start_direct_upload(
     session: SessionDep,
     storage: StorageDep,
@@ -125,7 +146,7 @@ async def start_direct_upload(
     )
 
 
-@router.post("/{document_id}/confirm", response_model=DocumentOut)
+@router.post("/{document_id}/confirm", response_model=DocumentOut, **allow(Grant.OWN))
 async def confirm_direct_upload(
     session: SessionDep,
     outbox: OutboxDep,
@@ -149,7 +170,7 @@ async def confirm_direct_upload(
     )
 
 
-@router.get("", response_model=list[DocumentOut])
+@router.get("", response_model=list[DocumentOut], **allow(Grant.CITIZEN, Grant.OFFICER))
 async def wallet(
     session: ReadSessionDep,
     principal: CurrentPrincipal,
@@ -162,14 +183,18 @@ async def wallet(
     return await document_service.wallet(session, principal=principal, dossier_code=dossier, ids=id)
 
 
-@router.get("/{document_id}", response_model=DocumentOut)
+@router.get("/{document_id}", response_model=DocumentOut, **allow(Grant.OWN, Grant.AGENCY))
 async def detail(
     session: ReadSessionDep, principal: CurrentPrincipal, document_id: uuid.UUID
 ) -> DocumentOut:
     return await document_service.detail(session, document_id=document_id, principal=principal)
 
 
-@router.get("/{document_id}/download", response_model=DownloadOut)
+@router.get(
+    "/{document_id}/download",
+    response_model=DownloadOut,
+    **allow(Grant.OWN, Grant.AGENCY),
+)
 async def download(
     session: SessionDep,
     storage: StorageDep,

@@ -234,6 +234,9 @@ async def upload(
     return out(stored)
 
 
+NOT_THE_AGENCY = "Chỉ cán bộ của cơ quan giải quyết được trả kết quả."
+
+
 async def issue_result(
     session: AsyncSession,
     outbox: Outbox,
@@ -246,6 +249,8 @@ async def issue_result(
     body: AsyncIterator[bytes],
 ) -> DocumentOut:
     """An officer stores a dossier's result (an e-certificate) for its citizen."""
+    if principal.role is not Role.OFFICER:  # refused before a byte of the file is read
+        raise Forbidden(NOT_THE_AGENCY)
     received = await receiving.receive(
         content_type,
         body,
@@ -260,8 +265,8 @@ async def issue_result(
                 "Thiếu thông tin kết quả.",
                 errors=[{"pointer": f"#/{name}", "message": "Bắt buộc."} for name in missing],
             )
-        if principal.role is not Role.OFFICER or not principal.is_member_of(fields["agency_code"]):
-            raise Forbidden("Chỉ cán bộ của cơ quan giải quyết được trả kết quả.")
+        if not principal.is_member_of(fields["agency_code"]):
+            raise Forbidden(NOT_THE_AGENCY)
         result = _ready(
             received,
             new_key(),
@@ -423,7 +428,9 @@ async def wallet(
     if principal.role is Role.CITIZEN:
         rows = await repository.owned(session, principal.subject, ids)
         return [out(document, uses) for document, uses in rows]
-    if principal.role is Role.OFFICER and dossier_code:
+    if principal.role is not Role.OFFICER:
+        raise Forbidden("Chỉ công dân và cán bộ xem được tài liệu.")
+    if dossier_code:
         agencies = [membership.agency_code for membership in principal.agencies]
         rows = await repository.of_dossier(session, dossier_code, agencies)
         return [out(document, uses) for document, uses in rows]

@@ -3,30 +3,28 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 
 from services.gateway import sync
+from services.gateway.models import PortalSync
 from services.gateway.schemas import DeadLetter, SyncStatus
-from shared.auth import Role, require_role
+from shared.access import Grant, allow
 from shared.db import ReadSessionDep, SessionDep
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 
-router = APIRouter(
-    prefix="/api/v1/admin/portal-sync",
-    tags=["admin"],
-    dependencies=[Depends(require_role(Role.ADMIN))],
-)
+router = APIRouter(prefix="/api/v1/admin/portal-sync", tags=["admin"])
 Code = Annotated[str, Path(pattern=r"^[A-Za-z0-9.\-]{1,60}$")]
+ADMIN = allow(Grant.ADMIN)
 
 
-@router.get("", response_model=SyncStatus)
+@router.get("", response_model=SyncStatus, **ADMIN)
 async def sync_status(session: ReadSessionDep) -> SyncStatus:
     """How many dossiers the portal is owed, how long the oldest change has waited (the
     sync lag), how many are dead-lettered, and the lag of the last hour's syncs."""
     return await sync.status(session, now=datetime.now(UTC))
 
 
-@router.get("/dead-letters", response_model=list[DeadLetter])
+@router.get("/dead-letters", response_model=list[DeadLetter], **ADMIN)
 async def list_dead_letters(
     session: ReadSessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[DeadLetter]:
@@ -34,9 +32,12 @@ async def list_dead_letters(
     return await sync.dead_letters(session, limit=limit)
 
 
-@router.post("/dead-letters/{code}/retry", status_code=202)
+@router.post("/dead-letters/{code}/retry", status_code=202, **ADMIN)
 async def retry_dead_letter(session: SessionDep, code: Code) -> dict[str, str]:
-    """Send a dead-lettered dossier again (after the cause was fixed)."""
+    """Send a dead-lettered dossier again (after the cause was fixed); 409 for one the
+    sync has not given up on, 404 for one it does not know."""
     if not await sync.retry(session, code, now=datetime.now(UTC)):
-        raise NotFound(f"Hồ sơ {code} không nằm trong danh sách đồng bộ lỗi.")
+        if await session.get(PortalSync, code) is None:
+            raise NotFound(f"Hồ sơ {code} chưa từng được đồng bộ.")
+        raise Conflict(f"Hồ sơ {code} không nằm trong danh sách đồng bộ lỗi.")
     return {"code": code, "status": "owed"}

@@ -25,7 +25,8 @@ class GatewaySettings(ServiceSettings):
     upstream_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     upstream_read_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     upstream_max_connections: int = Field(default=200, ge=1, le=10_000)
-    max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)  # forwarded (uploads)
+    own_max_body_bytes: int = Field(default=64 * 1024, ge=1024)  # its own routes (logins)
 
     # A login lasts this long without a new password (each refresh renews the tokens).
     refresh_token_ttl_seconds: int = Field(default=7 * 86_400, ge=300)
@@ -62,6 +63,17 @@ class GatewaySettings(ServiceSettings):
     # with the defaults, about half an hour of the portal failing every call.
     portal_retry_budget: int = Field(default=12, ge=1, le=1000)
 
+    # Where browsers reach the platform (the VNeID provider sends them back here).
+    public_url: str = "http://127.0.0.1:8000"
+    # Login with the national digital identity (services/gateway/vneid.py): the client
+    # id the provider knows the platform by, its issuer name, the page browsers are sent
+    # to (default: the mock mounted by the embedded platform at /dvcqg) and its key set
+    # (default: the mock's, through the national_portal upstream).
+    vneid_client_id: str = "onestop"
+    vneid_issuer: str = "vneid-mock"
+    vneid_authorize_url: str | None = None
+    vneid_jwks_url: str = "/vneid/jwks.json"
+
     @model_validator(mode="after")
     def _require_upstreams_when_distributed(self) -> "GatewaySettings":
         self.require_urls_when_distributed(UPSTREAM_NAMES)
@@ -74,6 +86,10 @@ class GatewaySettings(ServiceSettings):
                 "GATEWAY_PORTAL_CLIENT_SECRET must be the secret the portal issued in production"
             )
         return self
+
+    @property
+    def vneid_authorize_endpoint(self) -> str:
+        return self.vneid_authorize_url or self.public_url.rstrip("/") + "/dvcqg/vneid/authorize"
 
     def upstream_url(self, name: str) -> str | None:
         value: str | None = getattr(self, f"{name}_url")

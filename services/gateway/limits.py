@@ -31,6 +31,7 @@ from shared.errors import problem_response
 logger = logging.getLogger("onestop.gateway.limits")
 KEY_PREFIX = "onestop:rl:"
 REVOKED_PREFIX = "onestop:revoked:"
+ONCE_PREFIX = "onestop:once:"
 # What ``acquire`` answers for a token on the revocation list.
 REVOKED = -1.0
 
@@ -80,6 +81,11 @@ class Limiter(Protocol):
 
     async def revoke(self, token_id: str, *, seconds: float) -> None:
         """Refuse the token from now on (for ``seconds``: its remaining lifetime)."""
+        ...
+
+    async def first_use(self, key: str, *, seconds: float) -> bool:
+        """True the first time ``key`` is used within ``seconds`` (a one-time credential's
+        id), False every other time."""
         ...
 
 
@@ -149,6 +155,15 @@ class RedisLimiter:
         except (RedisError, OSError) as exc:
             raise LimiterUnavailable(str(exc)) from exc
 
+    async def first_use(self, key: str, *, seconds: float) -> bool:
+        try:
+            first = await self._redis.set(
+                ONCE_PREFIX + key, 1, px=max(math.ceil(seconds * 1000), 1), nx=True
+            )
+        except (RedisError, OSError) as exc:
+            raise LimiterUnavailable(str(exc)) from exc
+        return bool(first)
+
 
 class MemoryLimiter:
     """The same algorithm in the process (embedded mode: one process, one count)."""
@@ -183,6 +198,14 @@ class MemoryLimiter:
         now = self._clock()
         self._revoked = {t: until for t, until in self._revoked.items() if until > now}
         self._revoked[token_id] = now + seconds
+
+    async def first_use(self, key: str, *, seconds: float) -> bool:
+        # The same table as revocations: both are ids refused until they expire.
+        once = ONCE_PREFIX + key
+        if self._revoked.get(once, 0.0) > self._clock():
+            return False
+        await self.revoke(once, seconds=seconds)
+        return True
 
     def _forget(self, now: float) -> None:
         """Keys whose count has run out (as Redis expires them)."""
@@ -302,7 +325,14 @@ class Throttle:
 
 LOOKUP_PREFIX = "/api/v1/lookup/"
 # Where passwords are tried or accounts made: limited per address, closed without Redis.
-LOGIN_PATHS = frozenset({"/api/v1/auth/token", "/api/v1/auth/register", "/api/v1/auth/refresh"})
+LOGIN_PATHS = frozenset(
+    {
+        "/api/v1/auth/token",
+        "/api/v1/auth/register",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/vneid/callback",
+    }
+)
 LOGGED_OUT = "Phiên đăng nhập đã kết thúc. Vui lòng đăng nhập lại."
 TOO_MANY = "Bạn gửi quá nhiều yêu cầu. Vui lòng thử lại sau ít phút."
 UNAVAILABLE = "Tạm thời không đăng nhập được. Vui lòng thử lại sau."

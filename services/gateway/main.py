@@ -11,7 +11,7 @@ from services.gateway import admin, openapi, sync
 from services.gateway.config import UPSTREAM_NAMES, GatewaySettings
 from services.gateway.limits import MemoryLimiter, RedisLimiter, Rule, Throttle
 from services.gateway.models import Base, OutboxRecord
-from services.gateway.proxy import HttpUpstream, Upstream
+from services.gateway.proxy import HttpUpstream, Upstream, call_capped
 from services.gateway.router import router
 from shared.auth import PasswordHasher, TokenClaims
 from shared.errors import Unauthorized, install_error_handlers
@@ -44,8 +44,11 @@ ROUTES: dict[str, str] = {
 class GatewayApp:
     """Routes ``/api/v1/<segment>/...`` of the services straight to them; all else to ``api``."""
 
-    def __init__(self, api: FastAPI, upstreams: Mapping[str, Upstream]) -> None:
+    def __init__(
+        self, api: FastAPI, upstreams: Mapping[str, Upstream], *, own_max_body_bytes: int
+    ) -> None:
         self.api = api
+        self._own_max_body_bytes = own_max_body_bytes
         self.upstreams = dict(upstreams)
         self._routes = {
             segment: self.upstreams[name]
@@ -70,7 +73,11 @@ class GatewayApp:
                 if upstream is not None:
                     await upstream.forward(scope, receive, send)
                     return
-        await self.api(scope, receive, send)
+            # Its own routes take small bodies (a login, a registration): capped low.
+            cap = self._own_max_body_bytes
+            await call_capped(self.api, scope, receive, send, max_body_bytes=cap, service="gateway")
+            return
+        await self.api(scope, receive, send)  # the lifespan
 
     def lifespan(self) -> AbstractAsyncContextManager[None]:
         """The gateway's resources, for a composition root that runs several apps."""
@@ -165,7 +172,8 @@ def create_app(
     settings = settings or GatewaySettings()
     if upstreams is None:
         upstreams = http_upstreams(settings)
-    return GatewayApp(create_api(settings, upstreams, bus), upstreams)
+    api = create_api(settings, upstreams, bus)
+    return GatewayApp(api, upstreams, own_max_body_bytes=settings.own_max_body_bytes)
 
 
 spec = ServiceSpec(

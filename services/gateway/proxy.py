@@ -106,40 +106,49 @@ class AsgiUpstream:
         await self.client.aclose()
 
     async def forward(self, scope: Scope, receive: Receive, send: Send) -> None:
-        declared = declared_length(scope)
-        if declared is not None and declared > self._max_body_bytes:
-            await send_problem(send, 413, TOO_LARGE, service=self.name)
-            return
-        received = 0
-        overflow = started = False
+        # A shallow copy of the scope: the service's router writes its own keys into it.
+        await call_capped(
+            self.app, dict(scope), receive, _without_request_id(send),
+            max_body_bytes=self._max_body_bytes, service=self.name,
+        )  # fmt: skip
 
-        async def counted_receive() -> Message:
-            nonlocal received, overflow
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self._max_body_bytes:
-                    overflow = True  # the service sees the caller hang up
-                    return {"type": "http.disconnect"}
-            return message
 
-        strip = _without_request_id(send)
+async def call_capped(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, *, max_body_bytes: int, service: str
+) -> None:
+    """``app`` with the request's body capped at ``max_body_bytes``: 413 when it says it
+    is larger, or when more arrives (the app then sees the caller hang up)."""
+    declared = declared_length(scope)
+    if declared is not None and declared > max_body_bytes:
+        await send_problem(send, 413, TOO_LARGE, service=service)
+        return
+    received = 0
+    overflow = started = False
 
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            if overflow and not started:
-                return  # the service's answer to the hang-up; the caller gets a 413 instead
-            started = started or message["type"] == "http.response.start"
-            await strip(message)
+    async def counted_receive() -> Message:
+        nonlocal received, overflow
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_body_bytes:
+                overflow = True
+                return {"type": "http.disconnect"}
+        return message
 
-        try:
-            # A shallow copy: the service's router writes its own keys into the scope.
-            await self.app(dict(scope), counted_receive, tracked_send)
-        except Exception:
-            if not overflow:
-                raise
+    async def tracked_send(message: Message) -> None:
+        nonlocal started
         if overflow and not started:
-            await send_problem(send, 413, TOO_LARGE, service=self.name)
+            return  # the app's answer to the hang-up; the caller gets a 413 instead
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, counted_receive, tracked_send)
+    except Exception:
+        if not overflow:
+            raise
+    if overflow and not started:
+        await send_problem(send, 413, TOO_LARGE, service=service)
 
 
 class BodyTooLarge(Exception):

@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from services.gateway import health as health_service
+from services.gateway import identity, vneid
 from services.gateway import service as account_service
 from services.gateway.config import GatewaySettings
 from services.gateway.limits import (
@@ -30,7 +31,9 @@ from services.gateway.schemas import (
     Registered,
     Registration,
     TokenResponse,
+    VerifiedLogin,
 )
+from shared.access import SIGNED_IN, Grant, allow
 from shared.auth import CurrentPrincipal, PasswordHasher, TokenService, bearer_token
 from shared.contracts.health import PlatformHealth
 from shared.db import SessionDep
@@ -53,7 +56,7 @@ async def get_hasher(request: Request) -> PasswordHasher:
     return hasher
 
 
-@router.post("/auth/token", response_model=TokenResponse, tags=["auth"])
+@router.post("/auth/token", response_model=TokenResponse, tags=["auth"], **allow(Grant.PUBLIC))
 async def issue_token(
     request: Request,
     session: SessionDep,
@@ -85,7 +88,12 @@ def refresh_ttl(request: Request) -> timedelta:
     return timedelta(seconds=settings.refresh_token_ttl_seconds)
 
 
-@router.post("/auth/refresh", response_model=TokenResponse, tags=["auth"])
+@router.post(
+    "/auth/refresh",
+    response_model=TokenResponse,
+    tags=["auth"],
+    **allow(Grant.PUBLIC),
+)
 async def refresh_tokens(
     request: Request,
     session: SessionDep,
@@ -111,7 +119,7 @@ async def refresh_tokens(
     return TokenResponse(**asdict(issued))
 
 
-@router.post("/auth/logout", status_code=204, tags=["auth"])
+@router.post("/auth/logout", status_code=204, tags=["auth"], **allow(*SIGNED_IN))
 async def logout(request: Request, session: SessionDep) -> Response:
     """End the caller's login: its access token is refused from now on and its refresh
     tokens are revoked."""
@@ -132,7 +140,13 @@ async def logout(request: Request, session: SessionDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/auth/register", response_model=Registered, status_code=201, tags=["auth"])
+@router.post(
+    "/auth/register",
+    response_model=Registered,
+    status_code=201,
+    tags=["auth"],
+    **allow(Grant.PUBLIC),
+)
 async def register(
     session: SessionDep,
     body: Registration,
@@ -143,6 +157,92 @@ async def register(
     today = datetime.now(VIETNAM_ZONE).date()
     user = await account_service.register(session, body, hasher=hasher, today=today)
     return Registered(id=str(user.id), username=user.username, identity_verified=False)
+
+
+@router.get(
+    "/auth/vneid",
+    status_code=302,
+    response_class=RedirectResponse,
+    tags=["auth"],
+    **allow(Grant.PUBLIC),
+)
+async def vneid_start(request: Request) -> RedirectResponse:
+    """Log in with the national digital identity (VNeID): a redirect to the provider,
+    which sends the browser back to ``/auth/vneid/callback``."""
+    settings: GatewaySettings = request.app.state.runtime.settings
+    state = vneid.new_state()
+    response = RedirectResponse(vneid.authorize_redirect(settings, state), status_code=302)
+    response.set_cookie(
+        vneid.STATE_COOKIE,
+        state,
+        max_age=vneid.STATE_SECONDS,
+        path="/api/v1/auth/vneid",
+        secure=settings.public_url.startswith("https://"),
+        httponly=True,
+        samesite="lax",  # sent on the provider's top-level redirect back
+    )
+    return response
+
+
+@router.get(
+    "/auth/vneid/callback",
+    response_model=VerifiedLogin,
+    tags=["auth"],
+    # No login: the provider's signed assertion, bound to this browser's state, is it.
+    **allow(Grant.SIGNED),
+)
+async def vneid_callback(
+    request: Request,
+    session: SessionDep,
+    tokens: Annotated[TokenService, Depends(get_tokens)],
+    state: Annotated[str, Query(max_length=200)],
+    assertion: Annotated[str, Query(max_length=8192)],
+) -> JSONResponse:
+    """The provider's answer: the citizen's account (made if new), marked verified, and
+    their tokens. An assertion is accepted once, from the browser that asked for it."""
+    settings: GatewaySettings = request.app.state.runtime.settings
+    if not vneid.same_state(request.cookies.get(vneid.STATE_COOKIE), state):
+        raise Unauthorized(vneid.INVALID)
+    try:
+        proven = await vneid.verify(assertion, provider_keys(request), settings, state=state)
+    except vneid.AssertionRefused as exc:
+        logger.warning("a VNeID assertion was refused", extra={"reason": str(exc)})
+        raise Unauthorized(vneid.INVALID) from None
+    today = datetime.now(VIETNAM_ZONE).date()
+    if identity.problems(proven.id_number, today=today):
+        logger.warning("VNeID vouched for an ID number that does not check")
+        raise Unauthorized(vneid.INVALID)
+    throttle: Throttle = request.app.state.throttle
+    try:
+        first = await throttle.limiter.first_use(
+            "vneid:" + proven.assertion_id, seconds=max(proven.expires - time.time(), 0) + 60
+        )
+    except LimiterUnavailable as exc:
+        raise UpstreamUnavailable(UNAVAILABLE, headers={"Retry-After": "5"}) from exc
+    if not first:
+        raise Unauthorized(vneid.INVALID)  # a replayed assertion
+    now = datetime.now(UTC)
+    user = await account_service.verified_citizen(
+        session, id_number=proven.id_number, full_name=proven.full_name, now=now
+    )
+    issued = account_service.start_session(
+        session, user, tokens=tokens, refresh_ttl=refresh_ttl(request), now=now
+    )
+    login = VerifiedLogin(**asdict(issued), username=user.username, identity_verified=True)
+    response = JSONResponse(login.model_dump(mode="json"))
+    response.delete_cookie(vneid.STATE_COOKIE, path="/api/v1/auth/vneid")
+    return response
+
+
+def provider_keys(request: Request) -> vneid.ProviderKeys:
+    """The provider's keys, fetched once and kept (again on an unknown key id)."""
+    keys: vneid.ProviderKeys | None = getattr(request.app.state, "vneid_keys", None)
+    if keys is None:
+        settings: GatewaySettings = request.app.state.runtime.settings
+        client = request.app.state.runtime.clients["national_portal"]
+        keys = vneid.ProviderKeys(client, settings.vneid_jwks_url)
+        request.app.state.vneid_keys = keys
+    return keys
 
 
 class LoginFailures:
@@ -180,7 +280,7 @@ async def login_failures(request: Request, username: str) -> LoginFailures | Non
     return LoginFailures(throttle.limiter, Limit(rule, account_key(secret, username)))
 
 
-@router.get("/auth/me", response_model=MeResponse, tags=["auth"])
+@router.get("/auth/me", response_model=MeResponse, tags=["auth"], **allow(*SIGNED_IN))
 async def who_am_i(principal: CurrentPrincipal) -> MeResponse:
     """The caller, as their token says."""
     return MeResponse(
@@ -188,6 +288,7 @@ async def who_am_i(principal: CurrentPrincipal) -> MeResponse:
         username=principal.username,
         role=principal.role,
         agencies=list(principal.agencies),
+        identity_verified=principal.identity_verified,
     )
 
 
@@ -196,6 +297,7 @@ async def who_am_i(principal: CurrentPrincipal) -> MeResponse:
     response_model=PlatformHealth,
     tags=["health"],
     responses={503: {"model": PlatformHealth}},
+    **allow(Grant.PUBLIC),
 )
 async def platform_health(request: Request) -> JSONResponse:
     """Readiness of the gateway and of every service behind it (503 if any is not ready)."""

@@ -38,6 +38,14 @@ class MeResponse(BaseModel):
     username: str
     role: Role
     agencies: list[AgencyMembership]
+    identity_verified: bool  # by the national digital identity (VNeID)
+
+
+class VerifiedLogin(TokenResponse):
+    """A login through VNeID: the tokens, and the account it vouched for."""
+
+    username: str
+    identity_verified: bool
 
 
 class AccountSeed(BaseModel):

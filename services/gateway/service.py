@@ -27,6 +27,7 @@ def principal_of(user: User) -> Principal:
             AgencyMembership(agency_code=m.agency_code, position=m.position)
             for m in user.memberships
         ),
+        identity_verified=user.identity_verified_at is not None,
     )
 
 
@@ -181,4 +182,37 @@ async def register(
         await session.flush()
     except IntegrityError as exc:  # registered at the same moment
         raise Conflict("Số định danh này đã có tài khoản.") from exc
+    return user
+
+
+# -- the national digital identity (VNeID) ------------------------------------------------------
+
+# An account made by VNeID has no password until the citizen sets one: no hash matches it.
+NO_PASSWORD = "!vneid"
+
+
+async def verified_citizen(
+    session: AsyncSession, *, id_number: str, full_name: str, now: datetime
+) -> User:
+    """The citizen account of ``id_number``, marked verified now; made if there is none."""
+    user = await repository.get_user_by_username(session, id_number)
+    if user is None:
+        user = User(
+            username=id_number,
+            full_name=full_name.strip() or id_number,
+            role=Role.CITIZEN,
+            password_hash=NO_PASSWORD,
+            identity_verified_at=now,
+            memberships=[],
+        )
+        try:
+            async with session.begin_nested():
+                repository.add_user(session, user)
+                await session.flush()
+        except IntegrityError:  # made at the same moment by another login
+            user = await repository.get_user_by_username(session, id_number)
+            assert user is not None
+    if user.role is not Role.CITIZEN or not user.is_active:
+        raise Unauthorized("Tài khoản này không đăng nhập bằng VNeID được.")
+    user.identity_verified_at = now
     return user

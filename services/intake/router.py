@@ -24,7 +24,7 @@ from services.intake import (
     views,
 )
 from services.intake.config import IntakeSettings
-from services.intake.machine import Action, Status
+from services.intake.machine import RULES, Action, Status
 from services.intake.models import Dossier
 from services.intake.schemas import (
     AGENCY_PATTERN,
@@ -36,6 +36,7 @@ from services.intake.schemas import (
     SubmissionIn,
 )
 from services.intake.upstreams import Upstreams
+from shared.access import Grant, allow
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.contracts.national import NationalRecord, NationalVersions
 from shared.db import Database, ReadSessionDep, SessionDep
@@ -93,7 +94,14 @@ async def _remaining(dossier: Dossier, upstreams: Upstreams, now: datetime) -> f
     return clock.remaining_minutes(dossier, calendar.engine, now) if calendar else None
 
 
-@router.post("/dossiers", response_model=DossierOut, status_code=201, tags=["dossiers"])
+@router.post(
+    "/dossiers",
+    response_model=DossierOut,
+    status_code=201,
+    tags=["dossiers"],
+    # An officer files at the counter of an agency they belong to (checked on the body).
+    **allow(Grant.CITIZEN, Grant.OFFICER),
+)
 async def submit(
     request: Request,
     body: SubmissionIn,
@@ -149,7 +157,12 @@ async def submit(
     return JSONResponse(payload, 201, headers={"Location": f"/api/v1/dossiers/{dossier.code}"})
 
 
-@router.get("/dossiers", response_model=QueuePage, tags=["dossiers"])
+@router.get(
+    "/dossiers",
+    response_model=QueuePage,
+    tags=["dossiers"],
+    **allow(Grant.CITIZEN, Grant.OFFICER),
+)
 async def list_dossiers(
     session: ReadSessionDep,
     principal: CurrentPrincipal,
@@ -172,7 +185,12 @@ async def list_dossiers(
                         cursor, limit, now)  # fmt: skip
 
 
-@router.get("/dossiers/{code}", response_model=DossierOut, tags=["dossiers"])
+@router.get(
+    "/dossiers/{code}",
+    response_model=DossierOut,
+    tags=["dossiers"],
+    **allow(Grant.OWN, Grant.AGENCY),
+)
 async def read_dossier(
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -185,7 +203,26 @@ async def read_dossier(
     return views.full(dossier, now=now, remaining=await _remaining(dossier, upstreams, now))
 
 
-@router.post("/dossiers/{code}/actions/{action}", response_model=DossierOut, tags=["dossiers"])
+# A citizen's payment is recorded from the provider's signed notice, never on their word.
+PAID_BY_PROVIDER = frozenset({Action.PAY})
+
+
+def _action_grants(action: Action) -> list[Grant]:
+    """Who may take ``action`` on a dossier filed online, from the status machine's rules
+    (the desk also acts for a walk-in without an account, who has no login)."""
+    rule = RULES[action]
+    if not rule.citizen:
+        return [Grant.AGENCY]
+    grants = [] if action in PAID_BY_PROVIDER else [Grant.OWN]
+    return [*grants, Grant.AGENCY] if rule.desk_records else grants
+
+
+@router.post(
+    "/dossiers/{code}/actions/{action}",
+    response_model=DossierOut,
+    tags=["dossiers"],
+    **allow(Grant.OWN, Grant.AGENCY, by={"action": {a.value: _action_grants(a) for a in Action}}),
+)
 async def act(
     request: Request,
     session: SessionDep,
@@ -199,7 +236,7 @@ async def act(
     body: ActionIn | None = None,
 ) -> DossierOut:
     """One action of the status machine; 409 (nothing changes) where it is not allowed."""
-    if action is Action.PAY and principal.role is Role.CITIZEN:
+    if action in PAID_BY_PROVIDER and principal.role is Role.CITIZEN:
         # A citizen's word is not a payment: online, the provider's signed notice records
         # it (/payments/callback); at the counter, the desk records the receipt.
         raise Forbidden(
@@ -230,6 +267,7 @@ async def act(
     tags=["dossiers"],
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
+    **allow(Grant.OWN, Grant.AGENCY),
 )
 async def slip(
     session: SessionDep,
@@ -266,7 +304,7 @@ async def slip(
     )
 
 
-@router.post("/dossiers/{code}/payment/mock-pay", tags=["payments"])
+@router.post("/dossiers/{code}/payment/mock-pay", tags=["payments"], **allow(Grant.OWN))
 async def mock_pay(
     session: SessionDep,
     outbox: OutboxDep,
@@ -288,7 +326,7 @@ async def mock_pay(
     }
 
 
-@router.post("/payments/callback", tags=["payments"])
+@router.post("/payments/callback", tags=["payments"], **allow(Grant.SIGNED))
 async def payment_callback(
     session: SessionDep,
     outbox: OutboxDep,
@@ -332,7 +370,12 @@ async def _queue(
     return QueuePage(items=views.summaries(rows, now=now), next_cursor=next_cursor, counts=counts)
 
 
-@router.get("/queues/{agency_code}", response_model=QueuePage, tags=["queues"])
+@router.get(
+    "/queues/{agency_code}",
+    response_model=QueuePage,
+    tags=["queues"],
+    **allow(Grant.AGENCY),
+)
 async def agency_queue(
     session: ReadSessionDep,
     principal: CurrentPrincipal,
@@ -352,7 +395,7 @@ async def agency_queue(
                         limit, now)  # fmt: skip
 
 
-@router.get("/lookup/{code}", response_model=LookupOut, tags=["lookup"])
+@router.get("/lookup/{code}", response_model=LookupOut, tags=["lookup"], **allow(Grant.PUBLIC))
 async def lookup(session: ReadSessionDep, now: NowDep, code: DossierCode) -> LookupOut:
     """Public: where a dossier stands and its appointment, nothing personal."""
     dossier = await session.get(Dossier, code)
@@ -364,7 +407,12 @@ async def lookup(session: ReadSessionDep, now: NowDep, code: DossierCode) -> Loo
 AdminOnly = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 
 
-@router.get("/national/dossiers", response_model=NationalVersions, tags=["national"])
+@router.get(
+    "/national/dossiers",
+    response_model=NationalVersions,
+    tags=["national"],
+    **allow(Grant.ADMIN),
+)
 async def national_versions(
     session: ReadSessionDep,
     _: AdminOnly,
@@ -377,7 +425,12 @@ async def national_versions(
     return NationalVersions(items=items, next_after=next_after)
 
 
-@router.get("/national/dossiers/{code}", response_model=NationalRecord, tags=["national"])
+@router.get(
+    "/national/dossiers/{code}",
+    response_model=NationalRecord,
+    tags=["national"],
+    **allow(Grant.ADMIN),
+)
 async def national_record(
     session: ReadSessionDep, _: AdminOnly, code: DossierCode
 ) -> NationalRecord:

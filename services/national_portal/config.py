@@ -24,3 +24,5 @@ class NationalPortalSettings(ServiceSettings):
     # How long a "time-out" holds the call before failing it.
     timeout_seconds: float = Field(default=30.0, gt=0.0)
     fault_seed: int | None = None  # a fixed seed makes the injected faults repeatable
+    # The VNeID mock's RSA signing key (PEM); without one it makes a key when it starts.
+    vneid_private_key: SecretStr | None = None

@@ -11,6 +11,8 @@ from services.national_portal.models import Base
 from services.national_portal.portal import Refused
 from services.national_portal.router import invalid_body, protected, refused, router
 from services.national_portal.schemas import Faults
+from services.national_portal.vneid import SigningKey
+from services.national_portal.vneid import router as vneid_router
 from shared.app import build_service_app
 from shared.runtime import ServiceSpec
 
@@ -20,9 +22,11 @@ def create_app(settings: NationalPortalSettings | None = None) -> FastAPI:
     app = build_service_app(
         settings,
         title="Cổng Dịch vụ công quốc gia (mô phỏng)",
-        description="Mô phỏng Cổng DVCQG để thử đồng bộ hồ sơ.",
-        routers=[router, protected],
+        description="Mô phỏng Cổng DVCQG để thử đồng bộ hồ sơ, và đăng nhập VNeID.",
+        routers=[router, protected, vneid_router],
     )
+    private_key = settings.vneid_private_key
+    app.state.vneid_key = SigningKey(private_key.get_secret_value() if private_key else None)
     app.add_exception_handler(Refused, refused)
     app.add_exception_handler(RequestValidationError, invalid_body)
     # The settings name the faults as the admin route does (PORTAL_FAIL_SHARE, …).

@@ -18,6 +18,7 @@ from services.procedures.schemas import (
     PublishRequest,
     ValidationReport,
 )
+from shared.access import Grant, allow
 from shared.auth import Principal, Role, require_role
 from shared.db import SessionDep
 from shared.runtime import OutboxDep
@@ -25,9 +26,12 @@ from shared.runtime import OutboxDep
 router = APIRouter(prefix="/api/v1")
 
 AGENCY_CODE = r"^[A-Z0-9.]{1,30}$"
+# The catalogue is public; changing it is the admins'.
+PUBLIC = allow(Grant.PUBLIC)
+ADMIN = allow(Grant.ADMIN)
 
 
-@router.get("/agencies", response_model=list[AgencyOut], tags=["agencies"])
+@router.get("/agencies", response_model=list[AgencyOut], tags=["agencies"], **PUBLIC)
 async def list_agencies(
     session: SessionDep,
     level: AgencyLevel | None = None,
@@ -38,20 +42,20 @@ async def list_agencies(
     return [AgencyOut.model_validate(a) for a in agencies]
 
 
-@router.get("/agencies/{code}", response_model=AgencyOut, tags=["agencies"])
+@router.get("/agencies/{code}", response_model=AgencyOut, tags=["agencies"], **PUBLIC)
 async def get_agency(session: SessionDep, code: str) -> AgencyOut:
     """One agency by its national code."""
     agency = await procedure_service.get_agency_or_raise(session, code=code)
     return AgencyOut.model_validate(agency)
 
 
-@router.get("/fields", response_model=list[FieldOut], tags=["procedures"])
+@router.get("/fields", response_model=list[FieldOut], tags=["procedures"], **PUBLIC)
 async def list_fields(session: SessionDep) -> list[FieldOut]:
     """Fields (lĩnh vực) of the catalogue."""
     return [FieldOut.model_validate(f) for f in await procedure_service.list_fields(session)]
 
 
-@router.get("/online-services", response_model=OnlineServices, tags=["procedures"])
+@router.get("/online-services", response_model=OnlineServices, tags=["procedures"], **PUBLIC)
 async def online_services(
     session: SessionDep,
     agency: Annotated[str | None, Query(pattern=AGENCY_CODE)] = None,
@@ -65,7 +69,7 @@ async def online_services(
     return await procedure_service.online_services(session, agency_code=agency, online=online)
 
 
-@router.get("/procedures", response_model=ProcedurePage, tags=["procedures"])
+@router.get("/procedures", response_model=ProcedurePage, tags=["procedures"], **PUBLIC)
 async def search_procedures(
     session: SessionDep,
     cache: CatalogueCacheDep,
@@ -98,14 +102,17 @@ async def search_procedures(
     )
 
 
-@router.get("/procedures/{code}", response_model=ProcedureOut, tags=["procedures"])
+@router.get("/procedures/{code}", response_model=ProcedureOut, tags=["procedures"], **PUBLIC)
 async def get_procedure(session: SessionDep, cache: CatalogueCacheDep, code: str) -> ProcedureOut:
     """The version of a procedure now in force."""
     return await procedure_service.get_procedure_or_raise(session, code=code, cache=cache)
 
 
 @router.get(
-    "/procedures/{code}/versions/{version}", response_model=ProcedureOut, tags=["procedures"]
+    "/procedures/{code}/versions/{version}",
+    response_model=ProcedureOut,
+    tags=["procedures"],
+    **PUBLIC,
 )
 async def get_procedure_version(
     session: SessionDep, code: str, version: Annotated[int, Path(ge=1)]
@@ -118,7 +125,11 @@ AdminDep = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 
 
 @router.post(
-    "/procedures", response_model=ProcedureOut, status_code=201, tags=["procedures: admin"]
+    "/procedures",
+    response_model=ProcedureOut,
+    status_code=201,
+    tags=["procedures: admin"],
+    **ADMIN,
 )
 async def create_procedure(
     session: SessionDep, _admin: AdminDep, content: ProcedureContent
@@ -128,13 +139,23 @@ async def create_procedure(
     return procedure_service.detail(draft)
 
 
-@router.get("/procedures/{code}/draft", response_model=ProcedureOut, tags=["procedures: admin"])
+@router.get(
+    "/procedures/{code}/draft",
+    response_model=ProcedureOut,
+    tags=["procedures: admin"],
+    **ADMIN,
+)
 async def get_draft(session: SessionDep, _admin: AdminDep, code: str) -> ProcedureOut:
     """The procedure's draft (admin)."""
     return procedure_service.detail(await admin.get_draft_or_raise(session, code=code))
 
 
-@router.put("/procedures/{code}/draft", response_model=ProcedureOut, tags=["procedures: admin"])
+@router.put(
+    "/procedures/{code}/draft",
+    response_model=ProcedureOut,
+    tags=["procedures: admin"],
+    **ADMIN,
+)
 async def save_draft(
     session: SessionDep, _admin: AdminDep, code: str, content: ProcedureContent
 ) -> ProcedureOut:
@@ -146,6 +167,7 @@ async def save_draft(
     "/procedures/{code}/draft/validate",
     response_model=ValidationReport,
     tags=["procedures: admin"],
+    **ADMIN,
 )
 async def validate_draft(session: SessionDep, _admin: AdminDep, code: str) -> ValidationReport:
     """Check the draft as publishing would, without publishing it (admin)."""
@@ -156,6 +178,7 @@ async def validate_draft(session: SessionDep, _admin: AdminDep, code: str) -> Va
     "/procedures/{code}/versions/{version}/publish",
     response_model=ProcedureOut,
     tags=["procedures: admin"],
+    **ADMIN,
 )
 async def publish_version(
     change: CatalogueChangeDep,  # before the session: it acts after the commit
@@ -173,7 +196,7 @@ async def publish_version(
     return procedure_service.detail(published)
 
 
-@router.post("/procedures/{code}/unpublish", status_code=204, tags=["procedures: admin"])
+@router.post("/procedures/{code}/unpublish", status_code=204, tags=["procedures: admin"], **ADMIN)
 async def unpublish(
     change: CatalogueChangeDep, session: SessionDep, _admin: AdminDep, code: str
 ) -> None:
@@ -182,13 +205,23 @@ async def unpublish(
     change.changed = True
 
 
-@router.get("/catalogue/export", response_model=CatalogueDocument, tags=["procedures: admin"])
+@router.get(
+    "/catalogue/export",
+    response_model=CatalogueDocument,
+    tags=["procedures: admin"],
+    **ADMIN,
+)
 async def export_catalogue(session: SessionDep, _admin: AdminDep) -> CatalogueDocument:
     """The whole catalogue, every version, as one JSON document (admin)."""
     return await catalogue_io.export_catalogue(session)
 
 
-@router.post("/catalogue/import", response_model=ImportReport, tags=["procedures: admin"])
+@router.post(
+    "/catalogue/import",
+    response_model=ImportReport,
+    tags=["procedures: admin"],
+    **ADMIN,
+)
 async def import_catalogue(
     change: CatalogueChangeDep,  # before the session: it acts after the commit
     session: SessionDep,

@@ -14,6 +14,7 @@ from services.tracking.schemas import (
     IndexReport,
     TimelinessReport,
 )
+from shared.access import Grant, allow
 from shared.auth import Principal, Role, require_role
 from shared.db import SessionDep
 from shared.errors import Unprocessable
@@ -40,7 +41,7 @@ async def get_engines(request: Request) -> calendars.Engines:
 EnginesDep = Annotated[calendars.Engines, Depends(get_engines)]
 
 
-@router.get("/calendars/{key}", response_model=CalendarOut)
+@router.get("/calendars/{key}", response_model=CalendarOut, **allow(Grant.PUBLIC))
 async def read_calendar(
     session: SessionDep,
     key: CalendarKey,
@@ -50,21 +51,30 @@ async def read_calendar(
     return await calendars.read(session, key=key, year=year)
 
 
-@router.get("/calendars/{key}/changes", response_model=list[ChangeOut])
+@router.get(
+    "/calendars/{key}/changes",
+    response_model=list[ChangeOut],
+    **allow(Grant.PUBLIC),
+)
 async def calendar_changes(session: SessionDep, key: CalendarKey) -> list[ChangeOut]:
     """Every version of the calendar and of those it inherits: who, when, which decision."""
     return await calendars.history(session, key=key)
 
 
-@router.get("/calendars/{key}/changes/{version}/report", response_model=ChangeReport)
+@router.get(
+    "/calendars/{key}/changes/{version}/report",
+    response_model=ChangeReport,
+    **allow(Grant.ADMIN),
+)
 async def calendar_change_report(
-    session: SessionDep, key: CalendarKey, version: Annotated[int, Path(ge=1)]
+    session: SessionDep, _admin: AdminDep, key: CalendarKey, version: Annotated[int, Path(ge=1)]
 ) -> ChangeReport:
-    """Every open dossier whose due date this version of the calendar moved, and how."""
+    """Every open dossier whose due date this version of the calendar moved, and how
+    (admin: it lists dossiers of every agency on the calendar)."""
     return await calendars.change_report(session, key=key, version=version)
 
 
-@router.get("/calendars/{key}/deadline", response_model=DeadlineOut)
+@router.get("/calendars/{key}/deadline", response_model=DeadlineOut, **allow(Grant.PUBLIC))
 async def deadline(
     session: SessionDep,
     engines: EnginesDep,
@@ -97,6 +107,7 @@ async def deadline(
     response_model=ChangeOut,
     status_code=201,
     tags=["calendars: admin"],
+    **allow(Grant.ADMIN),
 )
 async def change_calendar(
     session: SessionDep,
@@ -114,7 +125,15 @@ StatsReaderDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.OFFI
 GroupBy = Literal["agency", "procedure", "field"]
 
 
-@router.get("/stats/timeliness", response_model=TimelinessReport, tags=["statistics"])
+STATS_READERS = allow(Grant.OFFICER, Grant.ADMIN)  # an officer reads their agencies'
+
+
+@router.get(
+    "/stats/timeliness",
+    response_model=TimelinessReport,
+    tags=["statistics"],
+    **STATS_READERS,
+)
 async def timeliness(
     session: SessionDep,
     principal: StatsReaderDep,
@@ -140,7 +159,7 @@ async def timeliness(
     )
 
 
-@router.get("/stats/index", response_model=IndexReport, tags=["statistics"])
+@router.get("/stats/index", response_model=IndexReport, tags=["statistics"], **STATS_READERS)
 async def service_quality_index(
     session: SessionDep,
     principal: StatsReaderDep,

@@ -71,7 +71,7 @@ class TestAuthorisation:
             ("officer", 200),  # of the agency handling a dossier that uses it
             ("other_officer", 404),  # of another agency
             ("other_citizen", 404),
-            ("admin", 404),  # personal documents are not an admin's to read
+            ("admin", 403),  # personal documents are not an admin's to read (by role)
             (None, 401),
         ],
     )

@@ -4,6 +4,8 @@ is refused at once, the refresh tokens are revoked). Embedded and distributed.""
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from datetime import date
 
 import httpx
@@ -130,3 +132,28 @@ async def test_logout_refuses_the_token_at_once_everywhere_and_ends_the_login(
             "/api/v1/auth/refresh", json={"refresh_token": other_device.json()["refresh_token"]}
         )
     ).status_code == 200
+
+
+async def test_an_oversized_body_to_the_gateway_itself_is_refused(platform: Platform) -> None:
+    """The gateway's own routes take small bodies: a registration of 100 KB is refused
+    with 413 whether its size is declared or only arrives, and nothing is created."""
+    padding = "x" * (100 * 1024)
+    body = {"id_number": "079203000124", "full_name": padding, "password": "mật-khẩu-dài"}
+    declared = await platform.client.post("/api/v1/auth/register", json=body)
+    assert declared.status_code == 413
+    assert declared.headers["content-type"] == "application/problem+json"
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it comes
+        encoded = json.dumps(body).encode()
+        for start in range(0, len(encoded), 8192):
+            yield encoded[start : start + 8192]
+
+    streamed = await platform.client.post(
+        "/api/v1/auth/register", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
+    nobody = await login(platform.client, "079203000124", "mật-khẩu-dài")
+    assert nobody.status_code == 401
+    # A body within the cap still goes through.
+    body["full_name"] = "Lê Thị Dung"
+    assert (await platform.client.post("/api/v1/auth/register", json=body)).status_code == 201

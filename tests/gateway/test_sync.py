@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,12 +17,12 @@ from typer.testing import CliRunner
 
 from services import cli
 from services.gateway import sync
-from services.national_portal.models import PortalDossier, PortalProgress
+from services.national_portal.models import PortalDossier, PortalProcedure, PortalProgress
 from shared.auth import Position, Principal, Role
 from shared.db import Database
 from shared.runtime import Runtime
 from tests.intake.flow import PDF, act, submit
-from tests.platform import CENTRE, Platform, embedded
+from tests.platform import CENTRE, Platform, embedded, eventually
 
 T = TypeVar("T")
 FAULTS = {"fail_share": 0.2, "timeout_share": 0.05, "drop_share": 0.05}
@@ -45,17 +44,6 @@ def quick_sync(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], *, seconds: float = 30) -> T:
-    """``check()`` once it gives something other than None (or fail after ``seconds``)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        found = await check()
-        if found is not None:
-            return found
-        assert time.monotonic() < deadline, "not reached in time"
-        await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager
@@ -248,8 +236,6 @@ async def test_a_dossier_the_portal_refuses_is_dead_lettered_with_the_reason_and
         # The national database loses the procedure: the portal refuses the dossier.
         portal_db = Database(platform.apps["national_portal"].state.runtime.settings.db_url)
         async with portal_db.session() as session:
-            from services.national_portal.models import PortalProcedure
-
             await session.execute(delete(PortalProcedure).where(PortalProcedure.code == "TTHC-20"))
         await portal_db.dispose()
         filed = await submit(platform, platform.citizen("citizen-1"))
@@ -278,8 +264,13 @@ async def test_a_dossier_the_portal_refuses_is_dead_lettered_with_the_reason_and
         )
         assert retried.status_code == 202, retried.text
         await caught_up(platform, portal, [code])
-        unknown = await platform.client.post(
+        # Synced now: no longer a dead letter (409); a code the sync never saw: 404.
+        again = await platform.client.post(
             f"/api/v1/admin/portal-sync/dead-letters/{code}/retry", headers=admin(platform)
+        )
+        assert again.status_code == 409
+        unknown = await platform.client.post(
+            f"/api/v1/admin/portal-sync/dead-letters/{code}9/retry", headers=admin(platform)
         )
         assert unknown.status_code == 404
         assert unknown.headers["content-type"] == "application/problem+json"

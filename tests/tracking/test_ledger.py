@@ -235,7 +235,9 @@ class TestRecomputation:
             ).one()
             await apply_calendar_change(session, EventEnvelope.model_validate_json(change.envelope))
         assert local((await clock(database)).due_at) == utc("2026-11-27T09:00:00+07:00")
-        report = (await api.get(f"/api/v1/calendars/{CENTRE}/changes/1/report")).json()
+        report_url = f"/api/v1/calendars/{CENTRE}/changes/1/report"
+        assert (await api.get(report_url)).status_code == 401  # admins only
+        report = (await api.get(report_url, headers=admin)).json()
         [moved] = report["moved"]
         assert moved["dossier_code"] == CODE
         assert (moved["old_due_at"], moved["new_due_at"]) == (
@@ -243,5 +245,5 @@ class TestRecomputation:
             "2026-11-27T02:00:00Z",
         )
         assert "Quyết định nghỉ ngày 25/11" in moved["reason"]
-        missing = await api.get(f"/api/v1/calendars/{CENTRE}/changes/9/report")
+        missing = await api.get(f"/api/v1/calendars/{CENTRE}/changes/9/report", headers=admin)
         assert missing.status_code == 404

@@ -1,0 +1,142 @@
+"""Logging in with the national digital identity (VNeID): the platform sends the
+browser to the identity provider (in development its mock,
+``services/national_portal/vneid.py``) and takes back a signed assertion of who the
+citizen is. The account it names is marked identity-verified (the national index
+counts those, Quyết định 766/QĐ-TTg 4.5); a citizen without an account gets one.
+
+What binds the assertion to this browser's login: a random ``state`` kept in an
+HttpOnly cookie and echoed by the provider, and the assertion's ``nonce``, a hash of
+that state. An assertion expires within minutes and is accepted once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import jwt
+
+from services.gateway.config import GatewaySettings
+
+logger = logging.getLogger("onestop.gateway.vneid")
+
+STATE_COOKIE = "onestop_vneid_state"
+STATE_SECONDS = 600  # the citizen has this long to confirm in the provider's app
+CALLBACK_PATH = "/api/v1/auth/vneid/callback"
+# An unknown key id makes the key set be fetched again (the provider rotated its key),
+# but not more often than this: a forged key id must not make every call a fetch.
+REFETCH_SECONDS = 30.0
+INVALID = "Xác thực VNeID không hợp lệ hoặc đã hết hạn. Vui lòng đăng nhập lại."
+
+
+class AssertionRefused(Exception):
+    """The assertion does not verify (signature, issuer, audience, expiry, nonce)."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    id_number: str
+    full_name: str
+    assertion_id: str
+    expires: float
+
+
+def nonce_of(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def new_state() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def same_state(cookie: str | None, echoed: str) -> bool:
+    return cookie is not None and hmac.compare_digest(cookie.encode(), echoed.encode())
+
+
+def callback_url(settings: GatewaySettings) -> str:
+    return settings.public_url.rstrip("/") + CALLBACK_PATH
+
+
+def authorize_redirect(settings: GatewaySettings, state: str) -> str:
+    """Where the browser goes to confirm its identity."""
+    query = urlencode(
+        {
+            "client_id": settings.vneid_client_id,
+            "redirect_uri": callback_url(settings),
+            "state": state,
+            "nonce": nonce_of(state),
+        }
+    )
+    return f"{settings.vneid_authorize_endpoint}?{query}"
+
+
+class ProviderKeys:
+    """The provider's public keys by key id, fetched from its key set (JWKS)."""
+
+    def __init__(self, client: httpx.AsyncClient, url: str) -> None:
+        self._client = client
+        self._url = url
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = -REFETCH_SECONDS
+
+    async def key(self, kid: str) -> jwt.PyJWK | None:
+        if kid not in self._keys and time.monotonic() - self._fetched_at >= REFETCH_SECONDS:
+            await self._fetch()
+        return self._keys.get(kid)
+
+    async def _fetch(self) -> None:
+        self._fetched_at = time.monotonic()
+        response = await self._client.get(self._url, timeout=5)
+        response.raise_for_status()
+        keys = {}
+        for entry in response.json().get("keys", []):
+            try:
+                keys[entry["kid"]] = jwt.PyJWK(entry)
+            except (KeyError, jwt.PyJWKError):
+                logger.warning("a key of the VNeID key set is not usable")
+        self._keys = keys
+
+
+async def verify(
+    assertion: str, keys: ProviderKeys, settings: GatewaySettings, *, state: str
+) -> Identity:
+    """The identity an assertion vouches for, or ``AssertionRefused``."""
+    try:
+        kid = jwt.get_unverified_header(assertion).get("kid")
+    except jwt.PyJWTError as exc:
+        raise AssertionRefused("not a JWT") from exc
+    if not isinstance(kid, str):
+        raise AssertionRefused("no key id")
+    try:
+        key = await keys.key(kid)
+    except (httpx.HTTPError, ValueError) as exc:
+        raise AssertionRefused(f"the key set could not be read: {exc}") from exc
+    if key is None:
+        raise AssertionRefused("an unknown key id")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            assertion,
+            key,
+            algorithms=["RS256"],  # never what the token's header asks for
+            audience=settings.vneid_client_id,
+            issuer=settings.vneid_issuer,
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "nonce", "jti"]},
+            leeway=30,
+        )
+    except jwt.PyJWTError as exc:
+        raise AssertionRefused(str(exc)) from exc
+    if not hmac.compare_digest(str(claims["nonce"]), nonce_of(state)):
+        raise AssertionRefused("the nonce is not this login's")
+    return Identity(
+        id_number=str(claims["sub"]),
+        full_name=str(claims.get("name") or ""),
+        assertion_id=str(claims["jti"]),
+        expires=float(claims["exp"]),
+    )

@@ -1,0 +1,248 @@
+"""Login with the national digital identity (VNeID): the redirect to the provider's mock,
+its signed assertion back, the account marked identity-verified; and every way an
+assertion can be wrong (signature, algorithm, issuer, audience, expiry, nonce, replay,
+another browser's state)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import jwt
+import pytest
+
+from services.gateway import vneid
+from services.national_portal.vneid import SigningKey
+from tests.platform import Platform, embedded
+
+NEW_CITIZEN = "079203000123"  # Hồ Chí Minh City, born 2003: no account yet
+
+
+@pytest.fixture
+async def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Platform]:
+    # The callback is held to the login limit (10 at once): these tests log in more.
+    monkeypatch.setenv("GATEWAY_RATE_LIMITS_ENABLED", "false")
+    async with embedded(tmp_path) as running:
+        yield running
+
+
+async def start(platform: Platform) -> tuple[str, dict[str, list[str]]]:
+    """The login's start: where the browser is sent, and the query it carries."""
+    started = await platform.client.get("/api/v1/auth/vneid")
+    assert started.status_code == 302, started.text
+    location = started.headers["location"]
+    assert vneid.STATE_COOKIE in started.headers["set-cookie"]
+    assert "httponly" in started.headers["set-cookie"].lower()
+    return location, parse_qs(urlsplit(location).query)
+
+
+async def confirm(platform: Platform, id_number: str, full_name: str) -> str:
+    """The citizen goes through the provider's page; the URL it sends them back to."""
+    location, query = await start(platform)
+    page = await platform.client.get(location)
+    assert page.status_code == 200
+    assert "Số định danh cá nhân" in page.text
+    assert "Xác nhận" in page.text
+    fields = {name: values[0] for name, values in query.items()}
+    confirmed = await platform.client.post(
+        urlsplit(location).path,
+        data={**fields, "id_number": id_number, "full_name": full_name},
+    )
+    assert confirmed.status_code == 303, confirmed.text
+    back: str = confirmed.headers["location"]
+    assert back.startswith("http://gw/api/v1/auth/vneid/callback?")
+    return back
+
+
+async def me(platform: Platform, access_token: str) -> dict[str, Any]:
+    answer = await platform.client.get(
+        "/api/v1/auth/me", headers={"authorization": f"Bearer {access_token}"}
+    )
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def test_an_existing_citizen_logs_in_with_vneid_and_is_verified(platform: Platform) -> None:
+    password_login = await platform.client.post(
+        "/api/v1/auth/token", data={"username": "001099000001", "password": "congdan-demo"}
+    )
+    assert (await me(platform, password_login.json()["access_token"]))["identity_verified"] is False
+    back = await confirm(platform, "001099000001", "Trần Thị Bình")
+    login = await platform.client.get(back)
+    assert login.status_code == 200, login.text
+    body = login.json()
+    assert body["username"] == "001099000001"
+    assert body["identity_verified"] is True
+    assert body["refresh_token"]
+    assert (await me(platform, body["access_token"]))["identity_verified"] is True
+    # Verified for good: a later password login says so too, and so does a refresh.
+    again = await platform.client.post(
+        "/api/v1/auth/token", data={"username": "001099000001", "password": "congdan-demo"}
+    )
+    assert (await me(platform, again.json()["access_token"]))["identity_verified"] is True
+    refreshed = await platform.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": body["refresh_token"]}
+    )
+    assert (await me(platform, refreshed.json()["access_token"]))["identity_verified"] is True
+
+
+async def test_a_citizen_without_an_account_gets_one_without_a_password(
+    platform: Platform,
+) -> None:
+    login = await platform.client.get(await confirm(platform, NEW_CITIZEN, "Lê Văn Cường"))
+    assert login.status_code == 200, login.text
+    assert (await me(platform, login.json()["access_token"]))["username"] == NEW_CITIZEN
+    for password in ("", "!vneid", NEW_CITIZEN):
+        attempt = await platform.client.post(
+            "/api/v1/auth/token", data={"username": NEW_CITIZEN, "password": password}
+        )
+        assert attempt.status_code in (401, 422), attempt.text
+    # Registering the number with a password now says the account exists.
+    registered = await platform.client.post(
+        "/api/v1/auth/register",
+        json={"id_number": NEW_CITIZEN, "full_name": "Lê Văn Cường", "password": "mật-khẩu-dài"},
+    )
+    assert registered.status_code == 409
+
+
+async def test_an_assertion_is_accepted_once_and_only_by_the_browser_that_asked(
+    platform: Platform,
+) -> None:
+    back = await confirm(platform, "001099000002", "Nguyễn Văn An")
+    browser = httpx.Cookies(platform.client.cookies)
+    assert browser.get(vneid.STATE_COOKIE)
+    # Another browser (no state cookie) with the same URL: refused, nothing used up.
+    platform.client.cookies.clear()
+    stranger = await platform.client.get(back)
+    assert stranger.status_code == 401
+    assert stranger.headers["content-type"] == "application/problem+json"
+    platform.client.cookies = httpx.Cookies(browser)
+    first = await platform.client.get(back)
+    assert first.status_code == 200, first.text
+    assert not platform.client.cookies.get(vneid.STATE_COOKIE)  # the login's state is spent
+    platform.client.cookies = httpx.Cookies(browser)  # the same browser, replaying
+    replayed = await platform.client.get(back)
+    assert replayed.status_code == 401
+
+
+def claims_for(state: str, **changes: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": "vneid-mock",
+        "aud": "onestop",
+        "sub": "001099000001",
+        "name": "Trần Thị Bình",
+        "nonce": vneid.nonce_of(state),
+        "iat": now,
+        "exp": now + 120,
+        "jti": uuid.uuid4().hex,
+    }
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+async def test_a_wrong_assertion_is_refused(platform: Platform) -> None:
+    key: SigningKey = platform.apps["national_portal"].state.vneid_key
+    impostor = SigningKey()
+    impostor.kid = key.kid  # a forger naming the provider's key
+
+    def unsigned(claims: dict[str, Any]) -> str:
+        return jwt.encode(claims, "", algorithm="none", headers={"kid": key.kid})
+
+    def symmetric(claims: dict[str, Any]) -> str:  # HS256 keyed with the public key's text
+        secret = str(key.jwk()["n"])
+        return jwt.encode(claims, secret, algorithm="HS256", headers={"kid": key.kid})
+
+    cases: dict[str, Any] = {
+        "signed by another key": lambda s: impostor.sign(claims_for(s)),
+        "alg none": lambda s: unsigned(claims_for(s)),
+        "alg HS256": lambda s: symmetric(claims_for(s)),
+        "another audience": lambda s: key.sign(claims_for(s, aud="another-app")),
+        "another issuer": lambda s: key.sign(claims_for(s, iss="someone")),
+        "expired": lambda s: key.sign(
+            claims_for(s, iat=int(time.time()) - 600, exp=int(time.time()) - 300)
+        ),
+        "another login's nonce": lambda s: key.sign(claims_for(s, nonce=vneid.nonce_of("x"))),
+        "no nonce": lambda s: key.sign(claims_for(s, nonce=None)),
+        "an unknown key id": lambda s: jwt.encode(
+            claims_for(s), "k" * 32, algorithm="HS256", headers={"kid": "unknown"}
+        ),
+        "not a JWT": lambda s: "not-a-jwt",
+        "a number that does not check": lambda s: key.sign(claims_for(s, sub="999999999999")),
+    }
+    for name, make in cases.items():
+        _, query = await start(platform)
+        state = query["state"][0]
+        answer = await platform.client.get(
+            "/api/v1/auth/vneid/callback", params={"state": state, "assertion": make(state)}
+        )
+        assert answer.status_code == 401, f"{name}: {answer.status_code} {answer.text}"
+    # The same, rightly made, is accepted: what was refused above was the fault alone.
+    _, query = await start(platform)
+    state = query["state"][0]
+    good = await platform.client.get(
+        "/api/v1/auth/vneid/callback",
+        params={"state": state, "assertion": key.sign(claims_for(state))},
+    )
+    assert good.status_code == 200, good.text
+
+
+async def test_the_provider_sends_back_only_to_the_platform_callback(platform: Platform) -> None:
+    location, query = await start(platform)
+    fields = {name: values[0] for name, values in query.items()}
+    for redirect_uri in ("https://evil.example/steal", "http://gw/api/v1/auth/token"):
+        page = await platform.client.get(
+            urlsplit(location).path, params={**fields, "redirect_uri": redirect_uri}
+        )
+        assert page.status_code == 422, redirect_uri
+        posted = await platform.client.post(
+            urlsplit(location).path,
+            data={**fields, "redirect_uri": redirect_uri, "id_number": "001099000001",
+                  "full_name": "x"},
+        )  # fmt: skip
+        assert posted.status_code == 422
+        assert "location" not in posted.headers
+    unknown_client = await platform.client.get(
+        urlsplit(location).path, params={**fields, "client_id": "another"}
+    )
+    assert unknown_client.status_code == 422
+
+
+async def test_a_rotated_provider_key_is_fetched_again(platform: Platform) -> None:
+    """The mock restarts with a new key: the gateway reads the key set again."""
+    login = await platform.client.get(await confirm(platform, "001099000001", "Trần Thị Bình"))
+    assert login.status_code == 200
+    platform.apps["national_portal"].state.vneid_key = SigningKey()
+    keys: vneid.ProviderKeys = platform.apps["gateway"].state.vneid_keys
+    keys._fetched_at -= vneid.REFETCH_SECONDS  # the last fetch was long enough ago
+    login = await platform.client.get(await confirm(platform, "001099000001", "Trần Thị Bình"))
+    assert login.status_code == 200, login.text
+
+
+def test_the_cookie_and_the_echoed_state_must_be_the_same() -> None:
+    assert vneid.same_state("abc", "abc")
+    assert not vneid.same_state(None, "abc")
+    assert not vneid.same_state("abc", "abd")
+
+
+async def test_the_key_set_is_not_fetched_for_every_forged_key_id() -> None:
+    fetched = 0
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal fetched
+        fetched += 1
+        return httpx.Response(200, json={"keys": [SigningKey().jwk()]})
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(answer), base_url="http://idp"
+    ) as client:
+        keys = vneid.ProviderKeys(client, "/jwks.json")
+        for forged in range(5):
+            assert await keys.key(f"forged-{forged}") is None
+    assert fetched == 1
