@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from services.gateway import admin, openapi, sync
+from services.gateway import admin, openapi, sync, vneid
 from services.gateway.config import UPSTREAM_NAMES, GatewaySettings
 from services.gateway.limits import MemoryLimiter, RedisLimiter, Rule, Throttle
 from services.gateway.models import Base, OutboxRecord
@@ -134,6 +134,11 @@ def create_api(
             app.state.runtime = runtime
             app.state.throttle = throttle(settings, runtime)
             runtime.clients.update((name, u.client) for name, u in upstreams.items())
+            # The VNeID provider's keys: its key set, read through the portal mock's
+            # client (an absolute GATEWAY_VNEID_JWKS_URL goes to the real provider).
+            app.state.vneid_keys = vneid.ProviderKeys(
+                runtime.clients.get("national_portal"), settings.vneid_jwks_url
+            )
             for upstream in upstreams.values():
                 await upstream.start()
             try:

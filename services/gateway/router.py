@@ -12,8 +12,8 @@ from fastapi.security import OAuth2PasswordRequestForm
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from services.gateway import health as health_service
-from services.gateway import identity, vneid
 from services.gateway import service as account_service
+from services.gateway import vneid
 from services.gateway.config import GatewaySettings
 from services.gateway.limits import (
     UNAVAILABLE,
@@ -200,27 +200,16 @@ async def vneid_callback(
 ) -> JSONResponse:
     """The provider's answer: the citizen's account (made if new), marked verified, and
     their tokens. An assertion is accepted once, from the browser that asked for it."""
-    settings: GatewaySettings = request.app.state.runtime.settings
-    if not vneid.same_state(request.cookies.get(vneid.STATE_COOKIE), state):
-        raise Unauthorized(vneid.INVALID)
-    try:
-        proven = await vneid.verify(assertion, provider_keys(request), settings, state=state)
-    except vneid.AssertionRefused as exc:
-        logger.warning("a VNeID assertion was refused", extra={"reason": str(exc)})
-        raise Unauthorized(vneid.INVALID) from None
-    today = datetime.now(VIETNAM_ZONE).date()
-    if identity.problems(proven.id_number, today=today):
-        logger.warning("VNeID vouched for an ID number that does not check")
-        raise Unauthorized(vneid.INVALID)
     throttle: Throttle = request.app.state.throttle
-    try:
-        first = await throttle.limiter.first_use(
-            "vneid:" + proven.assertion_id, seconds=max(proven.expires - time.time(), 0) + 60
-        )
-    except LimiterUnavailable as exc:
-        raise UpstreamUnavailable(UNAVAILABLE, headers={"Retry-After": "5"}) from exc
-    if not first:
-        raise Unauthorized(vneid.INVALID)  # a replayed assertion
+    proven = await vneid.accept(
+        assertion,
+        state=state,
+        cookie=request.cookies.get(vneid.STATE_COOKIE),
+        keys=request.app.state.vneid_keys,
+        limiter=throttle.limiter,
+        settings=request.app.state.runtime.settings,
+        today=datetime.now(VIETNAM_ZONE).date(),
+    )
     now = datetime.now(UTC)
     user = await account_service.verified_citizen(
         session, id_number=proven.id_number, full_name=proven.full_name, now=now
@@ -232,17 +221,6 @@ async def vneid_callback(
     response = JSONResponse(login.model_dump(mode="json"))
     response.delete_cookie(vneid.STATE_COOKIE, path="/api/v1/auth/vneid")
     return response
-
-
-def provider_keys(request: Request) -> vneid.ProviderKeys:
-    """The provider's keys, fetched once and kept (again on an unknown key id)."""
-    keys: vneid.ProviderKeys | None = getattr(request.app.state, "vneid_keys", None)
-    if keys is None:
-        settings: GatewaySettings = request.app.state.runtime.settings
-        client = request.app.state.runtime.clients["national_portal"]
-        keys = vneid.ProviderKeys(client, settings.vneid_jwks_url)
-        request.app.state.vneid_keys = keys
-    return keys
 
 
 class LoginFailures:

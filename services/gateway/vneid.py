@@ -11,19 +11,24 @@ that state. An assertion expires within minutes and is accepted once.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import jwt
 
+from services.gateway import identity
 from services.gateway.config import GatewaySettings
+from services.gateway.limits import UNAVAILABLE, Limiter, LimiterUnavailable
+from shared.errors import Unauthorized, UpstreamUnavailable
 
 logger = logging.getLogger("onestop.gateway.vneid")
 
@@ -80,19 +85,27 @@ def authorize_redirect(settings: GatewaySettings, state: str) -> str:
 class ProviderKeys:
     """The provider's public keys by key id, fetched from its key set (JWKS)."""
 
-    def __init__(self, client: httpx.AsyncClient, url: str) -> None:
+    def __init__(self, client: httpx.AsyncClient | None, url: str) -> None:
         self._client = client
         self._url = url
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = -REFETCH_SECONDS
+        # Logins arriving together after a rotation wait for one fetch, and find the
+        # new key in it, instead of being refused as "fetched too recently".
+        self._fetching = asyncio.Lock()
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
-        if kid not in self._keys and time.monotonic() - self._fetched_at >= REFETCH_SECONDS:
-            await self._fetch()
+        if kid not in self._keys:
+            async with self._fetching:
+                stale = time.monotonic() - self._fetched_at >= REFETCH_SECONDS
+                if kid not in self._keys and stale:
+                    await self._fetch()
         return self._keys.get(kid)
 
     async def _fetch(self) -> None:
         self._fetched_at = time.monotonic()
+        if self._client is None:  # a gateway set up without the portal's upstream
+            raise ValueError("no client to read the VNeID key set with")
         response = await self._client.get(self._url, timeout=5)
         response.raise_for_status()
         keys = {}
@@ -140,3 +153,36 @@ async def verify(
         assertion_id=str(claims["jti"]),
         expires=float(claims["exp"]),
     )
+
+
+async def accept(
+    assertion: str,
+    *,
+    state: str,
+    cookie: str | None,
+    keys: ProviderKeys,
+    limiter: Limiter,
+    settings: GatewaySettings,
+    today: date,
+) -> Identity:
+    """The identity of the provider's answer to this browser's login, or
+    ``Unauthorized`` (``UpstreamUnavailable`` when its one use cannot be recorded)."""
+    if not same_state(cookie, state):
+        raise Unauthorized(INVALID)
+    try:
+        proven = await verify(assertion, keys, settings, state=state)
+    except AssertionRefused as exc:
+        logger.warning("a VNeID assertion was refused", extra={"reason": str(exc)})
+        raise Unauthorized(INVALID) from None
+    if identity.problems(proven.id_number, today=today):
+        logger.warning("VNeID vouched for an ID number that does not check")
+        raise Unauthorized(INVALID)
+    try:
+        first = await limiter.first_use(
+            "vneid:" + proven.assertion_id, seconds=max(proven.expires - time.time(), 0) + 60
+        )
+    except LimiterUnavailable as exc:
+        raise UpstreamUnavailable(UNAVAILABLE, headers={"Retry-After": "5"}) from exc
+    if not first:
+        raise Unauthorized(INVALID)  # a replayed assertion
+    return proven

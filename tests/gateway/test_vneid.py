@@ -5,6 +5,7 @@ another browser's state)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -245,4 +246,23 @@ async def test_the_key_set_is_not_fetched_for_every_forged_key_id() -> None:
         keys = vneid.ProviderKeys(client, "/jwks.json")
         for forged in range(5):
             assert await keys.key(f"forged-{forged}") is None
+    assert fetched == 1
+
+
+async def test_logins_arriving_together_after_a_rotation_share_one_fetch() -> None:
+    rotated = SigningKey()
+    fetched = 0
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal fetched
+        fetched += 1
+        await asyncio.sleep(0.05)  # the key set is slow to come
+        return httpx.Response(200, json={"keys": [rotated.jwk()]})
+
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(answer), base_url="http://idp"
+    ) as client:
+        keys = vneid.ProviderKeys(client, "/jwks.json")
+        found = await asyncio.gather(*(keys.key(rotated.kid) for _ in range(5)))
+    assert all(key is not None for key in found)
     assert fetched == 1
