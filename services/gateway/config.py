@@ -63,11 +63,12 @@ class GatewaySettings(ServiceSettings):
     # with the defaults, about half an hour of the portal failing every call.
     portal_retry_budget: int = Field(default=12, ge=1, le=1000)
 
-    # Where browsers reach the platform (the VNeID provider sends them back here).
+    # Where browsers reach the platform in distributed mode (the VNeID provider sends
+    # them back here); embedded, wherever they reached it.
     public_url: str = "http://127.0.0.1:8000"
     # Login with the national digital identity (services/gateway/vneid.py): the client
     # id the provider knows the platform by, its issuer name, the page browsers are sent
-    # to (default: the mock mounted by the embedded platform at /dvcqg) and its key set
+    # to (default: the mock the embedded platform serves at /dvcqg) and its key set
     # (default: the mock's, through the national_portal upstream).
     vneid_client_id: str = "onestop"
     vneid_issuer: str = "vneid-mock"
@@ -86,10 +87,6 @@ class GatewaySettings(ServiceSettings):
                 "GATEWAY_PORTAL_CLIENT_SECRET must be the secret the portal issued in production"
             )
         return self
-
-    @property
-    def vneid_authorize_endpoint(self) -> str:
-        return self.vneid_authorize_url or self.public_url.rstrip("/") + "/dvcqg/vneid/authorize"
 
     def upstream_url(self, name: str) -> str | None:
         value: str | None = getattr(self, f"{name}_url")

@@ -171,13 +171,14 @@ async def vneid_start(request: Request) -> RedirectResponse:
     which sends the browser back to ``/auth/vneid/callback``."""
     settings: GatewaySettings = request.app.state.runtime.settings
     state = vneid.new_state()
-    response = RedirectResponse(vneid.authorize_redirect(settings, state), status_code=302)
+    base = vneid.platform_base(settings, str(request.base_url))
+    response = RedirectResponse(vneid.authorize_redirect(settings, state, base=base), 302)
     response.set_cookie(
         vneid.STATE_COOKIE,
         state,
         max_age=vneid.STATE_SECONDS,
         path="/api/v1/auth/vneid",
-        secure=settings.public_url.startswith("https://"),
+        secure=base.startswith("https://"),
         httponly=True,
         samesite="lax",  # sent on the provider's top-level redirect back
     )

@@ -29,6 +29,7 @@ from services.gateway import identity
 from services.gateway.config import GatewaySettings
 from services.gateway.limits import UNAVAILABLE, Limiter, LimiterUnavailable
 from shared.errors import Unauthorized, UpstreamUnavailable
+from shared.settings import Mode
 
 logger = logging.getLogger("onestop.gateway.vneid")
 
@@ -65,21 +66,29 @@ def same_state(cookie: str | None, echoed: str) -> bool:
     return cookie is not None and hmac.compare_digest(cookie.encode(), echoed.encode())
 
 
-def callback_url(settings: GatewaySettings) -> str:
-    return settings.public_url.rstrip("/") + CALLBACK_PATH
+def platform_base(settings: GatewaySettings, reached_at: str) -> str:
+    """Where the browser reached the platform, so that the provider sends it back there
+    and its state cookie goes with it. Embedded (one process, no proxy), the address it
+    used: ``localhost`` and ``127.0.0.1`` are different sites to a browser. Otherwise the
+    configured public URL: a Host header that came through proxies is not trusted."""
+    if settings.platform.mode is Mode.EMBEDDED:
+        return reached_at.rstrip("/")
+    return settings.public_url.rstrip("/")
 
 
-def authorize_redirect(settings: GatewaySettings, state: str) -> str:
-    """Where the browser goes to confirm its identity."""
+def authorize_redirect(settings: GatewaySettings, state: str, *, base: str) -> str:
+    """Where the browser goes to confirm its identity (``base``: ``platform_base``); by
+    default the mock the embedded platform serves at /dvcqg."""
     query = urlencode(
         {
             "client_id": settings.vneid_client_id,
-            "redirect_uri": callback_url(settings),
+            "redirect_uri": base + CALLBACK_PATH,
             "state": state,
             "nonce": nonce_of(state),
         }
     )
-    return f"{settings.vneid_authorize_endpoint}?{query}"
+    endpoint = settings.vneid_authorize_url or base + "/dvcqg/vneid/authorize"
+    return f"{endpoint}?{query}"
 
 
 class ProviderKeys:

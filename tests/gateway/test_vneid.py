@@ -18,7 +18,9 @@ import jwt
 import pytest
 
 from services.gateway import vneid
+from services.gateway.config import UPSTREAM_NAMES, GatewaySettings
 from services.national_portal.vneid import SigningKey
+from tests.conftest import distributed_platform
 from tests.platform import Platform, embedded
 
 NEW_CITIZEN = "079203000123"  # Hồ Chí Minh City, born 2003: no account yet
@@ -266,3 +268,30 @@ async def test_logins_arriving_together_after_a_rotation_share_one_fetch() -> No
         found = await asyncio.gather(*(keys.key(rotated.kid) for _ in range(5)))
     assert all(key is not None for key in found)
     assert fetched == 1
+
+
+async def test_the_provider_sends_the_browser_back_to_the_address_it_used(
+    platform: Platform,
+) -> None:
+    """Embedded, localhost and 127.0.0.1 are different sites to a browser: the state
+    cookie is set on the one it used, so the provider must send it back to that one."""
+    started = await platform.client.get("http://localhost:8000/api/v1/auth/vneid")
+    location = started.headers["location"]
+    assert location.startswith("http://localhost:8000/dvcqg/vneid/authorize?")
+    query = parse_qs(urlsplit(location).query)
+    assert query["redirect_uri"] == ["http://localhost:8000/api/v1/auth/vneid/callback"]
+
+
+def test_distributed_the_configured_public_url_is_used_whatever_the_host_says() -> None:
+    values: dict[str, Any] = {f"{name}_url": f"http://{name}:8000" for name in UPSTREAM_NAMES}
+    settings = GatewaySettings(
+        platform=distributed_platform(),
+        database_url="postgresql+asyncpg://db/gateway",
+        public_url="https://motcua.example.gov.vn",
+        vneid_authorize_url="https://vneid.example.gov.vn/authorize",
+        **values,
+    )
+    base = vneid.platform_base(settings, "http://attacker.example/")
+    assert base == "https://motcua.example.gov.vn"
+    query = parse_qs(urlsplit(vneid.authorize_redirect(settings, "s", base=base)).query)
+    assert query["redirect_uri"] == ["https://motcua.example.gov.vn/api/v1/auth/vneid/callback"]
