@@ -4,6 +4,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     Float,
     Index,
@@ -136,6 +137,8 @@ class Dossier(Base):
     # Who: the citizen's account (None for a walk-in without one) and who filed it.
     applicant: Mapped[str | None] = mapped_column(String(64))
     submitted_by: Mapped[str] = mapped_column(String(64))
+    # Filed online by an account whose identity VNeID verified (index indicator 4.5).
+    applicant_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     applicant_data: Mapped[dict[str, Any]] = mapped_column(JSON)
     documents: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # requirement, id
     fees: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

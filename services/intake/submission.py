@@ -334,6 +334,9 @@ async def record(
         channel=body.channel,
         applicant=accepted.applicant,
         submitted_by=submitter,
+        # Only the citizen's own login says who they are; an officer filing for them
+        # checked a card, which the index does not count as VNeID.
+        applicant_verified=principal.role is Role.CITIZEN and principal.identity_verified,
         applicant_data=body.applicant,
         documents=documents,
         fees=fees,

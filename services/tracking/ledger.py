@@ -172,6 +172,7 @@ async def refresh(session: AsyncSession, code: str) -> DossierClock | None:
     clock.used_minutes = computed.used_minutes
     clock.reused_documents = received.reused_documents
     clock.documents = received.documents
+    clock.applicant_verified = received.applicant_verified
     clock.paid_online = state.paid_online
     clock.electronic_result = state.electronic_result
     clock.last_sequence = state.last_sequence

@@ -195,6 +195,9 @@ async def index_counts(
     counts = {
         "received": func.count().filter(received),
         "received_online": func.count().filter(received & (DossierClock.channel == "online")),
+        "received_online_verified": func.count().filter(
+            received & (DossierClock.channel == "online") & DossierClock.applicant_verified
+        ),
         "received_reusing": func.count().filter(received & (DossierClock.reused_documents > 0)),
         "finished_timed": func.count().filter(timed),
         "finished_in_time": func.count().filter(

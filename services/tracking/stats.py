@@ -270,6 +270,18 @@ async def index(
             target=80,
         ),
         Indicator(
+            code="4.5",
+            name="Tỷ lệ hồ sơ trực tuyến sử dụng tài khoản định danh điện tử (VNeID)",
+            available=True,
+            rate=rate(
+                c["received_online_verified"],
+                c["received_online"],
+                "hồ sơ trực tuyến của tài khoản đã xác thực VNeID / nộp trực tuyến trong kỳ",
+                verified=c["received_online_verified"],
+                online=c["received_online"],
+            ),
+        ),
+        Indicator(
             code="5.c",
             name="Mức độ hài lòng trong tiếp nhận, giải quyết thủ tục hành chính",
             available=True,

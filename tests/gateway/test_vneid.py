@@ -20,8 +20,10 @@ import pytest
 from services.gateway import vneid
 from services.gateway.config import UPSTREAM_NAMES, GatewaySettings
 from services.national_portal.vneid import SigningKey
+from shared.auth import Position, Principal, Role
 from tests.conftest import distributed_platform
-from tests.platform import Platform, embedded
+from tests.intake import flow
+from tests.platform import Platform, embedded, eventually
 
 NEW_CITIZEN = "079203000123"  # Hồ Chí Minh City, born 2003: no account yet
 
@@ -93,6 +95,36 @@ async def test_an_existing_citizen_logs_in_with_vneid_and_is_verified(platform: 
         "/api/v1/auth/refresh", json={"refresh_token": body["refresh_token"]}
     )
     assert (await me(platform, refreshed.json()["access_token"]))["identity_verified"] is True
+
+
+async def test_the_index_counts_online_dossiers_from_verified_accounts(
+    platform: Platform,
+) -> None:
+    """Indicator 4.5: of the online dossiers received, those whose applicant logged in
+    with VNeID. One citizen does, the other uses a password."""
+    verified = await platform.client.get(await confirm(platform, "001099000001", "Trần Thị Bình"))
+    assert verified.status_code == 200, verified.text
+    password = await platform.client.post(
+        "/api/v1/auth/token", data={"username": "001099000002", "password": "congdan-demo"}
+    )
+    desk = platform.officer("desk-1", Position.DESK)
+    for answer in (verified, password):
+        citizen = {"authorization": f"Bearer {answer.json()['access_token']}"}
+        submitted = await flow.submit(platform, citizen)
+        assert submitted.status_code == 201, submitted.text
+        code = submitted.json()["code"]
+        assert (await flow.act(platform, code, "receive", desk)).status_code == 200
+    admin = platform.auth(Principal(subject="admin", username="admin", role=Role.ADMIN))
+
+    async def indicator() -> dict[str, Any] | None:
+        report = await platform.client.get("/api/v1/stats/index", headers=admin)
+        assert report.status_code == 200, report.text
+        [found] = [i for i in report.json()["indicators"] if i["code"] == "4.5"]
+        rate: dict[str, Any] = found["rate"]
+        return rate if rate["inputs"]["online"] == 2 else None  # both clocks have started
+
+    rate = await eventually(indicator)
+    assert (rate["value"], rate["inputs"]) == (50.0, {"verified": 1.0, "online": 2.0})
 
 
 async def test_a_citizen_without_an_account_gets_one_without_a_password(

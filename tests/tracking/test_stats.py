@@ -33,7 +33,8 @@ def resolved(code: str, sequence: int, when: str, **facts: Any) -> Any:
 # Three working days each (1,440 working minutes); the centre unless said otherwise.
 DATA = [
     # D1 Mon 2/11 09:00, due Thu 5/11 09:00; resolved Wed: early. Used 390 + 480 + 150.
-    received(at(2, 9), code="D1", reused_documents=1),
+    # Its applicant logged in with VNeID.
+    received(at(2, 9), code="D1", reused_documents=1, applicant_verified=True),
     resolved("D1", 2, at(4, 10), electronic_result=True),
     # D2 resolved Thu 5/11 08:00, the due day before the due time: on time. Used 1,380.
     received(at(2, 9), code="D2"),
@@ -140,6 +141,9 @@ class TestIndex:
         assert by_code["4.1"].rate.value == 40.0  # 2 electronic results of 5
         assert by_code["4.3"].rate is not None
         assert by_code["4.3"].rate.value == 11.11  # 1 of 9 reused a document
+        verified = by_code["4.5"].rate
+        assert verified is not None  # D1 of the online D1, D2 and O1
+        assert (verified.value, verified.inputs) == (33.33, {"verified": 1, "online": 3})
         satisfaction = by_code["5.c"]
         assert satisfaction.rate is not None
         assert (satisfaction.rate.value, satisfaction.points) == (60.0, 4.0)  # 6 × 60 / 90
