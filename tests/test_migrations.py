@@ -48,3 +48,20 @@ async def test_sqlite_schema_matches_the_models_and_upgrading_twice_is_harmless(
             assert await connection.run_sync(_differences, service) == []
     finally:
         await database.dispose()
+
+
+async def test_later_migrations_keep_the_queue_tally_triggers(tmp_path: Path) -> None:
+    """On SQLite a batch ALTER copies a table into a new one and leaves its triggers
+    behind: intake's queue counts (0005) would then silently stop following dossiers."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/intake.db"
+    await anyio.to_thread.run_sync(upgrade, SPECS["intake"].migrations, url)
+    database = Database(url)
+    try:
+        async with database.engine.connect() as connection:
+            rows = await connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'dossiers'"
+            )
+            triggers = {name for (name,) in rows}
+    finally:
+        await database.dispose()
+    assert triggers == {f"dossiers_queue_tally_{event}" for event in ("insert", "update", "delete")}

@@ -16,14 +16,17 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE, not a batch: on SQLite a batch copies the table into a new one,
+# and the queue-tally triggers on dossiers (0005) would not come along.
+
+
 def upgrade() -> None:
     # Dossiers filed before were not verified as far as anyone recorded.
-    with op.batch_alter_table("dossiers") as table:
-        table.add_column(
-            sa.Column("applicant_verified", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    op.add_column(
+        "dossiers",
+        sa.Column("applicant_verified", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("dossiers") as table:
-        table.drop_column("applicant_verified")
+    op.drop_column("dossiers", "applicant_verified")

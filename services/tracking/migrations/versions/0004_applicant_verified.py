@@ -18,12 +18,12 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # Clocks replayed before carried no such fact: not verified.
-    with op.batch_alter_table("dossier_clocks") as table:
-        table.add_column(
-            sa.Column("applicant_verified", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # A plain ALTER TABLE: a batch would copy every clock into a new table on SQLite.
+    op.add_column(
+        "dossier_clocks",
+        sa.Column("applicant_verified", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("dossier_clocks") as table:
-        table.drop_column("applicant_verified")
+    op.drop_column("dossier_clocks", "applicant_verified")
