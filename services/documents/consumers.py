@@ -8,14 +8,28 @@ from shared.contracts.dossiers import DOSSIER_TOPIC, DossierDocuments, DossierEv
 from shared.contracts.events import EventEnvelope
 from shared.runtime import ConsumerSpec
 
-# A dossier's documents: those it was filed with, and those a supplement added.
-DOCUMENT_EVENTS = {DossierEvent.SUBMITTED, DossierEvent.DOCUMENTS_ADDED}
+# A dossier's documents: those it was filed with, those a supplement added, and the
+# results its resolution gave the applicant.
+DOCUMENT_EVENTS = {
+    DossierEvent.SUBMITTED,
+    DossierEvent.DOCUMENTS_ADDED,
+    DossierEvent.RESULTS_ISSUED,
+}
 
 
 async def apply_submission(session: AsyncSession, envelope: EventEnvelope) -> None:
     if envelope.type not in DOCUMENT_EVENTS or envelope.subject is None:
         return
     submitted = DossierDocuments.model_validate(envelope.payload)
+    if envelope.type == DossierEvent.RESULTS_ISSUED:
+        await document_service.issue_to_wallet(
+            session,
+            dossier_code=envelope.subject,
+            owner=submitted.owner,
+            document_ids=submitted.documents,
+            at=submitted.at,
+        )
+        return
     await document_service.record_uses(
         session,
         dossier_code=envelope.subject,

@@ -45,6 +45,10 @@ class Document(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     issued_by: Mapped[str | None] = mapped_column(String(30))  # agency, for results
+    # A result reaches the citizen's wallet when the dossier's resolution names it
+    # (intake's dossier.results_issued); until then only the issuing agency sees it, so
+    # an officer cannot put a paper in just anyone's wallet.
+    issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class DocumentUse(Base):

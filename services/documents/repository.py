@@ -2,12 +2,19 @@
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.documents.models import Document, DocumentStatus, DocumentUse, OutboxRecord
+from services.documents.models import (
+    Document,
+    DocumentKind,
+    DocumentStatus,
+    DocumentUse,
+    OutboxRecord,
+)
 
 _DOCUMENTS = cast(Table, Document.__table__)
 _OUTBOX = cast(Table, OutboxRecord.__table__)
@@ -73,7 +80,9 @@ def _with_uses() -> tuple[object, ...]:
 # Built once with bound parameters: intake asks for a dossier's documents on every
 # submission, and building the statement (an IN over literal ids) cost a fifth of the
 # request's CPU (bench/intake.py).
-_OWNED = select(*_with_uses()).where(Document.owner == bindparam("owner"))  # type: ignore[call-overload]
+# A result is its owner's once issued (see Document.issued_at).
+IN_WALLET = or_(Document.kind != DocumentKind.RESULT, Document.issued_at.is_not(None))
+_OWNED = select(*_with_uses()).where(Document.owner == bindparam("owner"), IN_WALLET)  # type: ignore[call-overload]
 _OWNED_READY = _OWNED.where(Document.status == DocumentStatus.READY).order_by(
     Document.created_at.desc()
 )
@@ -92,6 +101,32 @@ async def owned(
     else:
         rows = await session.execute(_OWNED_AMONG, {"owner": owner, "ids": list(ids)})
     return [(document, int(uses or 0)) for document, uses in rows]
+
+
+async def issue_results(
+    session: AsyncSession,
+    *,
+    dossier_code: str,
+    owner: str,
+    document_ids: Sequence[uuid.UUID],
+    at: datetime,
+) -> int:
+    """Mark issued those of the ids that are results stored for the dossier and the
+    owner (already issued ones keep their first instant); how many there were."""
+    for_dossier = select(DocumentUse.document_id).where(DocumentUse.dossier_code == dossier_code)
+    result = await session.execute(
+        update(Document)
+        .where(
+            Document.id.in_(list(document_ids)),
+            Document.id.in_(for_dossier),
+            Document.owner == owner,
+            Document.kind == DocumentKind.RESULT,
+            Document.status == DocumentStatus.READY,
+        )
+        .values(issued_at=func.coalesce(Document.issued_at, at))
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def of_dossier(

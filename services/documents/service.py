@@ -392,6 +392,11 @@ async def _reject(storage: ObjectStorage, document: Document) -> None:
         await storage.delete(document.storage_key)
 
 
+def in_wallet(document: Document) -> bool:
+    """Its owner's to see: an upload always, a result once its dossier issued it."""
+    return document.kind is not DocumentKind.RESULT or document.issued_at is not None
+
+
 async def readable(
     session: AsyncSession, *, document_id: uuid.UUID, principal: Principal
 ) -> tuple[Document, str | None]:
@@ -399,7 +404,11 @@ async def readable(
     for anyone else, exactly as for an id that does not exist."""
     document = await repository.get(session, document_id)
     if document is not None and document.status is DocumentStatus.READY:
-        if principal.role is Role.CITIZEN and document.owner == principal.subject:
+        if (
+            principal.role is Role.CITIZEN
+            and document.owner == principal.subject
+            and in_wallet(document)
+        ):
             return document, None
         if principal.role is Role.OFFICER:
             mine = {membership.agency_code for membership in principal.agencies}
@@ -466,6 +475,28 @@ async def download(
         )
     )
     return DownloadOut(url=url, expires_at=now + ttl)
+
+
+async def issue_to_wallet(
+    session: AsyncSession,
+    *,
+    dossier_code: str,
+    owner: str,
+    document_ids: list[uuid.UUID],
+    at: datetime,
+) -> int:
+    """A dossier's resolution gave these results to its applicant: they appear in the
+    wallet now. Only results stored for that dossier and that owner count (intake
+    checked the same; an id that is not is ignored and logged)."""
+    issued = await repository.issue_results(
+        session, dossier_code=dossier_code, owner=owner, document_ids=document_ids, at=at
+    )
+    if issued < len(set(document_ids)):
+        logger.warning(
+            "resolution names results it cannot issue",
+            extra={"dossier": dossier_code, "issued": issued, "named": len(document_ids)},
+        )
+    return issued
 
 
 async def record_uses(

@@ -272,6 +272,18 @@ async def _resolve(ctx: Context) -> None:
     ctx.details["result_documents"] = ctx.dossier.result_documents
     ctx.facts["electronic_result"] = True
     clock.finish(ctx.dossier, await ctx.engine(), at=ctx.now)
+    if applicant:  # a walk-in without an account has no wallet: the desk prints it
+        ctx.extra_events.append(
+            (
+                DossierEvent.RESULTS_ISSUED,
+                DossierDocuments(
+                    at=ctx.now,
+                    owner=applicant,
+                    documents=results,
+                    agency_codes=_agencies(ctx.dossier),
+                ).model_dump(mode="json"),
+            )
+        )
 
 
 async def _return(ctx: Context) -> None:

@@ -34,6 +34,7 @@ logger = logging.getLogger("onestop.tracking.ledger")
 CLOCK_EVENTS = {event.value for event in DossierEvent} - {
     DossierEvent.SUBMITTED,  # before receipt: the clock has not started
     DossierEvent.DOCUMENTS_ADDED,  # files, not time
+    DossierEvent.RESULTS_ISSUED,  # files, not time (the resolution itself stops it)
     DossierEvent.DUE_SOON,
     DossierEvent.OVERDUE,
     DossierEvent.DUE_CHANGED,

@@ -33,6 +33,10 @@ class DossierEvent(StrEnum):
     STOPPED = "dossier.stopped"  # withdrawn or cancelled
     # More documents for the dossier (a supplement): DossierDocuments, like SUBMITTED.
     DOCUMENTS_ADDED = "dossier.documents_added"
+    # The results a resolution gave the applicant's account (DossierDocuments, the owner
+    # being the applicant): documents puts them in that citizen's wallet then, not
+    # when the officer stored them.
+    RESULTS_ISSUED = "dossier.results_issued"
     # Published by tracking.
     DUE_SOON = "dossier.due_soon"
     OVERDUE = "dossier.overdue"

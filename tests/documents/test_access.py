@@ -17,12 +17,15 @@ from shared.contracts.events import EventEnvelope
 from shared.db import Database
 from tests.documents.conftest import CENTRE, OTHER, PDF, PEOPLE, PNG, Client, announced
 
+ISSUED = DossierEvent.RESULTS_ISSUED
+
 
 async def submitted(
     settings: DocumentsSettings, dossier: str, documents: list[str], agencies: list[str],
-    owner: str = "c-1",
+    owner: str = "c-1", event: DossierEvent = DossierEvent.SUBMITTED,
 ) -> None:  # fmt: skip
-    """intake's ``dossier.submitted``, as the documents consumer receives it."""
+    """intake's ``dossier.submitted`` (or another event with the same payload), as the
+    documents consumer receives it."""
     payload = DossierDocuments(
         at=datetime.now(UTC),
         owner=owner,
@@ -30,7 +33,7 @@ async def submitted(
         agency_codes=agencies,
     )
     envelope = EventEnvelope(
-        type=DossierEvent.SUBMITTED,
+        type=event,
         source="intake",
         subject=dossier,
         sequence=1,
@@ -154,10 +157,31 @@ class TestResults:
             "result",
             1,
         )
+        # Not the citizen's until the dossier's resolution issues it.
+        result = response.json()["id"]
+        assert (await client.get("/api/v1/documents")).json() == []
+        assert (await client.get(f"/api/v1/documents/{result}/download")).status_code == 404
+        await submitted(documents_settings, "R-1", [result], [CENTRE], event=ISSUED)
         wallet = (await client.get("/api/v1/documents")).json()
         assert [item["kind"] for item in wallet] == ["result"]
         link = await client.get(f"/api/v1/documents/{wallet[0]['id']}/download")
         assert link.status_code == 200
+
+    @pytest.mark.parametrize(
+        ("dossier", "owner"),
+        [("R-2", "c-1"), ("R-1", "c-2")],
+        ids=["another dossier", "another owner"],
+    )
+    async def test_only_its_own_dossier_issues_a_result_to_its_owner(
+        self, client: Client, documents_settings: DocumentsSettings, dossier: str, owner: str
+    ) -> None:
+        result = (await self.result(client, "officer", CENTRE)).json()["id"]
+        await submitted(documents_settings, dossier, [result], [CENTRE], owner=owner, event=ISSUED)
+        assert (await client.get("/api/v1/documents")).json() == []
+        assert (await client.get("/api/v1/documents", who="other_citizen")).json() == []
+        # The agency still has it, for the dossier it was stored for.
+        [kept] = (await client.get("/api/v1/documents", who="officer", dossier="R-1")).json()
+        assert kept["id"] == result
 
     @pytest.mark.parametrize(("who", "agency"), [("other_officer", CENTRE), ("citizen", CENTRE)])
     async def test_only_an_officer_of_the_agency_issues(

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.intake.flow import LICENCE, LICENCE_FORM, PDF, documents_for
-from tests.platform import CENTRE, Platform, embedded
+from tests.platform import CENTRE, Platform, embedded, eventually
 
 
 @pytest.fixture
@@ -81,7 +81,11 @@ async def test_a_dossier_from_the_citizen_to_returned_with_the_demo_logins(
     assert (followed["status"], followed["status_label"]) == ("returned", "Đã trả kết quả")
     mine = (await api.get("/api/v1/dossiers", headers=citizen)).json()["items"]
     assert [item["code"] for item in mine] == [code]
-    wallet = (await api.get("/api/v1/documents", headers=citizen)).json()
-    assert result.json()["id"] in [document["id"] for document in wallet]  # the e-result
+
+    async def in_wallet() -> bool | None:  # the e-result, once documents heard of it
+        wallet = (await api.get("/api/v1/documents", headers=citizen)).json()
+        return True if result.json()["id"] in [item["id"] for item in wallet] else None
+
+    assert await eventually(in_wallet)
     public = (await api.get(f"/api/v1/lookup/{code}")).json()
     assert public["status_label"] == "Đã trả kết quả"

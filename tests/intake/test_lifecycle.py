@@ -16,13 +16,20 @@ from shared.db import Database
 from tests.conftest import PgDatabase
 from tests.infra import S3Server
 from tests.intake.flow import act, at, audited_actions, set_clock, submit, upload
-from tests.platform import CENTRE, Platform, distributed
+from tests.platform import CENTRE, Platform, distributed, eventually
 
 
 @pytest.fixture
 async def platform(pg_database: PgDatabase, s3_server: S3Server) -> AsyncIterator[Platform]:
     async with distributed(pg_database, s3_server) as running:
         yield running
+
+
+async def wallet(platform: Platform, citizen: dict[str, str]) -> list[str]:
+    """The ids of the citizen's results in their wallet."""
+    answer = await platform.client.get("/api/v1/documents", headers=citizen)
+    assert answer.status_code == 200, answer.text
+    return [item["id"] for item in answer.json() if item["kind"] == "result"]
 
 
 async def tracking_clock(platform: Platform, code: str, sequence: int) -> DossierClock:
@@ -128,11 +135,18 @@ async def test_a_dossier_lives_from_submission_to_return_across_tet(platform: Pl
         headers=specialist,
     )
     assert result.status_code == 201, result.text
+    assert await wallet(platform, citizen) == []  # not the citizen's before the resolution
     resolved = await act(
         platform, code, "resolve", specialist, result_documents=[result.json()["id"]]
     )
     assert resolved.status_code == 200, resolved.text
     assert (resolved.json()["status"], resolved.json()["timeliness"]) == ("resolved", "early")
+
+    async def issued() -> list[str] | None:  # documents hears of it over Redis Streams
+        found = await wallet(platform, citizen)
+        return found or None
+
+    assert await eventually(issued) == [result.json()["id"]]
 
     returned = await act(platform, code, "return", desk)
     assert returned.status_code == 200, returned.text
