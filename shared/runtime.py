@@ -202,6 +202,8 @@ async def open_runtime(
         await db.dispose()
         if redis is not None:
             await redis.aclose()
+        if storage is not None:
+            await storage.close()
 
 
 async def get_outbox(request: Request) -> Outbox:

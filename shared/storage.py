@@ -1,6 +1,8 @@
 """Object storage behind one interface: S3 (MinIO, SeaweedFS...) or a local folder.
 
-The ``minio`` SDK is synchronous, so every call runs in a worker thread. The local
+The ``minio`` SDK is synchronous, so its calls run in a worker thread; a small upload
+over plain HTTP is instead one PUT signed with the SDK's own SigV4 signer and sent on
+the event loop (see ``S3Storage.put``). The local
 backend, for embedded mode, writes atomically and serves downloads through signed,
 expiring URLs that ``local_download_app`` checks.
 """
@@ -21,23 +23,30 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import anyio.to_thread
 import urllib3
 import urllib3.exceptions
 from minio import Minio
+from minio.credentials.credentials import Credentials
 from minio.datatypes import PostPolicy
 from minio.error import S3Error
+from minio.signer import sign_v4_s3
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from shared.errors import problem_response
+from shared.http1 import ConnectionPool, UpstreamClosed, UpstreamConnectError, pool_for
 
 T = TypeVar("T")
 COPY_CHUNK = 256 * 1024
+# Uploads up to this size are one signed PUT from the event loop: the SDK's path (a
+# worker thread, urllib3) cost 1.0 ms of CPU per 100 KB PUT against 0.37 ms (measured
+# against SeaweedFS); larger ones stream through the SDK, in parts when they need to.
+SINGLE_PUT_MAX = 1024 * 1024
 
 # Keys are made by the platform (random ids under a prefix), never from user input;
 # the pattern still refuses anything that could leave the bucket's folder.
@@ -105,6 +114,10 @@ class ObjectStorage(Protocol):
 
     async def ping(self) -> None: ...
 
+    async def close(self) -> None:
+        """Let go of kept-alive connections (the service is stopping)."""
+        ...
+
 
 def check_key(key: str) -> str:
     if not _KEY.match(key) or ".." in key.split("/") or "//" in key:
@@ -143,6 +156,13 @@ class S3Storage:
         )
         self.bucket = bucket
         self._base_url = f"{'https' if secure else 'http'}://{endpoint}"
+        self._endpoint = endpoint
+        self._region = region
+        self._credentials = Credentials(access_key, secret_key)
+        # None over TLS, which the lean client does not speak: the SDK does it all then.
+        self._pool: ConnectionPool | None = pool_for(
+            self._base_url, max_connections=32, read_timeout=60.0
+        )
 
     async def ensure_bucket(self) -> None:
         def create() -> None:
@@ -155,6 +175,12 @@ class S3Storage:
         self, key: str, data: bytes | BinaryIO, *, length: int, content_type: str
     ) -> ObjectInfo:
         check_key(key)
+        if self._pool is not None and length <= SINGLE_PUT_MAX:
+            # Small enough to hold: the documents' spool keeps this much in memory.
+            body = data if isinstance(data, bytes) else data.read(length)
+            if len(body) != length:
+                raise ValueError(f"expected {length} bytes, got {len(body)}")
+            return await self._put_once(self._pool, key, body, content_type)
         stream: BinaryIO = io.BytesIO(data) if isinstance(data, bytes) else data
 
         def upload() -> ObjectInfo:
@@ -164,6 +190,40 @@ class S3Storage:
             return ObjectInfo(key, length, content_type, result.etag)
 
         return await self._call(upload)
+
+    async def _put_once(
+        self, pool: ConnectionPool, key: str, body: bytes, content_type: str
+    ) -> ObjectInfo:
+        """One PUT, signed over the body's SHA-256 as the SDK signs it over plain HTTP."""
+        digest = hashlib.sha256(body).hexdigest()
+        now = datetime.now(UTC)
+        url = urlsplit(f"{self._base_url}/{self.bucket}/{quote(key)}")
+        headers = sign_v4_s3(
+            method="PUT",
+            url=url,
+            region=self._region,
+            headers={
+                "Host": self._endpoint,
+                "Content-Type": content_type,
+                "Content-Length": str(len(body)),
+                "x-amz-content-sha256": digest,
+                "x-amz-date": now.strftime("%Y%m%dT%H%M%SZ"),
+            },
+            credentials=self._credentials,
+            content_sha256=digest,
+            date=now,
+        )
+        lines = [f"PUT {url.path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        try:
+            exchange = await pool.request(head, body)
+            answer = b"".join([chunk async for chunk in exchange.body()])
+        except (UpstreamConnectError, UpstreamClosed, TimeoutError, OSError) as exc:
+            raise StorageUnavailable(type(exc).__name__) from exc
+        if exchange.head.status != 200:
+            raise StorageUnavailable(f"PUT answered {exchange.head.status}: {answer[:200]!r}")
+        etag = dict(exchange.head.headers).get(b"etag", b"").decode("latin-1").strip('"')
+        return ObjectInfo(key, len(body), content_type, etag or None)
 
     async def get(self, key: str) -> bytes:
         check_key(key)
@@ -232,6 +292,10 @@ class S3Storage:
         # Creating a missing bucket here lets a service that started while the store was
         # down become ready on its own once the store is back.
         await self.ensure_bucket()
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
 
     async def _call(self, operation: Callable[[], T]) -> T:
         try:
@@ -364,6 +428,9 @@ class LocalStorage:
 
     async def ping(self) -> None:
         await self.ensure_bucket()
+
+    async def close(self) -> None:
+        pass  # nothing kept open
 
 
 def local_download_app(storage: LocalStorage) -> Starlette:

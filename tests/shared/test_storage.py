@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from shared.storage import (
+    SINGLE_PUT_MAX,
     InvalidKey,
     LocalStorage,
     ObjectNotFound,
@@ -76,6 +78,26 @@ class TestStorageContract:
         with pytest.raises(ObjectNotFound):
             await backend.stat("dossiers/a1/doc.pdf")
 
+    @pytest.mark.parametrize(
+        "size", [1, SINGLE_PUT_MAX, SINGLE_PUT_MAX + 1], ids=["tiny", "one PUT", "the SDK's"]
+    )
+    async def test_both_upload_paths_store_the_bytes_from_a_file(
+        self, storage: tuple[ObjectStorage, httpx.AsyncClient], size: int
+    ) -> None:
+        """Up to SINGLE_PUT_MAX one signed PUT from the event loop, above it the SDK;
+        from a file read where it stands, as the documents' spool is passed."""
+        backend, _ = storage
+        body = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+        spool = io.BytesIO(b"ignored" + body)
+        spool.seek(len(b"ignored"))
+        info = await backend.put("k/sized.bin", spool, length=size, content_type="image/png")
+        assert info.size == size
+        assert await backend.get("k/sized.bin") == body
+        stat = await backend.stat("k/sized.bin")
+        assert (stat.size, stat.content_type) == (size, "image/png")
+        if stat.etag and info.etag:  # S3: the PUT's answer names the stored object
+            assert stat.etag == info.etag
+
     async def test_a_missing_key_is_not_found(
         self, storage: tuple[ObjectStorage, httpx.AsyncClient]
     ) -> None:
@@ -134,6 +156,28 @@ class TestS3Authentication:
         )
         with pytest.raises(StorageUnavailable):
             await backend.ping()
+
+    async def test_a_put_signed_with_the_wrong_secret_is_refused(self, s3_server: S3Server) -> None:
+        bucket = f"b-{uuid.uuid4().hex[:12]}"
+        right = S3Storage(
+            endpoint=s3_server.endpoint,
+            access_key=s3_server.access_key,
+            secret_key=s3_server.secret_key,
+            bucket=bucket,
+        )
+        await right.ensure_bucket()
+        wrong = S3Storage(
+            endpoint=s3_server.endpoint,
+            access_key=s3_server.access_key,
+            secret_key="not-the-secret",
+            bucket=bucket,
+        )
+        with pytest.raises(StorageUnavailable, match="403"):
+            await wrong.put("k/forged", b"x" * 10, length=10, content_type="text/plain")
+        with pytest.raises(ObjectNotFound):
+            await right.stat("k/forged")
+        await wrong.close()
+        await right.close()
 
 
 class TestUnavailableStore:
