@@ -10,8 +10,9 @@ uvicorn itself uses; this module only frames requests, pools connections and tur
 parser callbacks into ASGI messages.
 
 Scope, on purpose: requests to the platform's own services (HTTP/1.1, uvicorn on the
-other side). Bodies stream both ways with back-pressure; a request body
-of unknown length is sent chunked.
+other side), and the documents' small uploads to the S3 server over plain HTTP
+(``shared/storage.py``: one signed PUT, a whole body, a short answer). Bodies stream
+both ways with back-pressure; a request body of unknown length is sent chunked.
 """
 
 from __future__ import annotations
