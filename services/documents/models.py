@@ -2,7 +2,18 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+    or_,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -49,6 +60,17 @@ class Document(Base):
     # (intake's dossier.results_issued); until then only the issuing agency sees it, so
     # an officer cannot put a paper in just anyone's wallet.
     issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    @hybrid_property
+    def in_wallet(self) -> bool:
+        """Its owner's to see: an upload always, a result once its dossier issued it
+        (the same rule in Python for one document and in SQL for the wallet's query)."""
+        return self.kind is not DocumentKind.RESULT or self.issued_at is not None
+
+    @in_wallet.inplace.expression
+    @classmethod
+    def _in_wallet_expression(cls) -> ColumnElement[bool]:
+        return or_(cls.kind != DocumentKind.RESULT, cls.issued_at.is_not(None))
 
 
 class DocumentUse(Base):

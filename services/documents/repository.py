@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.documents.models import (
@@ -80,9 +80,7 @@ def _with_uses() -> tuple[object, ...]:
 # Built once with bound parameters: intake asks for a dossier's documents on every
 # submission, and building the statement (an IN over literal ids) cost a fifth of the
 # request's CPU (bench/intake.py).
-# A result is its owner's once issued (see Document.issued_at).
-IN_WALLET = or_(Document.kind != DocumentKind.RESULT, Document.issued_at.is_not(None))
-_OWNED = select(*_with_uses()).where(Document.owner == bindparam("owner"), IN_WALLET)  # type: ignore[call-overload]
+_OWNED = select(*_with_uses()).where(Document.owner == bindparam("owner"), Document.in_wallet)  # type: ignore[call-overload]
 _OWNED_READY = _OWNED.where(Document.status == DocumentStatus.READY).order_by(
     Document.created_at.desc()
 )

@@ -392,11 +392,6 @@ async def _reject(storage: ObjectStorage, document: Document) -> None:
         await storage.delete(document.storage_key)
 
 
-def in_wallet(document: Document) -> bool:
-    """Its owner's to see: an upload always, a result once its dossier issued it."""
-    return document.kind is not DocumentKind.RESULT or document.issued_at is not None
-
-
 async def readable(
     session: AsyncSession, *, document_id: uuid.UUID, principal: Principal
 ) -> tuple[Document, str | None]:
@@ -407,7 +402,7 @@ async def readable(
         if (
             principal.role is Role.CITIZEN
             and document.owner == principal.subject
-            and in_wallet(document)
+            and document.in_wallet
         ):
             return document, None
         if principal.role is Role.OFFICER:
