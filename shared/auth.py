@@ -70,6 +70,12 @@ class TokenClaims:
     expires: float  # epoch seconds
     session_id: str | None = None  # sid: the login (its refresh tokens' family)
 
+    @property
+    def revocation_id(self) -> str:
+        """What a revocation names: the login, so that ending it refuses every access
+        token it gave (each refresh gives another); a token of no login, by its id."""
+        return f"sid:{self.session_id}" if self.session_id else f"jti:{self.token_id}"
+
 
 class TokenService:
     """Issue and verify access tokens with issuer, audience, expiry and an algorithm allow-list."""

@@ -80,7 +80,8 @@ class Limiter(Protocol):
         ...
 
     async def revoke(self, token_id: str, *, seconds: float) -> None:
-        """Refuse the token from now on (for ``seconds``: its remaining lifetime)."""
+        """Refuse the token (``TokenClaims.revocation_id``: a login or one token) from now
+        on, for ``seconds``: the longest its access tokens may still live."""
         ...
 
     async def first_use(self, key: str, *, seconds: float) -> bool:
@@ -305,7 +306,7 @@ class Throttle:
         limits = self.limits(scope, claims) if self.enabled else []
         try:
             wait = await self.limiter.acquire(
-                limits, token_id=claims.token_id if claims is not None else None
+                limits, token_id=claims.revocation_id if claims is not None else None
             )
         except LimiterUnavailable as exc:
             login = scope["path"] in LOGIN_PATHS

@@ -6,13 +6,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from services.gateway.models import User
+from services.gateway.models import AccountEvent, RefreshToken, User
 
 
-async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
-    return await session.scalar(
-        select(User).where(User.username == username).options(selectinload(User.memberships))
-    )
+async def get_user_by_username(
+    session: AsyncSession, username: str, *, for_update: bool = False
+) -> User | None:
+    query = select(User).where(User.username == username).options(selectinload(User.memberships))
+    if for_update:
+        query = query.with_for_update(of=User)
+    return await session.scalar(query)
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
@@ -27,3 +30,23 @@ async def existing_usernames(session: AsyncSession) -> set[str]:
 
 def add_user(session: AsyncSession, user: User) -> None:
     session.add(user)
+
+
+async def live_login_families(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:
+    """The logins of an account that may still give or hold a token: any with a refresh
+    token not yet revoked."""
+    query = (
+        select(RefreshToken.family)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .distinct()
+    )
+    return list((await session.scalars(query)).all())
+
+
+def add_account_event(session: AsyncSession, event: AccountEvent) -> None:
+    session.add(event)
+
+
+async def account_events(session: AsyncSession, user_id: uuid.UUID) -> list[AccountEvent]:
+    query = select(AccountEvent).where(AccountEvent.user_id == user_id).order_by(AccountEvent.at)
+    return list((await session.scalars(query)).all())

@@ -1,6 +1,5 @@
 import contextlib
 import logging
-import time
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -128,11 +127,7 @@ async def logout(request: Request, session: SessionDep) -> Response:
         raise Unauthorized("Cần đăng nhập.")
     runtime: Runtime = request.app.state.runtime
     claims = runtime.tokens.claims(token)
-    throttle: Throttle = request.app.state.throttle
-    try:
-        await throttle.limiter.revoke(claims.token_id, seconds=claims.expires - time.time())
-    except LimiterUnavailable as exc:
-        raise UpstreamUnavailable(UNAVAILABLE, headers={"Retry-After": "5"}) from exc
+    await revoke_logins(request, [claims.revocation_id])
     if claims.session_id is not None:
         with contextlib.suppress(ValueError):
             family = uuid.UUID(claims.session_id)
@@ -212,9 +207,12 @@ async def vneid_callback(
         today=datetime.now(VIETNAM_ZONE).date(),
     )
     now = datetime.now(UTC)
-    user = await account_service.verified_citizen(
+    user, ended = await account_service.verified_citizen(
         session, id_number=proven.id_number, full_name=proven.full_name, now=now
     )
+    # A takeover (service.verified_citizen): the earlier logins' access tokens are
+    # refused before the takeover commits; if they cannot be, it does not happen.
+    await revoke_logins(request, [f"sid:{family}" for family in ended])
     issued = account_service.start_session(
         session, user, tokens=tokens, refresh_ttl=refresh_ttl(request), now=now
     )
@@ -222,6 +220,18 @@ async def vneid_callback(
     response = JSONResponse(login.model_dump(mode="json"))
     response.delete_cookie(vneid.STATE_COOKIE, path="/api/v1/auth/vneid")
     return response
+
+
+async def revoke_logins(request: Request, revocation_ids: list[str]) -> None:
+    """Refuse these logins' access tokens from now on (``TokenClaims.revocation_id``);
+    503 when the list cannot be written, so that the caller's change rolls back."""
+    throttle: Throttle = request.app.state.throttle
+    tokens: TokenService = request.app.state.runtime.tokens
+    try:
+        for revocation_id in revocation_ids:
+            await throttle.limiter.revoke(revocation_id, seconds=tokens.ttl.total_seconds())
+    except LimiterUnavailable as exc:
+        raise UpstreamUnavailable(UNAVAILABLE, headers={"Retry-After": "5"}) from exc
 
 
 class LoginFailures:

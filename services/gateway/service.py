@@ -1,6 +1,7 @@
 """Accounts: authentication, sessions (access and refresh tokens), registration."""
 
 import hashlib
+import logging
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -12,10 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway import identity, repository
-from services.gateway.models import OfficerMembership, RefreshToken, User
+from services.gateway.models import AccountEvent, OfficerMembership, RefreshToken, User
 from services.gateway.schemas import AccountSeed, Registration
 from shared.auth import AgencyMembership, PasswordHasher, Principal, Role, TokenService
 from shared.errors import Conflict, Unauthorized, Unprocessable
+
+logger = logging.getLogger("onestop.gateway.accounts")
 
 
 def principal_of(user: User) -> Principal:
@@ -193,9 +196,17 @@ NO_PASSWORD = "!vneid"
 
 async def verified_citizen(
     session: AsyncSession, *, id_number: str, full_name: str, now: datetime
-) -> User:
-    """The citizen account of ``id_number``, marked verified now; made if there is none."""
-    user = await repository.get_user_by_username(session, id_number)
+) -> tuple[User, list[uuid.UUID]]:
+    """The citizen account of ``id_number``, marked verified now (made if there is none),
+    and the logins a takeover ended, whose access tokens the caller must refuse.
+
+    A password account whose number was never verified holds only a claim: anyone can
+    register any number. The first verified login for that number takes the account
+    over: the password is cleared and every earlier login ended, so that whoever
+    registered it cannot see what the citizen does from now on (an account
+    pre-hijacking). The takeover is recorded on the account.
+    """
+    user = await repository.get_user_by_username(session, id_number, for_update=True)
     if user is None:
         user = User(
             username=id_number,
@@ -210,9 +221,35 @@ async def verified_citizen(
                 repository.add_user(session, user)
                 await session.flush()
         except IntegrityError:  # made at the same moment by another login
-            user = await repository.get_user_by_username(session, id_number)
+            user = await repository.get_user_by_username(session, id_number, for_update=True)
             assert user is not None
     if user.role is not Role.CITIZEN or not user.is_active:
         raise Unauthorized("Tài khoản này không đăng nhập bằng VNeID được.")
+    ended: list[uuid.UUID] = []
+    if user.identity_verified_at is None:
+        ended = await take_over(session, user, now=now)
     user.identity_verified_at = now
-    return user
+    return user, ended
+
+
+async def take_over(session: AsyncSession, user: User, *, now: datetime) -> list[uuid.UUID]:
+    """End every credential an unverified account had: its password, its logins."""
+    had_password = user.password_hash != NO_PASSWORD
+    user.password_hash = NO_PASSWORD
+    families = await repository.live_login_families(session, user.id)
+    for family in families:
+        await end_session(session, family, now=now)
+    if had_password or families:
+        repository.add_account_event(
+            session,
+            AccountEvent(user_id=user.id, kind=TAKEN_OVER, at=now,
+                         detail={"password_cleared": had_password, "logins_ended": len(families)}),
+        )  # fmt: skip
+        logger.warning(
+            "security event: an unverified account was taken over by a verified identity",
+            extra={"event": TAKEN_OVER, "account": str(user.id), "logins_ended": len(families)},
+        )
+    return families
+
+
+TAKEN_OVER = "account.taken_over"

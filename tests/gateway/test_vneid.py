@@ -17,7 +17,7 @@ import httpx
 import jwt
 import pytest
 
-from services.gateway import vneid
+from services.gateway import repository, vneid
 from services.gateway.config import UPSTREAM_NAMES, GatewaySettings
 from services.national_portal.vneid import SigningKey
 from shared.auth import Position, Principal, Role
@@ -86,15 +86,90 @@ async def test_an_existing_citizen_logs_in_with_vneid_and_is_verified(platform: 
     assert body["identity_verified"] is True
     assert body["refresh_token"]
     assert (await me(platform, body["access_token"]))["identity_verified"] is True
-    # Verified for good: a later password login says so too, and so does a refresh.
-    again = await platform.client.post(
-        "/api/v1/auth/token", data={"username": "001099000001", "password": "congdan-demo"}
-    )
-    assert (await me(platform, again.json()["access_token"]))["identity_verified"] is True
+    # Verified for good: a refresh says so too, and so does a second VNeID login, which
+    # (the account being verified already) ends no other login.
     refreshed = await platform.client.post(
         "/api/v1/auth/refresh", json={"refresh_token": body["refresh_token"]}
     )
     assert (await me(platform, refreshed.json()["access_token"]))["identity_verified"] is True
+    second = await platform.client.get(await confirm(platform, "001099000001", "Trần Thị Bình"))
+    assert second.status_code == 200, second.text
+    assert (await me(platform, refreshed.json()["access_token"]))["identity_verified"] is True
+
+
+SQUATTER = {"id_number": NEW_CITIZEN, "full_name": "Kẻ chiếm", "password": "mat-khau-ke-gian"}
+
+
+class TestAPreHijackedAccount:
+    """Anyone can register any valid ID number with a password of their own. When the
+    citizen it belongs to logs in with VNeID, the account becomes theirs alone."""
+
+    async def test_the_squatters_password_and_logins_end_when_the_citizen_verifies(
+        self, platform: Platform
+    ) -> None:
+        registered = await platform.client.post(
+            "/api/v1/auth/register",
+            json=SQUATTER,
+        )
+        assert registered.status_code == 201, registered.text
+        squatter = await platform.client.post(
+            "/api/v1/auth/token", data={"username": NEW_CITIZEN, "password": "mat-khau-ke-gian"}
+        )
+        assert squatter.status_code == 200, squatter.text
+        squatter_access = squatter.json()["access_token"]
+        squatter_refresh = squatter.json()["refresh_token"]
+        # A second login of the squatter, refreshed once: its newest token counts too.
+        other = await platform.client.post(
+            "/api/v1/auth/token", data={"username": NEW_CITIZEN, "password": "mat-khau-ke-gian"}
+        )
+        rotated = await platform.client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": other.json()["refresh_token"]}
+        )
+        assert rotated.status_code == 200
+        await me(platform, squatter_access)
+
+        citizen = await platform.client.get(await confirm(platform, NEW_CITIZEN, "Lê Văn Cường"))
+        assert citizen.status_code == 200, citizen.text
+        citizen_headers = {"authorization": f"Bearer {citizen.json()['access_token']}"}
+
+        for access in (squatter_access, rotated.json()["access_token"]):
+            refused = await platform.client.get(
+                "/api/v1/documents", headers={"authorization": f"Bearer {access}"}
+            )
+            assert refused.status_code == 401, refused.text
+        for refresh in (squatter_refresh, rotated.json()["refresh_token"]):
+            again = await platform.client.post(
+                "/api/v1/auth/refresh", json={"refresh_token": refresh}
+            )
+            assert again.status_code == 401, again.text
+        password = await platform.client.post(
+            "/api/v1/auth/token", data={"username": NEW_CITIZEN, "password": "mat-khau-ke-gian"}
+        )
+        assert password.status_code == 401
+        # The citizen's own login works, and is the account's only way in.
+        assert (await me(platform, citizen.json()["access_token"]))["identity_verified"] is True
+        wallet = await platform.client.get("/api/v1/documents", headers=citizen_headers)
+        assert wallet.status_code == 200, wallet.text
+
+    async def test_the_takeover_is_recorded_on_the_account(self, platform: Platform) -> None:
+        await platform.client.post(
+            "/api/v1/auth/register",
+            json=SQUATTER,
+        )
+        await platform.client.post(
+            "/api/v1/auth/token", data={"username": NEW_CITIZEN, "password": "mat-khau-ke-gian"}
+        )
+        for _ in range(2):  # the second verified login takes nothing over
+            login = await platform.client.get(await confirm(platform, NEW_CITIZEN, "Lê Văn Cường"))
+            assert login.status_code == 200
+        runtime = platform.apps["gateway"].state.runtime
+        async with runtime.db.session() as session:
+            user = await repository.get_user_by_username(session, NEW_CITIZEN)
+            assert user is not None
+            events = await repository.account_events(session, user.id)
+        assert [(e.kind, e.detail) for e in events] == [
+            ("account.taken_over", {"password_cleared": True, "logins_ended": 1})
+        ]
 
 
 async def test_the_index_counts_online_dossiers_from_verified_accounts(
