@@ -37,6 +37,12 @@ class Platform:
     apps: dict[str, FastAPI]
     tokens: TokenService
     urls: dict[str, str] = field(default_factory=dict)  # each service's database
+    entry: Any = None  # the gateway's ASGI app, which ``client`` calls
+
+    def client_at(self, address: str) -> httpx.AsyncClient:
+        """A client calling the gateway from another address (close it after use)."""
+        transport = httpx.ASGITransport(app=self.entry, client=(address, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://gw")
 
     def auth(self, principal: Principal) -> dict[str, str]:
         return {"authorization": f"Bearer {self.tokens.issue(principal)}"}
@@ -76,7 +82,7 @@ async def embedded(data_dir: Path) -> AsyncIterator[Platform]:
             transport=httpx.ASGITransport(app=stack), base_url="http://gw"
         ) as client:
             apps = {**stack.services, "gateway": stack.gateway.api, "national_portal": stack.portal}
-            yield Platform(client, apps, TokenService.from_settings(settings))
+            yield Platform(client, apps, TokenService.from_settings(settings), entry=stack)
     finally:
         await stack.stop()
 
@@ -142,7 +148,7 @@ async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[Pl
             client = await stack.enter_async_context(
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url="http://gw")
             )
-            yield Platform(client, apps, TokenService.from_settings(settings), urls)
+            yield Platform(client, apps, TokenService.from_settings(settings), urls, gateway)
         finally:
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -41,9 +41,12 @@ class GatewaySettings(ServiceSettings):
     rate_lookup_burst: int = Field(default=10, ge=1)
     rate_login_per_minute: int = Field(default=10, ge=1)
     rate_login_burst: int = Field(default=10, ge=1)
-    # Failed logins of one account: this many at once, then one more per 3 minutes.
+    # Failed logins of one account from one address: this many at once, then one more
+    # per 3 minutes; past the long burst, one an hour.
     login_failures_burst: int = Field(default=5, ge=1)
     login_failure_interval_seconds: float = Field(default=180.0, gt=0)
+    login_failures_long_burst: int = Field(default=20, ge=1)
+    login_failure_long_interval_seconds: float = Field(default=3600.0, gt=0)
     # Proxies in front of the gateway whose X-Forwarded-For to trust (0: none).
     trusted_proxies: int = Field(default=0, ge=0, le=5)
 

@@ -235,16 +235,24 @@ async def revoke_logins(request: Request, revocation_ids: list[str]) -> None:
 
 
 class LoginFailures:
-    """The failed logins of one account (its name keyed-hashed): refused once over the
-    limit, and refused too when the count cannot be read (logins fail closed)."""
+    """The failed logins of one account from one address: refused once over the limit,
+    and refused too when the count cannot be read (logins fail closed).
 
-    def __init__(self, limiter: Limiter, limit: Limit) -> None:
+    Counted by account and address together, so that someone guessing from one place
+    does not lock the owner out at their own desk; two limits make the delays grow (a
+    few tries at once, then one every few minutes, and past a larger number one an
+    hour). Guessing one account from many addresses is held by the per-address login
+    limit of each.
+    """
+
+    def __init__(self, limiter: Limiter, limits: list[Limit], *, address: str) -> None:
         self._limiter = limiter
-        self._limit = limit
+        self._limits = limits
+        self._address = address
 
     async def check(self) -> None:
         try:
-            wait = await self._limiter.acquire([self._limit], consume=False)
+            wait = await self._limiter.acquire(self._limits, consume=False)
         except LimiterUnavailable as exc:
             raise UpstreamUnavailable(UNAVAILABLE, headers={"Retry-After": "5"}) from exc
         if wait > 0:
@@ -252,7 +260,14 @@ class LoginFailures:
 
     async def record(self) -> None:
         with contextlib.suppress(LimiterUnavailable):
-            await self._limiter.acquire([self._limit])
+            await self._limiter.acquire(self._limits)
+            wait = await self._limiter.acquire(self._limits, consume=False)
+            if wait > 0:  # this failure used up the last try: a lock-out begins
+                logger.warning(
+                    "security event: failed logins locked an account out from one address",
+                    extra={"event": "login.locked_out", "account": self._limits[0].key,
+                           "source": self._address, "seconds": round(wait)},
+                )  # fmt: skip
 
 
 TOO_MANY_FAILURES = "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau ít phút."
@@ -263,10 +278,18 @@ async def login_failures(request: Request, username: str) -> LoginFailures | Non
     if not throttle.enabled:
         return None
     settings: GatewaySettings = request.app.state.runtime.settings
-    rule = Rule("login_account", 1, settings.login_failure_interval_seconds,
-                settings.login_failures_burst)  # fmt: skip
+    address = throttle.address(request.scope)
     secret = settings.platform.jwt_secret.get_secret_value()
-    return LoginFailures(throttle.limiter, Limit(rule, account_key(secret, username)))
+    # The key names the account (keyed-hashed: a citizen's is their ID number) and
+    # where the tries come from.
+    key = account_key(secret, username) + ":" + account_key(secret, address)[:16]
+    rules = (
+        Rule("login_failures", 1, settings.login_failure_interval_seconds,
+             settings.login_failures_burst),
+        Rule("login_failures_long", 1, settings.login_failure_long_interval_seconds,
+             settings.login_failures_long_burst),
+    )  # fmt: skip
+    return LoginFailures(throttle.limiter, [Limit(rule, key) for rule in rules], address=address)
 
 
 @router.get("/auth/me", response_model=MeResponse, tags=["auth"], **allow(*SIGNED_IN))

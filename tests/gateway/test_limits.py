@@ -140,7 +140,7 @@ async def test_guessing_lookup_codes_is_stopped_with_429_and_retry_after(
 
 
 async def test_failed_logins_lock_the_account_for_a_while_not_the_others(
-    platform: Platform,
+    platform: Platform, caplog: pytest.LogCaptureFixture
 ) -> None:
     for _ in range(5):
         assert (await login(platform.client, "canbo1", "wrong")).status_code == 401
@@ -148,6 +148,35 @@ async def test_failed_logins_lock_the_account_for_a_while_not_the_others(
     assert locked.status_code == 429
     assert int(locked.headers["retry-after"]) > 60
     assert (await login(platform.client, "001099000001", "congdan-demo")).status_code == 200
+    [event] = [r for r in caplog.records if getattr(r, "event", None) == "login.locked_out"]
+    assert "canbo1" not in str(event.__dict__)  # the account by its keyed hash only
+
+
+async def test_guessing_from_one_place_does_not_lock_the_owner_out_elsewhere(
+    platform: Platform,
+) -> None:
+    async with platform.client_at("198.51.100.7") as attacker:
+        for _ in range(5):
+            assert (await login(attacker, "canbo1", "wrong")).status_code == 401
+        assert (await login(attacker, "canbo1", "canbo-demo")).status_code == 429
+    async with platform.client_at("203.0.113.20") as desk:
+        assert (await login(desk, "canbo1", "canbo-demo")).status_code == 200
+
+
+async def test_the_delays_grow_past_the_long_burst() -> None:
+    clock = Clock()
+    limiter = MemoryLimiter(clock)
+    short, long = Rule("f", 1, 180.0, 5), Rule("f_long", 1, 3600.0, 20)
+    limits = [Limit(short, "k"), Limit(long, "k")]
+    waits = []
+    for _ in range(24):  # a guesser who comes back as soon as let in
+        wait = await limiter.acquire(limits, consume=False)
+        clock.now += wait
+        waits.append(wait)
+        assert await limiter.acquire(limits) == 0
+    assert waits[:5] == [0.0] * 5
+    assert all(w == pytest.approx(180.0) for w in waits[5:20])  # one every 3 minutes
+    assert all(w > 1800.0 for w in waits[21:])  # then about one an hour
 
 
 async def test_logins_from_one_address_are_limited(platform: Platform) -> None:
