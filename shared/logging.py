@@ -21,7 +21,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# A caller's request id is kept only if it has the shape of an id (1 to 64 letters,
+# digits and . _ : -) and holds nothing that reads as personal data: a citizen's ID
+# number sent as a request id must not reach the logs.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
 # Personal data that may slip into a message: 12-digit personal identification numbers
 # (CCCD), 9-digit old ID numbers, Vietnamese phone numbers, e-mail addresses.
@@ -31,6 +34,11 @@ _PERSONAL_DATA = re.compile(
 _STANDARD_ATTRS = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
 )
+
+
+def safe_request_id(candidate: str) -> bool:
+    """Whether a caller's request id may be kept (and logged) as it is."""
+    return _SAFE_REQUEST_ID.match(candidate) is not None and redact(candidate) == candidate
 
 
 def current_request_id() -> str | None:
@@ -116,13 +124,17 @@ class RequestContextMiddleware:
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
-                if _VALID_REQUEST_ID.match(candidate):
+                if safe_request_id(candidate):
                     request_id = candidate
                 break
         if request_id is None:
             request_id = uuid.uuid4().hex
-            # Downstream code (the gateway's forwarder) reads the id from the headers.
-            scope["headers"] = [*scope["headers"], (b"x-request-id", request_id.encode())]
+            # Downstream code (the gateway's forwarder) reads the id from the headers:
+            # the caller's, if refused, must not travel on in its place.
+            scope["headers"] = [
+                *(h for h in scope["headers"] if h[0] != b"x-request-id"),
+                (b"x-request-id", request_id.encode()),
+            ]
         token = _request_id.set(request_id)
         started = time.perf_counter()
         status = 500
