@@ -106,6 +106,22 @@ _INTERNAL_ERROR_START: Message = {
 }
 
 
+def with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Every response declares its type final (no sniffing a PDF into a page); an HTML
+    page may not be framed by another site (clickjacking). A header an app set itself
+    (a page's own Content-Security-Policy) is left as it is."""
+    names = {name.lower() for name, _ in headers}
+    if b"x-content-type-options" not in names:
+        headers.append((b"x-content-type-options", b"nosniff"))
+    html = any(n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers)
+    if html:
+        if b"x-frame-options" not in names:
+            headers.append((b"x-frame-options", b"DENY"))
+        if b"content-security-policy" not in names:
+            headers.append((b"content-security-policy", b"frame-ancestors 'none'"))
+    return headers
+
+
 class RequestContextMiddleware:
     """Pure ASGI middleware: request id in and out, and one access-log line per request.
 
@@ -147,7 +163,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 status_sent = True
-                message["headers"] = [*message.get("headers", []), header]
+                message["headers"] = with_security_headers([*message.get("headers", []), header])
             await send(message)
 
         try:

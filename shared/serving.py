@@ -11,6 +11,7 @@ one send at the end of that turn; nothing waits longer than the turn.
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 import uvicorn
@@ -77,8 +78,24 @@ class CoalescingProtocol(HttpToolsProtocol):
         super().connection_made(CoalescingTransport(transport))  # type: ignore[arg-type]
 
 
-def serve(app: Any, *, host: str, port: int) -> None:
-    """Run ``app`` until stopped (logging is configured by the caller)."""
-    uvicorn.run(
-        app, host=host, port=port, http=CoalescingProtocol, log_config=None, access_log=False
+def config(app: Any, *, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """How every process of the platform is served: coalesced writes, our JSON logs
+    (configured by the caller), no ``Server`` header telling what runs it."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=CoalescingProtocol,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        **options,
     )
+
+
+def serve(app: Any, *, host: str, port: int) -> None:
+    """Run ``app`` until stopped; exit 3 (as ``uvicorn.run``) if it could not start."""
+    server = uvicorn.Server(config(app, host=host, port=port))
+    server.run()
+    if not server.started:
+        sys.exit(3)

@@ -18,6 +18,7 @@ import re
 import shutil
 import tempfile
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,7 @@ from minio import Minio
 from minio.credentials.credentials import Credentials
 from minio.datatypes import PostPolicy
 from minio.error import S3Error
+from minio.helpers import DictType
 from minio.signer import sign_v4_s3
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -96,7 +98,12 @@ class ObjectStorage(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
-    async def presigned_get_url(self, key: str, *, expires: timedelta) -> str: ...
+    async def presigned_get_url(
+        self, key: str, *, expires: timedelta, filename: str | None = None
+    ) -> str:
+        """A URL that downloads the object until it expires, as an attachment (named
+        ``filename`` when given): a stored file is never shown as a page of our site."""
+        ...
 
     async def copy_to(self, key: str, sink: Sink) -> int:
         """Stream the object into ``sink`` (never whole in memory); return its size."""
@@ -281,10 +288,16 @@ class S3Storage:
         fields["key"] = key
         return f"{self._base_url}/{self.bucket}", fields
 
-    async def presigned_get_url(self, key: str, *, expires: timedelta) -> str:
+    async def presigned_get_url(
+        self, key: str, *, expires: timedelta, filename: str | None = None
+    ) -> str:
         check_key(key)
+        # Signed with the URL: the store answers with this Content-Disposition.
+        headers: DictType = {"response-content-disposition": attachment(filename)}
         url: str = await self._call(
-            lambda: self._client.presigned_get_object(self.bucket, key, expires=expires)
+            lambda: self._client.presigned_get_object(
+                self.bucket, key, expires=expires, response_headers=headers
+            )
         )
         return url
 
@@ -408,20 +421,24 @@ class LocalStorage:
     ) -> tuple[str, dict[str, str]]:
         raise DirectUploadUnsupported("the local folder takes uploads through the service only")
 
-    async def presigned_get_url(self, key: str, *, expires: timedelta) -> str:
+    async def presigned_get_url(
+        self, key: str, *, expires: timedelta, filename: str | None = None
+    ) -> str:
         check_key(key)
         expires_at = int(time.time() + expires.total_seconds())
-        query = urlencode({"expires": expires_at, "signature": self._sign(key, expires_at)})
+        name = filename or ""
+        signature = self._sign(key, expires_at, name)
+        query = urlencode({"expires": expires_at, "name": name, "signature": signature})
         return f"{self.public_url}/{quote(key)}?{query}"
 
-    def verify(self, key: str, expires_at: int, signature: str) -> bool:
-        """True if the URL was signed here for this key and has not expired."""
-        expected = self._sign(key, expires_at)
-        return hmac.compare_digest(expected, signature) and time.time() <= expires_at
+    def verify(self, key: str, expires_at: int, signature: str, name: str = "") -> bool:
+        """True if the URL was signed here for this key and name and has not expired."""
+        expected = self._sign(key, expires_at, name)
+        return hmac.compare_digest(expected, signature.encode()) and time.time() <= expires_at
 
-    def _sign(self, key: str, expires_at: int) -> str:
-        message = f"{key}\n{expires_at}".encode()
-        return hmac.new(self._signing_key, message, hashlib.sha256).hexdigest()
+    def _sign(self, key: str, expires_at: int, name: str) -> bytes:
+        message = f"{key}\n{expires_at}\n{name}".encode()
+        return hmac.new(self._signing_key, message, hashlib.sha256).hexdigest().encode()
 
     def file_path(self, key: str) -> Path:
         return self._paths(key)[0]
@@ -433,6 +450,20 @@ class LocalStorage:
         pass  # nothing kept open
 
 
+def attachment(filename: str | None) -> str:
+    """A Content-Disposition that downloads: the name as it is (RFC 6266 ``filename*``)
+    and, for old clients, folded to plain ASCII without quotes or controls."""
+    if not filename:
+        return "attachment"
+    folded = unicodedata.normalize("NFKD", filename.replace("đ", "d").replace("Đ", "D"))
+    plain = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
+        for c in folded
+        if not unicodedata.combining(c)
+    )
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def local_download_app(storage: LocalStorage) -> Starlette:
     """Serves ``LocalStorage``'s signed URLs: the embedded stand-in for S3 presigned GETs."""
 
@@ -441,15 +472,20 @@ def local_download_app(storage: LocalStorage) -> Starlette:
         try:
             expires_at = int(request.query_params.get("expires", ""))
             signature = request.query_params.get("signature", "")
+            name = request.query_params.get("name", "")
             check_key(key)
         except (ValueError, InvalidKey):
             return problem_response(404, slug="not-found")
-        if not storage.verify(key, expires_at, signature):
+        if not storage.verify(key, expires_at, signature, name):
             return problem_response(403, detail="Liên kết tải xuống không hợp lệ hoặc đã hết hạn.")
         try:
             info = await storage.stat(key)
         except ObjectNotFound:
             return problem_response(404, slug="not-found")
-        return FileResponse(storage.file_path(key), media_type=info.content_type)
+        return FileResponse(
+            storage.file_path(key),
+            media_type=info.content_type,
+            headers={"content-disposition": attachment(name or None)},
+        )
 
     return Starlette(routes=[Route("/{key:path}", download, methods=["GET"])])

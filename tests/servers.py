@@ -10,7 +10,7 @@ from typing import Literal
 import uvicorn
 from starlette.types import ASGIApp
 
-from shared.serving import CoalescingProtocol
+from shared.serving import config
 from tests.infra import free_port
 
 
@@ -20,16 +20,7 @@ async def serving(
 ) -> AsyncIterator[str]:
     """Serve ``app`` on a free port for the duration of the block; yield its base URL."""
     port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        http=CoalescingProtocol,
-        log_config=None,
-        access_log=False,
-        lifespan=lifespan,
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(config(app, host="127.0.0.1", port=port, lifespan=lifespan))
     task = asyncio.create_task(server.serve())
     try:
         for _ in range(200):

@@ -455,7 +455,9 @@ async def download(
     document, agency = await readable(session, document_id=document_id, principal=principal)
     ttl = timedelta(seconds=settings.download_ttl_seconds)
     try:
-        url = await storage.presigned_get_url(document.storage_key, expires=ttl)
+        url = await storage.presigned_get_url(
+            document.storage_key, expires=ttl, filename=document.original_name
+        )
     except StorageUnavailable as exc:
         raise StoreUnavailable(UNAVAILABLE) from exc
     now = datetime.now(UTC)

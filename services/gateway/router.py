@@ -50,18 +50,33 @@ async def get_tokens(request: Request) -> TokenService:
     return tokens
 
 
+async def no_store(response: Response) -> None:
+    """An answer carrying tokens is kept by no cache (RFC 6749 §5.1)."""
+    response.headers.update(NO_STORE)
+
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+NoStore = Annotated[None, Depends(no_store)]
+
+
 async def get_hasher(request: Request) -> PasswordHasher:
     hasher: PasswordHasher = request.app.state.hasher
     return hasher
 
 
-@router.post("/auth/token", response_model=TokenResponse, tags=["auth"], **allow(Grant.PUBLIC))
+@router.post(
+    "/auth/token",
+    response_model=TokenResponse,
+    tags=["auth"],
+    **allow(Grant.PUBLIC),
+)
 async def issue_token(
     request: Request,
     session: SessionDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     tokens: Annotated[TokenService, Depends(get_tokens)],
     hasher: Annotated[PasswordHasher, Depends(get_hasher)],
+    _: NoStore,
 ) -> TokenResponse:
     """Log in with a username (a citizen's 12-digit ID number) and password; get a bearer
     token. Failed logins of one account are throttled: after a few, 429 with Retry-After."""
@@ -98,6 +113,7 @@ async def refresh_tokens(
     session: SessionDep,
     body: RefreshRequest,
     tokens: Annotated[TokenService, Depends(get_tokens)],
+    _: NoStore,
 ) -> TokenResponse:
     """Trade a refresh token for new tokens; it is then used up. A refresh token used a
     second time was copied: that login is ended on every device that holds it."""
@@ -217,7 +233,7 @@ async def vneid_callback(
         session, user, tokens=tokens, refresh_ttl=refresh_ttl(request), now=now
     )
     login = VerifiedLogin(**asdict(issued), username=user.username, identity_verified=True)
-    response = JSONResponse(login.model_dump(mode="json"))
+    response = JSONResponse(login.model_dump(mode="json"), headers=NO_STORE)
     response.delete_cookie(vneid.STATE_COOKIE, path="/api/v1/auth/vneid")
     return response
 

@@ -70,6 +70,10 @@ def test_the_platform_starts_answers_and_keeps_its_data_across_restarts(tmp_path
             f"{url}/api/v1/auth/token", data={"username": "admin", "password": "admin-demo"}
         )
         assert token.status_code == 200
+        # What runs the platform is not announced; a token is kept by no cache.
+        assert "server" not in token.headers
+        assert token.headers["cache-control"] == "no-store"
+        assert token.headers["x-content-type-options"] == "nosniff"
         citizen = httpx.post(
             f"{url}/api/v1/auth/token",
             data={"username": "001099000002", "password": "congdan-demo"},

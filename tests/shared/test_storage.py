@@ -118,6 +118,30 @@ class TestStorageContract:
         assert response.status_code == 200
         assert response.content == b"\x89PNG data"
 
+    async def test_a_download_is_an_attachment_named_as_uploaded(
+        self, storage: tuple[ObjectStorage, httpx.AsyncClient]
+    ) -> None:
+        backend, client = storage
+        await backend.put("k/html.pdf", b"<html>x", length=7, content_type="application/pdf")
+        name = 'Giấy khai sinh "bản sao".pdf'
+        url = await backend.presigned_get_url("k/html.pdf", expires=timedelta(minutes=5),
+                                              filename=name)  # fmt: skip
+        response = await client.get(_served_path(url))
+        assert response.status_code == 200
+        disposition = response.headers["content-disposition"]
+        assert disposition.startswith('attachment; filename="Giay khai sinh _ban sao_.pdf"')
+        assert "filename*=UTF-8''Gi%E1%BA%A5y%20khai%20sinh%20%22b%E1%BA%A3n%20sao%22.pdf" in (
+            disposition
+        )
+        unnamed = await backend.presigned_get_url("k/html.pdf", expires=timedelta(minutes=5))
+        assert (await client.get(_served_path(unnamed))).headers["content-disposition"] == (
+            "attachment"
+        )
+        # The name is signed with the URL: another one is refused.
+        forged = _served_path(url).replace("filename", "x").replace("name=Gi", "name=Xi")
+        assert forged != _served_path(url)
+        assert (await client.get(forged)).status_code == 403
+
     async def test_a_presigned_url_stops_working_when_it_expires(
         self, storage: tuple[ObjectStorage, httpx.AsyncClient]
     ) -> None:
