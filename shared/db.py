@@ -31,6 +31,10 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
+# The largest value of an INTEGER column (PostgreSQL's 4 bytes): a number from a caller
+# (a version in a path, a count) is bounded by it, or the query fails with a 500.
+INT32_MAX = 2**31 - 1
+
 
 class Database:
     """An engine and its session factory."""

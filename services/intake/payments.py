@@ -39,13 +39,13 @@ class PaymentNotice(BaseModel):
 
     payment_id: str = Field(min_length=1, max_length=64)
     dossier_code: str = Field(min_length=1, max_length=60)
-    amount_vnd: int = Field(gt=0)
+    amount_vnd: int = Field(gt=0, le=10_000_000_000)
     status: str = Field(pattern="^(paid|failed)$")
     provider_reference: str = Field(min_length=1, max_length=100)
 
 
 class SignedNotice(PaymentNotice):
-    signature: str = Field(min_length=64, max_length=64)
+    signature: str = Field(pattern=r"^[0-9a-f]{64}$")  # HMAC-SHA256, hex
 
 
 def sign(notice: PaymentNotice, secret: str) -> str:
@@ -55,7 +55,8 @@ def sign(notice: PaymentNotice, secret: str) -> str:
 
 def verify(notice: SignedNotice, secret: str) -> PaymentNotice:
     plain = PaymentNotice.model_validate(notice.model_dump(exclude={"signature"}))
-    if not hmac.compare_digest(sign(plain, secret), notice.signature):
+    # As bytes: compare_digest refuses a str that is not ASCII with a TypeError.
+    if not hmac.compare_digest(sign(plain, secret).encode(), notice.signature.encode()):
         raise Forbidden("Chữ ký thông báo thanh toán không hợp lệ.")
     return plain
 

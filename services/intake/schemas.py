@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.db import INT32_MAX
+
 CODE_PATTERN = r"^[A-Za-z0-9.\-]{1,60}$"
 AGENCY_PATTERN = r"^[A-Za-z0-9.\-]{1,30}$"
 Channel = Literal["online", "counter", "post"]
@@ -32,7 +34,7 @@ class SubmissionIn(BaseModel):
 
     procedure_code: str = Field(pattern=r"^[A-Za-z0-9.\-]{1,40}$")
     # Optional: when given it must be the version in force (the e-form was drawn from it).
-    procedure_version: int | None = Field(default=None, ge=1)
+    procedure_version: int | None = Field(default=None, ge=1, le=INT32_MAX)
     # The one-stop desk it is submitted to: any desk of the province (NĐ 118/2025).
     agency_code: str = Field(pattern=AGENCY_PATTERN)
     # The agency that handles it; by default the desk itself if it offers the procedure.

@@ -21,11 +21,11 @@ from services.procedures.models import (
     VersionStatus,
 )
 from services.procedures.schemas import (
-    AgencyOut,
     CatalogueDocument,
     ExportedProcedure,
     ExportedVersion,
-    FieldOut,
+    ImportedAgency,
+    ImportedField,
     ImportReport,
     ProcedureContent,
 )
@@ -48,9 +48,9 @@ async def export_catalogue(session: AsyncSession) -> CatalogueDocument:
         )
     return CatalogueDocument(
         agencies=_parents_first(
-            [AgencyOut.model_validate(a) for a in await repository.list_agencies(session)]
+            [ImportedAgency.model_validate(a) for a in await repository.list_agencies(session)]
         ),
-        fields=[FieldOut.model_validate(f) for f in await repository.list_fields(session)],
+        fields=[ImportedField.model_validate(f) for f in await repository.list_fields(session)],
         procedures=[
             ExportedProcedure(
                 code=procedure.code,
@@ -63,9 +63,9 @@ async def export_catalogue(session: AsyncSession) -> CatalogueDocument:
     )
 
 
-def _parents_first(agencies: list[AgencyOut]) -> list[AgencyOut]:
+def _parents_first(agencies: list[ImportedAgency]) -> list[ImportedAgency]:
     placed: set[str] = set()
-    ordered: list[AgencyOut] = []
+    ordered: list[ImportedAgency] = []
     waiting = agencies
     while waiting:
         ready = [a for a in waiting if a.parent_code is None or a.parent_code in placed]
@@ -83,6 +83,7 @@ def _check(
     """What makes the document inconsistent in itself, with pointers into it."""
     problems = []
     agencies = set(known_agencies)
+    in_document: set[str] = set()
     for index, agency in enumerate(document.agencies):
         if agency.parent_code is not None and agency.parent_code not in agencies:
             problems.append(
@@ -91,9 +92,19 @@ def _check(
                     "message": "Cơ quan cấp trên phải có trước.",
                 }
             )
+        if agency.code in in_document:
+            problems.append(
+                {"pointer": f"#/agencies/{index}/code", "message": "Mã cơ quan bị lặp."}
+            )
+        in_document.add(agency.code)
         agencies.add(agency.code)
     known_agencies = agencies
-    fields = known_fields | {field.code for field in document.fields}
+    field_codes: set[str] = set()
+    for index, field in enumerate(document.fields):
+        if field.code in field_codes:
+            problems.append({"pointer": f"#/fields/{index}/code", "message": "Mã lĩnh vực bị lặp."})
+        field_codes.add(field.code)
+    fields = known_fields | field_codes
     seen: set[str] = set()
     for p_index, procedure in enumerate(document.procedures):
         where = f"#/procedures/{p_index}"

@@ -20,7 +20,7 @@ from services.procedures.schemas import (
 )
 from shared.access import Grant, allow
 from shared.auth import Principal, Role, require_role
-from shared.db import SessionDep
+from shared.db import INT32_MAX, SessionDep
 from shared.runtime import OutboxDep
 
 router = APIRouter(prefix="/api/v1")
@@ -115,7 +115,7 @@ async def get_procedure(session: SessionDep, cache: CatalogueCacheDep, code: str
     **PUBLIC,
 )
 async def get_procedure_version(
-    session: SessionDep, code: str, version: Annotated[int, Path(ge=1)]
+    session: SessionDep, code: str, version: Annotated[int, Path(ge=1, le=INT32_MAX)]
 ) -> ProcedureOut:
     """A published version of a procedure, current or not (dossiers pin the one they used)."""
     return await procedure_service.get_version_or_raise(session, code=code, version=version)
@@ -185,7 +185,7 @@ async def publish_version(
     session: SessionDep,
     _admin: AdminDep,
     code: str,
-    version: Annotated[int, Path(ge=1)],
+    version: Annotated[int, Path(ge=1, le=INT32_MAX)],
     request: PublishRequest,
 ) -> ProcedureOut:
     """Publish a draft as the version in force from its effective date (admin)."""

@@ -1,11 +1,16 @@
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.procedures.models import AgencyLevel, OnlineLevel, VersionStatus
 from shared.auth import Position
+from shared.db import INT32_MAX
+
+AGENCY_CODE = r"^[A-Za-z0-9.\-]{1,30}$"
+PROCEDURE_CODE = r"^[A-Za-z0-9.\-]{1,40}$"
+MAX_VERSION = INT32_MAX  # what the version columns hold
 
 
 class AgencyOut(BaseModel):
@@ -223,8 +228,23 @@ class PublishRequest(BaseModel):
     effective_date: date
 
 
+class ImportedAgency(AgencyOut):
+    """An agency of an imported catalogue: what the table can hold, nothing empty."""
+
+    code: str = Field(pattern=AGENCY_CODE)
+    name: str = Field(min_length=1, max_length=300)
+    parent_code: str | None = Field(default=None, pattern=AGENCY_CODE)
+    address: str | None = Field(default=None, max_length=300)
+    calendar_code: str = Field(min_length=1, max_length=40)
+
+
+class ImportedField(FieldOut):
+    code: str = Field(pattern=r"^[A-Za-z0-9.\-_]{1,40}$")
+    name: str = Field(min_length=1, max_length=200)
+
+
 class ExportedVersion(BaseModel):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     status: VersionStatus
     effective_date: date | None = None
     published_at: datetime | None = None
@@ -232,18 +252,18 @@ class ExportedVersion(BaseModel):
 
 
 class ExportedProcedure(BaseModel):
-    code: str
-    current_version: int | None
-    versions: list[ExportedVersion] = Field(min_length=1)
-    offered_at: list[str] = Field(default_factory=list)  # agency codes
+    code: str = Field(pattern=PROCEDURE_CODE)
+    current_version: int | None = Field(ge=1, le=MAX_VERSION)
+    versions: list[ExportedVersion] = Field(min_length=1, max_length=1000)
+    offered_at: list[Annotated[str, Field(pattern=AGENCY_CODE)]] = Field(default_factory=list)
 
 
 class CatalogueDocument(BaseModel):
     """The whole catalogue as one JSON document (export, import, backups, other provinces)."""
 
     format: Literal["onestop-catalogue/1"] = "onestop-catalogue/1"
-    agencies: list[AgencyOut] = Field(default_factory=list)  # parents before children
-    fields: list[FieldOut]
+    agencies: list[ImportedAgency] = Field(default_factory=list)  # parents before children
+    fields: list[ImportedField]
     procedures: list[ExportedProcedure]
 
 

@@ -16,7 +16,7 @@ from services.tracking.schemas import (
 )
 from shared.access import Grant, allow
 from shared.auth import Principal, Role, require_role
-from shared.db import SessionDep
+from shared.db import INT32_MAX, SessionDep
 from shared.errors import Unprocessable
 from shared.runtime import OutboxDep
 
@@ -67,7 +67,10 @@ async def calendar_changes(session: SessionDep, key: CalendarKey) -> list[Change
     **allow(Grant.ADMIN),
 )
 async def calendar_change_report(
-    session: SessionDep, _admin: AdminDep, key: CalendarKey, version: Annotated[int, Path(ge=1)]
+    session: SessionDep,
+    _admin: AdminDep,
+    key: CalendarKey,
+    version: Annotated[int, Path(ge=1, le=INT32_MAX)],
 ) -> ChangeReport:
     """Every open dossier whose due date this version of the calendar moved, and how
     (admin: it lists dossiers of every agency on the calendar)."""

@@ -78,6 +78,15 @@ async def test_a_forged_or_wrong_notice_is_refused_and_changes_nothing(
     wrong_key = {**fields, "signature": "0" * 64}
     response = await platform.client.post("/api/v1/payments/callback", json=wrong_key)
     assert response.status_code == 403
+    for signature in ("ệ" * 64, "Z" * 64, "0" * 63):  # not a hex HMAC: refused, no crash
+        odd = await platform.client.post(
+            "/api/v1/payments/callback", json={**fields, "signature": signature}
+        )
+        assert odd.status_code == 422, odd.text
+    huge = await platform.client.post(
+        "/api/v1/payments/callback", json={**signed(**fields), "amount_vnd": 2**63}
+    )
+    assert huge.status_code == 422
     short = signed(**{**fields, "amount_vnd": 1000})
     assert (await platform.client.post("/api/v1/payments/callback", json=short)).status_code == 422
     other_payment = signed(**{**fields, "payment_id": "not-this-one"})

@@ -197,3 +197,16 @@ class TestVersions:
             headers=as_(api, "admin"),
         )
         assert response.status_code == (409 if version == 1 else 404)
+
+
+async def test_a_version_number_past_what_a_column_holds_is_a_422(api: httpx.AsyncClient) -> None:
+    for version in (2**31, 2**63, 2**64):
+        read = await api.get(f"/api/v1/procedures/TTHC-01/versions/{version}")
+        assert read.status_code == 422, read.text
+        published = await api.post(
+            f"/api/v1/procedures/TTHC-01/versions/{version}/publish",
+            json={"effective_date": "2026-12-31"},
+            headers=as_(api, "admin"),
+        )
+        assert published.status_code == 422, published.text
+    assert (await api.get("/api/v1/procedures/TTHC-01/versions/99")).status_code == 404

@@ -127,3 +127,34 @@ async def test_only_admins_export_or_import(api: httpx.AsyncClient) -> None:
     document = await export(api, as_(api, "admin"))
     response = await api.post("/api/v1/catalogue/import", json=document, headers=citizen)
     assert response.status_code == 403
+
+
+async def test_a_code_repeated_inside_the_document_is_a_422_not_a_crash(
+    empty_api: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
+    document = await export(api, as_(api, "admin"))
+    document["fields"].append(dict(document["fields"][0]))
+    document["agencies"].append(dict(document["agencies"][0]))
+    response = await empty_api.post("/api/v1/catalogue/import", json=document)
+    assert response.status_code == 422, response.text
+    pointers = {error["pointer"] for error in response.json()["errors"]}
+    assert pointers == {
+        f"#/fields/{len(document['fields']) - 1}/code",
+        f"#/agencies/{len(document['agencies']) - 1}/code",
+    }
+    assert (await export(empty_api))["agencies"] == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"code": ""}, {"name": ""}, {"code": "x" * 31}, {"calendar_code": ""}, {"code": "a b"}],
+)
+async def test_an_agency_the_table_cannot_hold_is_a_422(
+    empty_api: httpx.AsyncClient, api: httpx.AsyncClient, change: dict[str, str]
+) -> None:
+    document = await export(api, as_(api, "admin"))
+    document["agencies"][0].update(change)
+    response = await empty_api.post("/api/v1/catalogue/import", json=document)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (await export(empty_api))["agencies"] == []
