@@ -25,7 +25,11 @@ class GatewaySettings(ServiceSettings):
     upstream_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     upstream_read_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     upstream_max_connections: int = Field(default=200, ge=1, le=10_000)
-    max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)  # forwarded (uploads)
+    # Request bodies forwarded to the services, by kind of route (main.BodyCaps): files,
+    # an admin's catalogue import, and every other (JSON or form) body.
+    max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    max_bulk_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_json_body_bytes: int = Field(default=256 * 1024, ge=1024)
     own_max_body_bytes: int = Field(default=64 * 1024, ge=1024)  # its own routes (logins)
 
     # A login lasts this long without a new password (each refresh renews the tokens).

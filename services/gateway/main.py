@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -41,14 +42,41 @@ ROUTES: dict[str, str] = {
 }
 
 
+# Request bodies by kind of route: files go to the upload routes (their cap is
+# GATEWAY_MAX_BODY_BYTES, and documents checks each file's own limit); an admin's whole
+# catalogue to the import; everything else is a small JSON or form body, parsed on a
+# service's event loop, and capped low so that no single request can hold it.
+UPLOAD_PATHS = frozenset({"/api/v1/documents", "/api/v1/documents/results"})
+BULK_PATHS = frozenset({"/api/v1/catalogue/import"})
+WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class BodyCaps:
+    upload: int
+    bulk: int
+    json: int
+
+    def of(self, path: str) -> int:
+        if path in UPLOAD_PATHS:
+            return self.upload
+        return self.bulk if path in BULK_PATHS else self.json
+
+
 class GatewayApp:
     """Routes ``/api/v1/<segment>/...`` of the services straight to them; all else to ``api``."""
 
     def __init__(
-        self, api: FastAPI, upstreams: Mapping[str, Upstream], *, own_max_body_bytes: int
+        self,
+        api: FastAPI,
+        upstreams: Mapping[str, Upstream],
+        *,
+        own_max_body_bytes: int,
+        body_caps: BodyCaps | None = None,
     ) -> None:
         self.api = api
         self._own_max_body_bytes = own_max_body_bytes
+        self._body_caps = body_caps
         self.upstreams = dict(upstreams)
         self._routes = {
             segment: self.upstreams[name]
@@ -71,13 +99,24 @@ class GatewayApp:
                 segment = path[len(API_PREFIX) :].split("/", 1)[0]
                 upstream = self._routes.get(segment)
                 if upstream is not None:
-                    await upstream.forward(scope, receive, send)
+                    await self._forward(upstream, scope, receive, send)
                     return
             # Its own routes take small bodies (a login, a registration): capped low.
             cap = self._own_max_body_bytes
             await call_capped(self.api, scope, receive, send, max_body_bytes=cap, service="gateway")
             return
         await self.api(scope, receive, send)  # the lifespan
+
+    async def _forward(
+        self, upstream: Upstream, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """To the service, its body held to the cap of its kind of route."""
+        if self._body_caps is None or scope["method"] not in WITH_BODY:
+            await upstream.forward(scope, receive, send)
+            return
+        cap = self._body_caps.of(scope["path"])
+        await call_capped(upstream.forward, scope, receive, send, max_body_bytes=cap,
+                          service=upstream.name)  # fmt: skip
 
     def lifespan(self) -> AbstractAsyncContextManager[None]:
         """The gateway's resources, for a composition root that runs several apps."""
@@ -178,7 +217,11 @@ def create_app(
     if upstreams is None:
         upstreams = http_upstreams(settings)
     api = create_api(settings, upstreams, bus)
-    return GatewayApp(api, upstreams, own_max_body_bytes=settings.own_max_body_bytes)
+    caps = BodyCaps(settings.max_body_bytes, settings.max_bulk_body_bytes,
+                    settings.max_json_body_bytes)  # fmt: skip
+    return GatewayApp(
+        api, upstreams, own_max_body_bytes=settings.own_max_body_bytes, body_caps=caps
+    )
 
 
 spec = ServiceSpec(

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +24,7 @@ from services.intake.machine import Status
 from services.intake.models import AuditEntry, Dossier
 from services.intake.schemas import SubmissionIn
 from services.intake.upstreams import DocumentFacts, Upstreams
+from shared import eforms
 from shared.auth import Position, Principal, Role
 from shared.contracts.dossiers import DossierDocuments, DossierEvent
 from shared.contracts.procedures import AgencyFacts, ProcedureFacts
@@ -101,7 +101,11 @@ def _schema_message(error: SchemaError) -> str:
 def eform_problems(
     schema: dict[str, Any], data: dict[str, Any]
 ) -> Iterator[tuple[list[str | int], str]]:
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    shape = eforms.shape_problem(data)
+    if shape is not None:  # bounded before the walk: it runs on the event loop
+        yield ["applicant"], shape
+        return
+    validator = eforms.validator(schema)
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         yield ["applicant", *error.absolute_path], _schema_message(error)
 

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from jsonschema import Draft202012Validator
 
 from services.procedures.schemas import Problem, ProcedureContent, TimeUnit
+from shared import eforms
 
 # Working hours a unit of legal time holds at most (an 8-hour working day).
 _HOURS_PER_UNIT = {
@@ -44,6 +45,8 @@ def problems(content: ProcedureContent, *, known_fields: Iterable[str]) -> list[
                     message=f"Biểu mẫu không phải JSON Schema hợp lệ: {error.message}",
                 )
             )
+        for path, message in eforms.schema_problems(content.eform_schema):
+            found.append(Problem(pointer=_pointer("eform_schema", *path), message=message))
     budget = sum(step.budget_hours for step in content.steps)
     available = legal_hours(content)
     if content.steps and available is not None and budget > available:

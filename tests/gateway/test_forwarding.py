@@ -60,7 +60,13 @@ ECHO = Starlette(
 @contextlib.asynccontextmanager
 async def echo_gateway(mode: str, data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway whose 'intake' upstream is the echo app, reached in-process or over HTTP."""
-    settings = GatewaySettings(platform=embedded_platform(data_dir), max_body_bytes=MAX_BODY)
+    # One cap for every kind of route: these tests are about the transports.
+    settings = GatewaySettings(
+        platform=embedded_platform(data_dir),
+        max_body_bytes=MAX_BODY,
+        max_json_body_bytes=MAX_BODY,
+        max_bulk_body_bytes=MAX_BODY,
+    )
     await anyio.to_thread.run_sync(upgrade, spec.migrations, settings.db_url)
     async with serving(ECHO, lifespan="off") as echo_url:
         upstream: Upstream
@@ -167,6 +173,47 @@ class TestBodyCap:
 
         response = await gateway.post("/api/v1/dossiers", content=endless())
         assert response.status_code == 413
+
+
+async def test_each_kind_of_route_has_its_own_body_cap(tmp_path: Path) -> None:
+    """Files up to the upload cap, an admin's catalogue up to the bulk one, every other
+    body (JSON, forms; the unauthenticated payment callback too) held low."""
+    json_cap, bulk_cap = 64 * 1024, 256 * 1024
+    settings = GatewaySettings(
+        platform=embedded_platform(tmp_path),
+        max_body_bytes=MAX_BODY,
+        max_bulk_body_bytes=bulk_cap,
+        max_json_body_bytes=json_cap,
+    )
+    await anyio.to_thread.run_sync(upgrade, spec.migrations, settings.db_url)
+    upstreams: dict[str, Upstream] = {
+        name: AsgiUpstream(name, ECHO, max_body_bytes=MAX_BODY)
+        for name in ("intake", "documents", "procedures")
+    }
+    app = create_app(settings, upstreams=upstreams)
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as gw,
+    ):
+        cases = [
+            ("/api/v1/dossiers", json_cap),
+            ("/api/v1/payments/callback", json_cap),
+            ("/api/v1/documents/uploads", json_cap),  # a presign request, not a file
+            ("/api/v1/catalogue/import", bulk_cap),
+            ("/api/v1/documents", MAX_BODY),
+            ("/api/v1/documents/results", MAX_BODY),
+        ]
+        for path, cap in cases:
+            fits = await gw.post(path, content=b"x" * cap)
+            assert fits.status_code == 200, path
+            over = await gw.post(path, content=b"x" * (cap + 1))
+            assert over.status_code == 413, path
+
+            async def streamed(size: int = cap + 1) -> AsyncIterator[bytes]:
+                for start in range(0, size, 16384):
+                    yield b"x" * min(16384, size - start)
+
+            assert (await gw.post(path, content=streamed())).status_code == 413, path
 
 
 class TestOverHttp:

@@ -83,6 +83,13 @@ class TestWhatIsChecked:
                                     "#/applicant/issue_date"}  # fmt: skip
         assert "12" not in schema.text.replace("TTHC", "")  # the value is not echoed
 
+        # An e-form's data too large or too deep to walk: refused before the walk.
+        wide = {**LICENCE_FORM, **{f"k{n}": n for n in range(5000)}}
+        too_wide = await submit(platform, citizen, documents=documents, form=wide)
+        assert too_wide.status_code == 422
+        assert pointers(too_wide) == {"#/applicant"}
+        assert "quá" in too_wide.text
+
         missing = await submit(platform, citizen, documents=documents[:1])
         assert missing.status_code == 422
         assert pointers(missing) == {"#/documents"}

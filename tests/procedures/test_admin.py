@@ -131,6 +131,29 @@ class TestPublication:
         draft = await api.get("/api/v1/procedures/QN-TEST-01/draft", headers=as_(api, "admin"))
         assert draft.json()["status"] == "draft"  # nothing changed
 
+    async def test_an_eform_pattern_that_would_backtrack_or_match_keys_is_refused(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        schema = {
+            "type": "object",
+            "properties": {
+                "a": {"type": "string", "pattern": "^(a)\\1$"},  # a back-reference
+                "b": {"type": "string", "pattern": "^(?=x)x$"},  # a look-ahead
+                "c": {"type": "string", "pattern": "^(a+)+$"},  # fine under RE2
+            },
+            "patternProperties": {"^x": {"type": "string"}},
+        }
+        await create(api, new_procedure(eform_schema=schema))
+        report = await api.post(
+            "/api/v1/procedures/QN-TEST-01/draft/validate", headers=as_(api, "admin")
+        )
+        assert report.json()["valid"] is False
+        assert {e["pointer"] for e in report.json()["errors"]} == {
+            "#/eform_schema/properties/a/pattern",
+            "#/eform_schema/properties/b/pattern",
+            "#/eform_schema/patternProperties",
+        }
+
     async def test_steps_must_fit_the_legal_time(self, api: httpx.AsyncClient) -> None:
         slow = [{"name": "Thẩm định", "position": "specialist", "budget_hours": 41}]
         await create(api, new_procedure(steps=slow))  # 41 h > 5 working days of 8 h
