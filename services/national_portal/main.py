@@ -8,8 +8,14 @@ from fastapi.exceptions import RequestValidationError
 from services.national_portal.config import NationalPortalSettings
 from services.national_portal.faults import FaultInjector, FaultState
 from services.national_portal.models import Base
-from services.national_portal.portal import Refused
-from services.national_portal.router import invalid_body, protected, refused, router
+from services.national_portal.portal import FailedTokens, Refused
+from services.national_portal.router import (
+    faults_router,
+    invalid_body,
+    protected,
+    refused,
+    router,
+)
 from services.national_portal.schemas import Faults
 from services.national_portal.vneid import SigningKey
 from services.national_portal.vneid import router as vneid_router
@@ -23,9 +29,10 @@ def create_app(settings: NationalPortalSettings | None = None) -> FastAPI:
         settings,
         title="Cổng Dịch vụ công quốc gia (mô phỏng)",
         description="Mô phỏng Cổng DVCQG để thử đồng bộ hồ sơ, và đăng nhập VNeID.",
-        routers=[router, protected, vneid_router],
+        routers=[router, protected, faults_router, vneid_router],
     )
     private_key = settings.vneid_private_key
+    app.state.failed_tokens = FailedTokens()
     app.state.vneid_key = SigningKey(private_key.get_secret_value() if private_key else None)
     app.add_exception_handler(Refused, refused)
     app.add_exception_handler(RequestValidationError, invalid_body)

@@ -3,7 +3,9 @@ version, keep each progress step once and in order, and say what it holds."""
 
 from __future__ import annotations
 
+import hmac
 import json
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -40,9 +42,39 @@ class Refused(Exception):
         self.status = status
 
 
+class FailedTokens:
+    """Failed token requests per address, in a window of a minute: past ``limit``, the
+    address is refused until the window ends (the mock is one process)."""
+
+    def __init__(self, limit: int = 10, window: float = 60.0) -> None:
+        self._limit = limit
+        self._window = window
+        self._seen: dict[str, tuple[float, int]] = {}
+
+    def _count(self, address: str, now: float) -> int:
+        started, count = self._seen.get(address, (now, 0))
+        return 0 if now - started >= self._window else count
+
+    def check(self, address: str) -> None:
+        if self._count(address, time.monotonic()) >= self._limit:
+            raise Refused(ErrorCode.UNAUTHORIZED, "Sai tài khoản kết nối quá nhiều lần.", 429)
+
+    def record(self, address: str) -> None:
+        now = time.monotonic()
+        if len(self._seen) > 10_000:  # forget the windows that have ended
+            self._seen = {a: v for a, v in self._seen.items() if now - v[0] < self._window}
+        count = self._count(address, now)
+        started = self._seen[address][0] if count else now
+        self._seen[address] = (started, count + 1)
+
+
 def issue_token(settings: NationalPortalSettings, username: str, password: str) -> str:
     secret = settings.client_secret.get_secret_value()
-    if username != settings.client_id or password != secret:
+    # Both compared in constant time, and both always: a mismatch takes as long wherever
+    # it is, so timing tells nothing of the secret.
+    right_id = hmac.compare_digest(username.encode(), settings.client_id.encode())
+    right_secret = hmac.compare_digest(password.encode(), secret.encode())
+    if not (right_id and right_secret):
         raise Refused(ErrorCode.UNAUTHORIZED, "Sai tài khoản kết nối.", 401)
     now = datetime.now(UTC)
     claims = {"sub": username, "aud": AUDIENCE, "iat": now,

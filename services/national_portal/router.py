@@ -12,6 +12,7 @@ from services.national_portal import portal
 from services.national_portal.config import NationalPortalSettings
 from services.national_portal.faults import FaultState
 from services.national_portal.schemas import Faults, ProcedureIn, Report
+from shared.auth import Role, require_role
 from shared.contracts.dvcqg import (
     Answer,
     DossierIn,
@@ -43,9 +44,17 @@ protected = APIRouter(prefix="/api", tags=["dvcqg"], dependencies=[Depends(autho
 
 
 @router.post("/token", response_model=TokenOut)
-async def token(body: TokenIn, settings: SettingsDep) -> TokenOut:
-    """The token step: the connected system's credentials for a bearer token."""
-    issued = portal.issue_token(settings, body.username, body.password)
+async def token(body: TokenIn, settings: SettingsDep, request: Request) -> TokenOut:
+    """The token step: the connected system's credentials for a bearer token. Failed
+    attempts are limited per address (guessing the secret is not a way in)."""
+    failures: portal.FailedTokens = request.app.state.failed_tokens
+    address = request.client.host if request.client else "unknown"
+    failures.check(address)
+    try:
+        issued = portal.issue_token(settings, body.username, body.password)
+    except portal.Refused:
+        failures.record(address)
+        raise
     return TokenOut(access_token=issued, expires_in=settings.token_seconds)
 
 
@@ -89,12 +98,20 @@ async def get_held(
     return HeldVersions(items=items, next_after=items[-1].MaHoSo if len(items) == limit else None)
 
 
-@protected.get("/admin/faults", response_model=Faults)
+# The injected faults are the platform admin's to change (a token of the platform with
+# the admin role), not the connected system's: the sync's credential, which sits in
+# every deployment's environment, must not be able to switch the portal off.
+faults_router = APIRouter(
+    prefix="/api", tags=["dvcqg"], dependencies=[Depends(require_role(Role.ADMIN))]
+)
+
+
+@faults_router.get("/admin/faults", response_model=Faults)
 async def get_faults(request: Request) -> Faults:
     return fault_state(request).faults
 
 
-@protected.put("/admin/faults", response_model=Faults)
+@faults_router.put("/admin/faults", response_model=Faults)
 async def put_faults(body: Faults, request: Request) -> Faults:
     fault_state(request).faults = body
     return body

@@ -216,12 +216,13 @@ async def test_under_faults_the_portal_holds_every_dossier_once_with_every_step_
 ) -> None:
     """20 % of calls fail, 5 % time out, 5 % are carried out and their answer lost."""
     async with portal_admin(platform) as portal:
-        assert (await portal.put("/api/admin/faults", json=FAULTS)).status_code == 200
+        faulty = await portal.put("/api/admin/faults", json=FAULTS, headers=admin(platform))
+        assert faulty.status_code == 200
         finals = dict(await asyncio.gather(*(take_to_the_end(platform, i) for i in range(20))))
         status, holdings = await caught_up(platform, portal, list(finals))
         assert status["dead_letters"] == 0, status
         report = (await portal.get("/api/admin/report")).json()
-        await portal.put("/api/admin/faults", json={})
+        await portal.put("/api/admin/faults", json={}, headers=admin(platform))
     # Each dossier at its newest version with one progress step per audit entry (none
     # lost, none twice: ``caught_up``), and nothing else.
     assert set(holdings) == set(finals)
@@ -287,7 +288,7 @@ async def test_a_portal_down_spends_the_retry_budget_then_the_dossier_is_dead_le
 ) -> None:
     monkeypatch.setenv("GATEWAY_PORTAL_RETRY_BUDGET", "3")
     async with embedded(tmp_path) as platform, portal_admin(platform) as portal:
-        await portal.put("/api/admin/faults", json={"fail_share": 1.0})
+        await portal.put("/api/admin/faults", json={"fail_share": 1.0}, headers=admin(platform))
         code = (await submit(platform, platform.citizen("citizen-1"))).json()["code"]
 
         async def dead() -> dict[str, Any] | None:
@@ -304,7 +305,7 @@ async def test_a_portal_down_spends_the_retry_budget_then_the_dossier_is_dead_le
         assert letters[0]["attempts"] == 3
         assert "HTTP 500" in letters[0]["reason"]
         # The portal is back, and the dossier moves on: a change revives it by itself.
-        await portal.put("/api/admin/faults", json={})
+        await portal.put("/api/admin/faults", json={}, headers=admin(platform))
         assert (
             await act(platform, code, "receive", platform.officer("desk-1", Position.DESK))
         ).status_code == 200

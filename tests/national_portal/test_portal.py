@@ -15,6 +15,7 @@ import pytest
 from services.national_portal.config import NationalPortalSettings
 from services.national_portal.faults import ResponseDropped
 from services.national_portal.main import create_app, spec
+from shared.auth import Principal, Role, TokenService
 from shared.migrations import upgrade
 from tests.conftest import PgDatabase, distributed_platform, embedded_platform
 
@@ -175,18 +176,32 @@ async def test_the_on_time_share_counts_finished_dossiers_by_their_promised_date
     assert held["on_time_share"] == pytest.approx(2 / 4)
 
 
+def platform_admin(settings: NationalPortalSettings, role: Role = Role.ADMIN) -> dict[str, str]:
+    """A token of the platform (not of the connected system) with ``role``."""
+    principal = Principal(subject="admin", username="admin", role=role)
+    return {
+        "authorization": f"Bearer {TokenService.from_settings(settings.platform).issue(principal)}"
+    }
+
+
 async def test_injected_faults_fail_calls_and_a_dropped_answer_is_still_stored(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, settings: NationalPortalSettings
 ) -> None:
     faults = {"fail_share": 1.0}
-    assert (await client.put("/api/admin/faults", json=faults)).status_code == 200
+    # The faults are the platform admin's: the connected system's token is refused.
+    assert (await client.put("/api/admin/faults", json=faults)).status_code == 401
+    assert (await client.get("/api/admin/faults")).status_code == 401
+    admin = platform_admin(settings)
+    officer = platform_admin(settings, role=Role.OFFICER)
+    assert (await client.put("/api/admin/faults", json=faults, headers=officer)).status_code == 403
+    assert (await client.put("/api/admin/faults", json=faults, headers=admin)).status_code == 200
     failed = await client.post("/api/DongBoHoSoMC", json=dossier())
     assert failed.status_code == 500
     assert (await report(client))["dossiers"] == 0  # admin routes are never faulty
-    await client.put("/api/admin/faults", json={"drop_share": 1.0})
+    await client.put("/api/admin/faults", json={"drop_share": 1.0}, headers=admin)
     with pytest.raises(ResponseDropped):
         await client.post("/api/DongBoHoSoMC", json=dossier())
-    await client.put("/api/admin/faults", json={})
+    await client.put("/api/admin/faults", json={}, headers=admin)
     assert (await report(client))["dossiers"] == 1  # stored before the answer was lost
     again = await client.post("/api/DongBoHoSoMC", json=dossier())  # the sender retries
     assert again.json()["error_code"] == "00"
@@ -205,3 +220,9 @@ async def test_shares_of_faults_follow_the_settings(settings: NationalPortalSett
     assert 20 <= statuses.count(500) <= 60
     assert 5 <= statuses.count(504) <= 35
     assert statuses.count(404) == 200 - statuses.count(500) - statuses.count(504)
+
+
+async def test_the_client_secret_cannot_be_guessed_at_speed(client: httpx.AsyncClient) -> None:
+    wrong = {"username": "onestop", "password": "guess"}
+    codes = [(await client.post("/api/token", json=wrong)).status_code for _ in range(11)]
+    assert codes == [401] * 10 + [429]
