@@ -42,6 +42,10 @@ class UpstreamClosed(ConnectionError):
     """The service closed the connection before answering in full."""
 
 
+class UpstreamBusy(ConnectionError):
+    """No connection to the service came free in time (every one is in use)."""
+
+
 @dataclass(slots=True)
 class ResponseHead:
     status: int
@@ -119,11 +123,14 @@ class _Connection(asyncio.Protocol):
             self.transport.resume_reading()
         return event
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes, wait_seconds: float) -> None:
+        """Send ``data``; if the service stops reading, wait at most ``wait_seconds``
+        for it to take them (``TimeoutError``)."""
         if self.transport is None or self.transport.is_closing():
             raise UpstreamClosed("connection closed while sending")
         self.transport.write(data)
-        await self._can_write.wait()
+        if not self._can_write.is_set():
+            await asyncio.wait_for(self._can_write.wait(), wait_seconds)
 
     def close(self) -> None:
         self.reusable = False
@@ -142,12 +149,16 @@ class ConnectionPool:
         max_connections: int = 200,
         connect_timeout: float = 2.0,
         read_timeout: float = 30.0,
+        write_timeout: float = 30.0,
+        acquire_timeout: float = 5.0,
     ) -> None:
         self.host = host
         self.port = port
         self.host_header = f"{host}:{port}".encode()
         self.read_timeout = read_timeout
+        self.write_timeout = write_timeout
         self._connect_timeout = connect_timeout
+        self._acquire_timeout = acquire_timeout
         self._idle: collections.deque[_Connection] = collections.deque()
         self._slots = asyncio.Semaphore(max_connections)
 
@@ -200,8 +211,13 @@ class ConnectionPool:
         head: bytes,
         body: bytes | AsyncIterator[bytes] | None,
     ) -> Exchange:
-        """Send a request (its head already framed) and wait for the response head."""
-        await self._slots.acquire()
+        """Send a request (its head already framed) and wait for the response head.
+        Raises ``UpstreamBusy`` when no connection comes free in time, and
+        ``TimeoutError`` when the service takes neither the request nor answers."""
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self._acquire_timeout)
+        except TimeoutError:
+            raise UpstreamBusy(f"{self.host}:{self.port}: every connection is in use") from None
         try:
             for attempt in (1, 2):
                 connection, reused = await self._acquire()
@@ -209,10 +225,10 @@ class ConnectionPool:
                     if isinstance(body, bytes) or body is None:
                         # One send for head and body: on loopback each send costs a
                         # wake-up of the service, and it would read the head alone.
-                        await connection.write(head + body if body else head)
+                        await connection.write(head + body if body else head, self.write_timeout)
                     else:
-                        await connection.write(head)
-                        await _send_chunked(connection, body)
+                        await connection.write(head, self.write_timeout)
+                        await _send_chunked(connection, body, self.write_timeout)
                     kind, value = await connection.next_event(self.read_timeout)
                 except BaseException:
                     connection.close()
@@ -220,10 +236,13 @@ class ConnectionPool:
                 if kind == _HEAD:
                     return Exchange(self, connection, value)
                 connection.close()
-                # A kept-alive connection the service had already closed: the request
-                # never reached it, so it is safe to send again once on a new one.
+                # A kept-alive connection closed before any byte of an answer: most
+                # often the service had closed it while idle and never saw the request,
+                # but it may also have read it, acted, and died before answering. Sent
+                # again only when a second delivery does no harm (RFC 9110 §9.2.2): an
+                # idempotent method, or a request that carries its Idempotency-Key.
                 stale = reused and not connection.received_any
-                if not (stale and attempt == 1 and not _is_stream(body)):
+                if not (stale and attempt == 1 and not _is_stream(body) and _repeatable(head)):
                     raise UpstreamClosed(f"{self.host}:{self.port} closed the connection")
             raise AssertionError("unreachable")
         except BaseException:
@@ -244,11 +263,23 @@ def _is_stream(body: object) -> bool:
     return body is not None and not isinstance(body, bytes)
 
 
-async def _send_chunked(connection: _Connection, body: AsyncIterator[bytes]) -> None:
+IDEMPOTENT_METHODS = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"})
+
+
+def _repeatable(head: bytes) -> bool:
+    """Whether the request may be delivered twice: its method is idempotent, or it
+    carries an Idempotency-Key (the service answers a repeat from its record)."""
+    method = head.split(b" ", 1)[0]
+    return method in IDEMPOTENT_METHODS or b"\r\nidempotency-key:" in head.lower()
+
+
+async def _send_chunked(
+    connection: _Connection, body: AsyncIterator[bytes], wait_seconds: float
+) -> None:
     async for chunk in body:
         if chunk:
-            await connection.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
-    await connection.write(b"0\r\n\r\n")
+            await connection.write(b"%x\r\n%b\r\n" % (len(chunk), chunk), wait_seconds)
+    await connection.write(b"0\r\n\r\n", wait_seconds)
 
 
 class Exchange:
@@ -259,6 +290,7 @@ class Exchange:
         self._pool = pool
         self._connection = connection
         self._open = True
+        self._complete = False  # the whole answer was read: the connection may be reused
 
     async def body(self) -> AsyncIterator[bytes]:
         try:
@@ -267,6 +299,7 @@ class Exchange:
                 if kind == _BODY:
                     yield value
                 elif kind == _DONE:
+                    self._complete = True
                     return
                 else:
                     raise UpstreamClosed("the service closed the connection mid-response")
@@ -277,9 +310,12 @@ class Exchange:
             self.release()
 
     def release(self) -> None:
-        """Give the connection back (or close it if the response was not read in full)."""
+        """Give the connection back (or close it if the response was not read in full:
+        the rest of it would otherwise be read as the next request's answer)."""
         if self._open:
             self._open = False
+            if not self._complete:
+                self._connection.close()
             self._pool._release(self._connection)
             self._pool._slots.release()
 

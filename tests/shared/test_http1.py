@@ -245,3 +245,95 @@ def test_a_pool_is_made_for_plain_http_host_and_port_only(
 ) -> None:
     pool = http1.pool_for(url)
     assert (pool.host, pool.port) == address if pool else address is None
+
+
+async def post(pool: ConnectionPool, *headers: bytes) -> tuple[int, bytes]:
+    head = b"POST /dossiers HTTP/1.1\r\nhost: t\r\ncontent-length: 0\r\n"
+    exchange = await pool.request(head + b"".join(h + b"\r\n" for h in headers) + b"\r\n", b"")
+    return exchange.head.status, b"".join([chunk async for chunk in exchange.body()])
+
+
+class TestNoSecondDelivery:
+    """A service that reads a request, commits, and dies before answering: the client
+    cannot tell it from a connection closed while idle. Only what is safe to deliver
+    twice is sent again."""
+
+    @staticmethod
+    async def commits_then_drops_the_second(
+        head: bytes, writer: asyncio.StreamWriter, s: RawServer
+    ) -> bool:
+        if len(s.requests) == 2:
+            return False  # read it (and, say, filed it), then died without a word
+        return await answer_ok(head, writer, s)
+
+    async def test_a_post_is_not_sent_again(self) -> None:
+        async with raw_server(self.commits_then_drops_the_second) as server:
+            pool = pool_for(server)
+            assert await post(pool) == (200, b"ok")
+            with pytest.raises(UpstreamClosed):
+                await post(pool)
+            assert [r.split(b" ")[0] for r in server.requests] == [b"POST", b"POST"]
+            await pool.close()
+
+    async def test_a_post_with_an_idempotency_key_is_sent_again_once(self) -> None:
+        async with raw_server(self.commits_then_drops_the_second) as server:
+            pool = pool_for(server)
+            assert await post(pool) == (200, b"ok")
+            assert await post(pool, b"idempotency-key: 3f1c") == (200, b"ok")
+            assert len(server.requests) == 3
+            await pool.close()
+
+    async def test_a_put_is_sent_again_once(self) -> None:
+        async with raw_server(self.commits_then_drops_the_second) as server:
+            pool = pool_for(server)
+            assert await get(pool) == (200, b"ok")
+            assert await get(pool, b"PUT") == (200, b"ok")
+            assert len(server.requests) == 3
+            await pool.close()
+
+
+class TestTimeouts:
+    async def test_waiting_for_a_free_connection_is_bounded(self) -> None:
+        async def slow(head: bytes, writer: asyncio.StreamWriter, s: RawServer) -> bool:
+            await asyncio.sleep(1)
+            return await answer_ok(head, writer, s)
+
+        async with raw_server(slow) as server:
+            pool = ConnectionPool("127.0.0.1", server.port, max_connections=1, acquire_timeout=0.1)
+            first = asyncio.create_task(get(pool))
+            await asyncio.sleep(0.05)
+            with pytest.raises(http1.UpstreamBusy):
+                await get(pool)
+            assert await first == (200, b"ok")
+            await pool.close()
+
+    async def test_a_service_that_stops_reading_times_the_write_out(self) -> None:
+        async def never_reads(_h: bytes, _w: asyncio.StreamWriter, _s: RawServer) -> bool:
+            await asyncio.sleep(3)
+            return False
+
+        async with raw_server(never_reads) as server:
+            pool = ConnectionPool("127.0.0.1", server.port, write_timeout=0.2)
+            head = b"POST / HTTP/1.1\r\nhost: t\r\ncontent-length: %d\r\n\r\n"
+            body = b"x" * (64 * 1024 * 1024)
+            with pytest.raises(TimeoutError):
+                await pool.request(head % len(body), body)
+            await pool.close()
+
+
+async def test_an_answer_not_read_to_the_end_does_not_leak_into_the_next() -> None:
+    async def slow_body(_h: bytes, writer: asyncio.StreamWriter, _s: RawServer) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"first-part")  # arrives after the caller gave up on it
+        await writer.drain()
+        return True
+
+    async with raw_server(slow_body) as server:
+        pool = pool_for(server)
+        exchange = await pool.request(b"GET / HTTP/1.1\r\nhost: t\r\n\r\n", None)
+        exchange.release()  # the body is not wanted: the connection must not be reused
+        assert await get(pool) == (200, b"first-part")
+        assert server.connections == 2
+        await pool.close()
