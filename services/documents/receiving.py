@@ -12,11 +12,14 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import zipfile
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from tempfile import SpooledTemporaryFile
 from typing import BinaryIO
 
+import anyio.to_thread
 import filetype
 from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
@@ -38,6 +41,40 @@ OFFICE = frozenset({DOCX, XLSX})  # only where a procedure accepts them
 
 class UnsupportedMediaType(AppError):
     status, slug = 415, "unsupported-media-type"
+
+
+# An office document is a ZIP archive: bounded when it arrives, so that a small upload
+# cannot expand into gigabytes (a zip bomb) on an officer's machine or in a scanner.
+MAX_ARCHIVE_ENTRIES = 1000
+MAX_EXPANDED_BYTES = 100 * 1024 * 1024
+ARCHIVE_REFUSED = "Tệp văn phòng (DOCX, XLSX) không hợp lệ hoặc giải nén ra quá lớn."
+
+
+def check_archive(spool: BinaryIO) -> None:
+    """Refuse an office document whose archive is broken, has too many entries, or
+    expands past ``MAX_EXPANDED_BYTES``. The sizes its directory declares are not
+    trusted: every entry is inflated, counting, and stopped at the bound. Blocking
+    (it reads and inflates): run it in a worker thread."""
+    spool.seek(0)
+    try:
+        with zipfile.ZipFile(spool) as archive:
+            entries = archive.infolist()
+            if len(entries) > MAX_ARCHIVE_ENTRIES:
+                raise Unprocessable(ARCHIVE_REFUSED)
+            if sum(entry.file_size for entry in entries) > MAX_EXPANDED_BYTES:
+                raise Unprocessable(ARCHIVE_REFUSED)
+            expanded = 0
+            for entry in entries:
+                with archive.open(entry) as member:
+                    while chunk := member.read(1024 * 1024):
+                        expanded += len(chunk)
+                        if expanded > MAX_EXPANDED_BYTES:
+                            raise Unprocessable(ARCHIVE_REFUSED)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError,
+            EOFError, zlib.error) as exc:  # fmt: skip
+        raise Unprocessable(ARCHIVE_REFUSED) from exc
+    finally:
+        spool.seek(0)
 
 
 @dataclass
@@ -187,6 +224,8 @@ async def receive(
                 "Tệp rỗng.", errors=[{"pointer": "#/file", "message": "Tệp không có nội dung."}]
             )
         content = detect(bytes(header), allowed)
+        if content in OFFICE:
+            await anyio.to_thread.run_sync(check_archive, spool)
     except AppError:
         spool.close()
         raise

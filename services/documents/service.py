@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
+import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.documents import receiving, repository
@@ -368,6 +369,8 @@ async def confirm(
         allowed = receiving.ALWAYS | (receiving.OFFICE if office_formats else frozenset())
         try:
             content_type = receiving.detect(bytes(sink.header), allowed)
+            if content_type in receiving.OFFICE:
+                await anyio.to_thread.run_sync(receiving.check_archive, sink.spool)
             if scanner is not None:
                 await _scan(scanner, sink.spool)
         except (receiving.UnsupportedMediaType, Unprocessable):

@@ -32,15 +32,13 @@ from shared.errors import Forbidden, Unprocessable, json_pointer
 from shared.events import Outbox
 
 # What an applicant may give (DESIGN §7); documents has already checked the bytes.
-ACCEPTED_TYPES = frozenset(
+OFFICE_TYPES = frozenset(
     {
-        "application/pdf",
-        "image/jpeg",
-        "image/png",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     }
-)
+)  # only for a requirement that accepts them (RequiredDocumentFacts.office)
+ACCEPTED_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"}) | OFFICE_TYPES
 # Documents shown at the desk are not kept: nothing to upload for them.
 NOT_UPLOADED = frozenset({"presented"})
 FEE_CHANNEL = {"online": "online", "counter": "counter", "post": "counter"}
@@ -204,8 +202,10 @@ async def check_documents(
     upstreams: Upstreams,
     problems: Problems,
     requirements: int,
+    office_requirements: frozenset[int] | None = None,
 ) -> list[DocumentFacts]:
-    """Each document exists, is the caller's own, is ready and of an accepted type:
+    """Each document exists, is the caller's own, is ready and of an accepted type (an
+    office format only for the requirements in ``office_requirements``; None: any):
     from what intake knows, and from documents for any it has not heard of yet."""
     found = await known_documents.lookup(session, (ref.id for ref in refs))
     unknown = [ref.id for ref in refs if ref.id not in found]
@@ -226,6 +226,12 @@ async def check_documents(
             problems.add([location, index, "id"], "Tài liệu chưa sẵn sàng (đang kiểm tra).")
         elif facts.content_type not in ACCEPTED_TYPES:
             problems.add([location, index, "id"], "Loại tệp không được chấp nhận.")
+        elif (
+            facts.content_type in OFFICE_TYPES
+            and office_requirements is not None
+            and ref.requirement not in office_requirements
+        ):
+            problems.add([location, index, "id"], "Thành phần này chỉ nhận tệp PDF, JPEG, PNG.")
         else:
             usable.append(facts)
     return usable
@@ -300,6 +306,9 @@ async def validate(
         upstreams=upstreams,
         problems=problems,
         requirements=len(procedure.required_documents),
+        office_requirements=frozenset(
+            i for i, requirement in enumerate(procedure.required_documents) if requirement.office
+        ),
     )
     problems.raise_if_any("Hồ sơ chưa hợp lệ.")
     assert handling is not None

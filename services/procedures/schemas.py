@@ -88,6 +88,9 @@ class RequiredDocument(BaseModel):
     count: int = Field(default=1, ge=1, le=20)
     required: bool = True
     template_url: str | None = Field(default=None, max_length=500)
+    # DOCX and XLSX accepted as well as PDF, JPEG and PNG (a list of members as a
+    # spreadsheet, say): only where the procedure says so.
+    office: bool = False
 
 
 class FeeChannel(StrEnum):

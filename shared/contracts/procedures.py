@@ -20,6 +20,7 @@ class RequiredDocumentFacts(BaseModel):
     kind: str = "unspecified"
     count: int = 1
     required: bool = True
+    office: bool = False  # DOCX and XLSX accepted for it too
 
 
 class FeeFacts(BaseModel):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -86,6 +88,55 @@ class TestAccepted:
         )
         assert accepted.status_code == 201
         assert accepted.json()["content_type"].endswith("wordprocessingml.document")
+
+
+def docx_with(members: dict[str, int]) -> bytes:
+    """A DOCX (what filetype recognises) with more ``members`` of that many zero bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("_rels/.rels", "<Relationships/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+        for name, size in members.items():
+            with archive.open(name, "w") as member:
+                for start in range(0, size, 1 << 20):
+                    member.write(bytes(min(1 << 20, size - start)))
+    return buffer.getvalue()
+
+
+class TestArchives:
+    """An office document is a ZIP archive: bounded in what it expands to."""
+
+    async def upload_office(self, client: Client, content: bytes) -> httpx.Response:
+        return await client.http.post(
+            "/api/v1/documents",
+            params={"office": "true"},
+            files={"file": ("don.docx", content, "application/octet-stream")},
+            headers=client.auth("citizen"),
+        )
+
+    async def test_a_zip_bomb_packed_as_docx_is_refused_and_not_stored(
+        self, client: Client, documents_settings: DocumentsSettings
+    ) -> None:
+        bomb = docx_with({"word/media/zeros.bin": 120 * 1024 * 1024})
+        assert len(bomb) < 1024 * 1024  # small on the wire
+        before = await stored(documents_settings)
+        refused = await self.upload_office(client, bomb)
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert await stored(documents_settings) == before
+
+    async def test_an_archive_of_too_many_entries_is_refused(self, client: Client) -> None:
+        many = docx_with({f"word/part{n}.xml": 1 for n in range(1001)})
+        assert (await self.upload_office(client, many)).status_code == 422
+
+    async def test_a_broken_archive_is_refused(self, client: Client) -> None:
+        cut = DOCX[: len(DOCX) - 30]  # the central directory is gone
+        assert (await self.upload_office(client, cut)).status_code in (415, 422)
+
+    async def test_an_ordinary_office_document_is_accepted(self, client: Client) -> None:
+        ordinary = docx_with({"word/media/image1.png": 2 * 1024 * 1024})
+        assert (await self.upload_office(client, ordinary)).status_code == 201
 
 
 async def fetch(client: Client, url: str) -> bytes:

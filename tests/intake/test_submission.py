@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -13,9 +14,10 @@ from sqlalchemy import func, select
 
 from services.intake import known_documents
 from services.intake.models import AuditEntry, Dossier, OutboxRecord
-from shared.auth import Position
+from shared.auth import Position, Principal, Role
 from shared.db import Database
 from tests.conftest import PgDatabase
+from tests.documents.conftest import DOCX
 from tests.infra import S3Server
 from tests.intake.flow import (
     APPLICANT,
@@ -270,3 +272,51 @@ async def test_intake_learns_an_uploaded_document_from_its_event(platform: Platf
     assert first.status_code == 201, first.text
     assert not any(document["reused"] for document in first.json()["documents"])
     assert {f.uses for f in (await known(platform, refs)).values()} == {1}
+
+
+async def upload_docx(platform: Platform, headers: dict[str, str]) -> str:
+    answer = await platform.client.post(
+        "/api/v1/documents",
+        params={"office": "true"},
+        files={"file": ("danh sách.docx", DOCX, "application/octet-stream")},
+        headers=headers,
+    )
+    assert answer.status_code == 201, answer.text
+    document_id: str = answer.json()["id"]
+    return document_id
+
+
+async def test_an_office_file_is_accepted_only_where_the_requirement_says_so(
+    platform: Platform,
+) -> None:
+    citizen = platform.citizen("citizen-1")
+    documents = await documents_for(platform, LICENCE, citizen)
+    assert len(documents) >= 2
+    # The catalogue's admin says the first requirement takes DOCX and XLSX too.
+    admin = platform.auth(Principal(subject="admin", username="admin", role=Role.ADMIN))
+    current = (await platform.client.get(f"/api/v1/procedures/{LICENCE}")).json()
+    metadata = {"version", "status", "effective_date", "published_at"}
+    content = {k: v for k, v in current.items() if k not in metadata}
+    content["required_documents"][documents[0]["requirement"]]["office"] = True
+    draft = await platform.client.put(
+        f"/api/v1/procedures/{LICENCE}/draft", json=content, headers=admin
+    )
+    assert draft.status_code in (200, 201), draft.text
+    published = await platform.client.post(
+        f"/api/v1/procedures/{LICENCE}/versions/{draft.json()['version']}/publish",
+        json={"effective_date": date.today().isoformat()},
+        headers=admin,
+    )
+    assert published.status_code == 200, published.text
+    docx = await upload_docx(platform, citizen)
+
+    elsewhere = [dict(ref) for ref in documents]
+    elsewhere[1]["id"] = docx
+    refused = await submit(platform, citizen, documents=elsewhere)
+    assert refused.status_code == 422, refused.text
+    assert pointers(refused) == {"#/documents/1/id"}
+
+    where_accepted = [dict(ref) for ref in documents]
+    where_accepted[0]["id"] = docx
+    accepted = await submit(platform, citizen, documents=where_accepted)
+    assert accepted.status_code == 201, accepted.text
