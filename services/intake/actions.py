@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from services.intake.machine import Dossier as MachineDossier
 from services.intake.models import Dossier
 from services.intake.schemas import ActionIn
 from services.intake.submission import Problems, check_documents, invalid, reused
-from services.intake.upstreams import Upstreams
+from services.intake.upstreams import AgencyCalendar, DocumentFacts, Upstreams
 from shared.auth import Principal
 from shared.contracts.dossiers import (
     ClockFacts,
@@ -32,7 +32,8 @@ from shared.contracts.dossiers import (
     DossierEvent,
     TimeLimit,
 )
-from shared.errors import Conflict, NotFound, UpstreamUnavailable
+from shared.contracts.procedures import AgencyFacts
+from shared.errors import AppError, Conflict, NotFound, UpstreamUnavailable
 from shared.events import Outbox
 from shared.worktime import WorkingTime
 
@@ -69,6 +70,68 @@ def _require(body: ActionIn, *names: str) -> None:
     problems.raise_if_any("Thiếu thông tin bắt buộc cho thao tác này.")
 
 
+# Actions whose handler reads the agency's working calendar (the clock).
+CLOCKED = frozenset(Action) - {
+    Action.ASSIGN,
+    Action.FORWARD,
+    Action.RETURN,
+    Action.REQUEST_WITHDRAWAL,
+}
+
+
+@dataclass
+class Prefetched:
+    """What an action needs from other services, asked before the dossier's row is
+    locked: a slow service then delays this request alone, and holds no lock (and no
+    transaction) that other officers' actions would wait for.
+
+    A failure is kept and raised only if the handler needs what failed (a refusal of a
+    dossier never received needs no calendar)."""
+
+    agency_code: str
+    calendar: AgencyCalendar | None = None
+    calendar_error: AppError | None = None
+    agencies: dict[str, AgencyFacts | None] = field(default_factory=dict)
+    documents: dict[uuid.UUID, DocumentFacts | None] = field(default_factory=dict)
+    own_documents: dict[uuid.UUID, DocumentFacts] | None = None
+
+    async def calendar_of(self, agency_code: str, upstreams: Upstreams) -> AgencyCalendar | None:
+        if agency_code != self.agency_code:  # it changed between the read and the lock
+            return await upstreams.calendar(agency_code)
+        if self.calendar_error is not None:
+            raise self.calendar_error
+        return self.calendar
+
+
+async def prefetch(
+    agency_code: str,
+    action: Action,
+    body: ActionIn,
+    *,
+    known: dict[uuid.UUID, DocumentFacts],
+    authorization: str,
+    upstreams: Upstreams,
+) -> Prefetched:
+    """Ask the other services (``known``: the supplement's files intake knows)."""
+    ahead = Prefetched(agency_code=agency_code)
+    if action in CLOCKED:
+        try:
+            ahead.calendar = await upstreams.calendar(agency_code)
+        except AppError as exc:
+            ahead.calendar_error = exc
+    if action is Action.FORWARD and body.to_agency_code:
+        ahead.agencies[body.to_agency_code] = await upstreams.agency(body.to_agency_code)
+    if action is Action.RESOLVE:
+        for document_id in body.result_documents or []:
+            ahead.documents[document_id] = await upstreams.document(document_id, authorization)
+    if action is Action.SUPPLEMENT and body.documents:
+        unknown = [ref.id for ref in body.documents if ref.id not in known]
+        ahead.own_documents = dict(known)
+        if unknown:
+            ahead.own_documents.update(await upstreams.own_documents(unknown, authorization))
+    return ahead
+
+
 @dataclass
 class Context:
     """One action being performed."""
@@ -86,9 +149,10 @@ class Context:
     details: dict[str, Any]
     facts: dict[str, Any]  # extra ClockFacts fields of the event
     extra_events: list[tuple[DossierEvent, dict[str, Any]]]
+    ahead: Prefetched
 
     async def engine(self) -> WorkingTime:
-        calendar = await self.upstreams.calendar(self.dossier.agency_code)
+        calendar = await self.ahead.calendar_of(self.dossier.agency_code, self.upstreams)
         if calendar is None:
             raise UpstreamUnavailable(
                 f"Chưa có lịch làm việc của cơ quan {self.dossier.agency_code}."
@@ -177,6 +241,7 @@ async def _supplement(ctx: Context) -> None:
         upstreams=ctx.upstreams,
         problems=problems,
         requirements=10_000,  # a supplement may answer any listed item
+        found=ctx.ahead.own_documents,
     )
     problems.raise_if_any("Tài liệu bổ sung chưa hợp lệ.")
     given_before = reused(facts)
@@ -242,7 +307,7 @@ async def _forward(ctx: Context) -> None:
             "to_agency_code",
             "Khác cơ quan.",
         )
-    if await ctx.upstreams.agency(to_agency) is None:
+    if ctx.ahead.agencies.get(to_agency) is None:
         raise invalid("Không có cơ quan mã này.", "to_agency_code", "Không tồn tại.")
     step = {
         "agency_code": to_agency,
@@ -261,7 +326,7 @@ async def _resolve(ctx: Context) -> None:
     results = list(ctx.body.result_documents or [])
     problems = Problems()
     for index, document_id in enumerate(results):
-        facts = await ctx.upstreams.document(document_id, ctx.authorization)
+        facts = ctx.ahead.documents.get(document_id)
         # The result must be issued for this dossier's applicant (documents trusts the
         # officer's word on the owner; intake checks it against the dossier).
         applicant = ctx.dossier.applicant
@@ -359,8 +424,41 @@ def machine_view(dossier: Dossier) -> MachineDossier:
     )
 
 
+async def look_ahead(
+    session: AsyncSession,
+    code: str,
+    action: Action,
+    body: ActionIn,
+    *,
+    actor: Principal,
+    authorization: str,
+    upstreams: Upstreams,
+) -> Prefetched:
+    """Read the dossier without a lock, check the action, and fetch what it needs from
+    other services, holding neither a lock nor a transaction meanwhile. Must run before
+    the session has written anything: it ends the session's transaction."""
+    seen = await session.get(Dossier, code)
+    if seen is None or not visible_to(seen, actor):
+        raise NotFound(f"Không có hồ sơ {code}.")
+    check(machine_view(seen), action, actor)
+    agency_code = seen.agency_code
+    known: dict[uuid.UUID, DocumentFacts] = {}
+    if action is Action.SUPPLEMENT and body.documents:
+        known = await known_documents.lookup(session, (ref.id for ref in body.documents))
+    session.expunge(seen)
+    await session.rollback()  # nothing written: the pooled connection goes back
+    return await prefetch(
+        agency_code, action, body, known=known, authorization=authorization,
+        upstreams=upstreams,
+    )  # fmt: skip
+
+
 async def load_for_update(session: AsyncSession, code: str) -> Dossier | None:
-    statement = select(Dossier).where(Dossier.code == code)
+    """The dossier, locked until the transaction ends, as it is now (not as the
+    session read it earlier)."""
+    statement = (
+        select(Dossier).where(Dossier.code == code).execution_options(populate_existing=True)
+    )
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update()
     return (await session.scalars(statement)).one_or_none()
@@ -378,8 +476,19 @@ async def perform(
     upstreams: Upstreams,
     settings: IntakeSettings,
     now: datetime | None = None,
+    ahead: Prefetched | None = None,
 ) -> Dossier:
-    """Apply ``action``; the caller's transaction commits it (or nothing happens)."""
+    """Apply ``action``; the caller's transaction commits it (or nothing happens).
+    ``ahead``: what the caller already fetched (``look_ahead``) before it locked.
+
+    The dossier is read and the action checked first without a lock, what it needs
+    from other services is fetched, and only then is the row locked and checked again
+    (another officer may have acted meanwhile): no lock waits on another service."""
+    if ahead is None:
+        ahead = await look_ahead(
+            session, code, action, body, actor=actor, authorization=authorization,
+            upstreams=upstreams,
+        )  # fmt: skip
     dossier = await load_for_update(session, code)
     if dossier is None or not visible_to(dossier, actor):
         raise NotFound(f"Không có hồ sơ {code}.")
@@ -398,6 +507,7 @@ async def perform(
         details={},
         facts={},
         extra_events=[],
+        ahead=ahead,
     )
     source = dossier.status
     await HANDLERS[action](ctx)

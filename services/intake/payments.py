@@ -11,6 +11,7 @@ and changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -78,6 +79,19 @@ async def apply_notice(
     now: datetime,
 ) -> Dossier:
     """The ``pay`` action for a paid notice, once; the dossier as it stands otherwise."""
+    body = ActionIn(payment_reference=notice.payment_id, note=notice.provider_reference)
+    seen = await session.get(Dossier, notice.dossier_code)
+    if seen is None:
+        raise NotFound(f"Không có hồ sơ {notice.dossier_code}.")
+    ahead = None
+    if notice.status == "paid" and seen.applicant is not None:
+        # What paying needs (the calendar) is asked before the row is locked.
+        payer = Principal(subject=seen.applicant, username=PROVIDER, role=Role.CITIZEN)
+        with contextlib.suppress(Conflict):  # not awaiting payment: answered below
+            ahead = await actions.look_ahead(
+                session, seen.code, Action.PAY, body, actor=payer, authorization="",
+                upstreams=upstreams,
+            )  # fmt: skip
     dossier = await actions.load_for_update(session, notice.dossier_code)
     if dossier is None:
         raise NotFound(f"Không có hồ sơ {notice.dossier_code}.")
@@ -101,12 +115,13 @@ async def apply_notice(
         outbox,
         code=dossier.code,
         action=Action.PAY,
-        body=ActionIn(payment_reference=notice.payment_id, note=notice.provider_reference),
+        body=body,
         actor=citizen,
         authorization="",
         upstreams=upstreams,
         settings=settings,
         now=now,
+        ahead=ahead,
     )
 
 

@@ -132,23 +132,33 @@ async def submit(
                 found.body, found.status_code, headers={"Idempotent-Replayed": "true"}
             )
         claimed = found
-    # With a key, the answer to replay commits with the dossier: a transaction. Without
-    # one, the dossier is one statement on PostgreSQL, which needs none (``filing``).
-    sessions = database.session if claimed else database.one_statement_session
+    authorization = request.headers.get("authorization", "")
+
+    async def validate(session: AsyncSession) -> submission.Accepted:
+        return await submission.validate(
+            session, body, principal, authorization=authorization, upstreams=upstreams
+        )
+
     try:
-        async with sessions() as session:
-            accepted = await submission.validate(
-                session,
-                body,
-                principal,
-                authorization=request.headers.get("authorization", ""),
-                upstreams=upstreams,
-            )
-            dossier = await submission.record(
-                session, outbox, body=body, accepted=accepted, principal=principal, now=now
-            )
-            payload = views.full(dossier, now=dossier.submitted_at).model_dump(mode="json")
-            if claimed is not None:
+        if claimed is None:
+            # The dossier is one statement on PostgreSQL: no transaction (``filing``).
+            async with database.one_statement_session() as session:
+                accepted = await validate(session)
+                dossier = await submission.record(
+                    session, outbox, body=body, accepted=accepted, principal=principal, now=now
+                )
+                payload = views.full(dossier, now=dossier.submitted_at).model_dump(mode="json")
+        else:
+            # The answer to replay commits with the dossier: a transaction, opened only
+            # once validation (which asks other services) is done, so that a slow
+            # service holds no transaction and no pooled connection for its wait.
+            async with database.read_session() as reading:
+                accepted = await validate(reading)
+            async with database.session() as session:
+                dossier = await submission.record(
+                    session, outbox, body=body, accepted=accepted, principal=principal, now=now
+                )
+                payload = views.full(dossier, now=dossier.submitted_at).model_dump(mode="json")
                 await idempotency.complete(session, claimed, status_code=201, body=payload)
     except BaseException:
         if claimed is not None:

@@ -203,14 +203,17 @@ async def check_documents(
     problems: Problems,
     requirements: int,
     office_requirements: frozenset[int] | None = None,
+    found: dict[uuid.UUID, DocumentFacts] | None = None,
 ) -> list[DocumentFacts]:
     """Each document exists, is the caller's own, is ready and of an accepted type (an
     office format only for the requirements in ``office_requirements``; None: any):
-    from what intake knows, and from documents for any it has not heard of yet."""
-    found = await known_documents.lookup(session, (ref.id for ref in refs))
-    unknown = [ref.id for ref in refs if ref.id not in found]
-    if unknown:
-        found.update(await upstreams.own_documents(unknown, authorization))
+    from what intake knows, and from documents for any it has not heard of yet (or
+    ``found``: the files' facts, asked before)."""
+    if found is None:
+        found = await known_documents.lookup(session, (ref.id for ref in refs))
+        unknown = [ref.id for ref in refs if ref.id not in found]
+        if unknown:
+            found.update(await upstreams.own_documents(unknown, authorization))
     seen: set[Any] = set()
     usable: list[DocumentFacts] = []
     for index, ref in enumerate(refs):

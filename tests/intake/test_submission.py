@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import func, select
 
@@ -320,3 +321,42 @@ async def test_an_office_file_is_accepted_only_where_the_requirement_says_so(
     where_accepted[0]["id"] = docx
     accepted = await submit(platform, citizen, documents=where_accepted)
     assert accepted.status_code == 201, accepted.text
+
+
+async def test_a_submission_with_a_key_holds_no_transaction_while_documents_answers(
+    platform: Platform,
+) -> None:
+    """Validation asks documents about files intake has not heard of: the transaction
+    that commits the dossier with its replayable answer opens only after that."""
+    citizen = platform.citizen("citizen-1")
+    documents = await documents_for(platform, LICENCE, citizen)
+    url = platform.urls["intake"].replace("+asyncpg", "")
+    other = await asyncpg.connect(url)
+    upstreams = platform.apps["intake"].state.upstreams
+    asked, answer = asyncio.Event(), asyncio.Event()
+    fetch = upstreams._fetch["documents"]
+
+    async def held(path: str, headers: Any) -> tuple[int, bytes]:
+        asked.set()
+        await answer.wait()
+        found: tuple[int, bytes] = await fetch(path, headers)
+        return found
+
+    upstreams._fetch["documents"] = held
+    try:
+        await other.execute("DELETE FROM known_documents")  # documents must be asked
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        filing = asyncio.create_task(
+            submit(platform, citizen, documents=documents, extra_headers=key)
+        )
+        await asyncio.wait_for(asked.wait(), 10)
+        waiting = await other.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+        )
+        assert waiting == 0
+    finally:
+        answer.set()
+        await other.close()
+    filed = await filing
+    assert filed.status_code == 201, filed.text
