@@ -1,24 +1,26 @@
-"""Officer actions on some dossiers while a service another action needs answers late.
+"""Officer actions on some dossiers while a service other actions need answers late.
 
 An action that needs tracking (``receive``: the agency's working calendar) waits for
 it. If that wait happens while the action holds its dossier's row lock and a pooled
-database connection, enough slow actions at once take every connection of intake's
-pool, and actions on *other* dossiers, which need no other service, wait in line for a
-connection. Since #19 an action asks other services before it locks anything (and
-holds no transaction meanwhile), so the slow ones wait alone.
+database connection, slow actions take intake's connections, and actions on *other*
+dossiers, which need no other service (a leader's ``assign``), wait in line for one.
+Since #19 an action asks other services before it locks anything and holds no
+transaction meanwhile, so the slow ones wait alone.
 
 The platform runs in this process on PostgreSQL (embedded composition, every service
-its own database, intake's pool of ``ONESTOP_DB_POOL_SIZE`` connections). Measured, in
-the same run:
+its own database, intake's pool of ``--pool`` connections). Leaders reassign received
+dossiers for ``--seconds`` while ``--slow-lanes`` desks receive other dossiers, each
+lane starting one reception every ``--delay`` seconds, in two phases of each round:
 
-- **bare**: leaders reassign received dossiers (``assign``: no other service), alone;
-- **slow neighbours**: the same, while ``--slow-lanes`` desks receive other dossiers
-  and tracking answers each of their calendar reads ``--delay`` seconds late.
+- **tracking on time**: the lanes wait between receptions, outside the request;
+- **tracking late**: tracking answers ``--delay`` seconds late, inside the request.
 
-The figure is the ratio of the two: 1.0 means a slow service costs the other actions
-nothing.
+The receptions are as many in both (printed), so the CPU they take is the same; only
+where their wait happens differs. The figure is reassignments per second, late against
+on time, as the median of ``--rounds`` rounds. Run it on the commit before the change
+and after it to compare (``bench/RESULTS.md``).
 
-    python bench/locks.py [--seconds 10] [--lanes 8] [--slow-lanes 40] [--delay 0.3]
+    python bench/locks.py [--seconds 10] [--lanes 8] [--slow-lanes 40] [--delay 0.3] [--pool 20]
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -61,7 +64,8 @@ FORM = {
 PDF = b"%PDF-1.4\n%%EOF\n" * 50
 
 
-def configure() -> None:
+def configure(pool: int) -> None:
+    os.environ["INTAKE_DB_POOL_SIZE"] = str(pool)
     for name in NAMES:
         prefix = ENV_PREFIX.get(name, name.upper())
         os.environ[f"{prefix}_DATABASE_URL"] = f"{POSTGRES}/{PREFIX}{name}"
@@ -137,35 +141,45 @@ def slow_tracking(upstreams: Any, delay: Callable[[], float]) -> None:
     upstreams._calendars._ttl = 0.0
 
 
-async def reassignments(desk: Desk, codes: list[str], lanes: int, seconds: float) -> float:
-    """Reassignments per second by ``lanes`` leaders, each on dossiers of its own."""
+async def reassignments(
+    desk: Desk, codes: list[str], lanes: int, seconds: float
+) -> tuple[float, float, float]:
+    """Reassignments per second by ``lanes`` leaders, each on dossiers of its own, and
+    their p50 and p95 latency in milliseconds."""
     leader = desk.auth("leader-1", Role.OFFICER, Position.LEADER)
-    done = 0
+    took: list[float] = []
     deadline = time.perf_counter() + seconds
 
     async def lane(mine: list[str]) -> None:
-        nonlocal done
         turn = 0
         while time.perf_counter() < deadline:
             code = mine[turn % len(mine)]
+            began = time.perf_counter()
             await desk.act(code, "assign", leader, assignee=f"specialist-{turn % 2}")
-            done += 1
+            took.append((time.perf_counter() - began) * 1000)
             turn += 1
 
     started = time.perf_counter()
     await asyncio.gather(*(lane(codes[i::lanes]) for i in range(lanes)))
-    return done / (time.perf_counter() - started)
+    took.sort()
+    rate = len(took) / (time.perf_counter() - started)
+    return rate, took[len(took) // 2], took[int(len(took) * 0.95)]
 
 
-async def receptions(desk: Desk, codes: list[str], lanes: int, stop: asyncio.Event) -> int:
-    """Desks receiving dossiers (each needs tracking) until ``stop``; how many."""
+async def receptions(
+    desk: Desk, queue: list[str], lanes: int, stop: asyncio.Event, *, every: float
+) -> int:
+    """Desks receiving dossiers (each asks tracking) until ``stop``, each lane starting
+    one every ``every`` seconds at most; how many."""
     clerk = desk.auth("desk-1", Role.OFFICER, Position.DESK)
-    queue = list(codes)
     done = 0
 
     async def lane() -> None:
         nonlocal done
+        due = time.perf_counter()
         while queue and not stop.is_set():
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            due = max(due, time.perf_counter()) + every
             await desk.act(queue.pop(), "receive", clerk)
             done += 1
 
@@ -174,7 +188,7 @@ async def receptions(desk: Desk, codes: list[str], lanes: int, stop: asyncio.Eve
 
 
 async def main(args: argparse.Namespace) -> None:
-    configure()
+    configure(args.pool)
     await fresh_databases()
     with tempfile.TemporaryDirectory() as folder:
         platform = PlatformSettings(mode=Mode.EMBEDDED, data_dir=Path(folder))
@@ -192,28 +206,51 @@ async def main(args: argparse.Namespace) -> None:
             await stack.stop()
 
 
+async def beside(
+    desk: Desk, assigned: list[str], waiting: list[str], args: argparse.Namespace
+) -> tuple[tuple[float, float, float], int]:
+    """Reassignments while the slow lanes receive; and how many they received."""
+    stop = asyncio.Event()
+    receiving = asyncio.create_task(
+        receptions(desk, waiting, args.slow_lanes, stop, every=args.delay)
+    )
+    await asyncio.sleep(args.delay * 2)  # the receiving lanes are under way
+    measured = await reassignments(desk, assigned, args.lanes, args.seconds)
+    stop.set()
+    return measured, await receiving
+
+
 async def measure(args: argparse.Namespace, stack: Any, desk: Desk) -> None:
     await desk.prepare()
     clerk = desk.auth("desk-1", Role.OFFICER, Position.DESK)
     assigned = await desk.file(args.lanes * 4)
     for code in assigned:
         await desk.act(code, "receive", clerk)
-    # Enough for the slow lanes to keep receiving for the whole run.
-    waiting = await desk.file(int(args.slow_lanes * (args.seconds / args.delay + 2)))
-    print(f"{len(assigned)} dossiers reassigned, {len(waiting)} waiting to be received")
-
-    bare = await reassignments(desk, assigned, args.lanes, args.seconds)
-    slow_tracking(stack.services["intake"].state.upstreams, lambda: args.delay)
-    stop = asyncio.Event()
-    receiving = asyncio.create_task(receptions(desk, waiting, args.slow_lanes, stop))
-    await asyncio.sleep(args.delay * 2)  # the slow lanes are under way
-    beside = await reassignments(desk, assigned, args.lanes, args.seconds)
-    stop.set()
-    received = await receiving
-    print(f"bare:            {bare:8.1f} reassignments/s")
-    print(f"slow neighbours: {beside:8.1f} reassignments/s  ({received} receptions "
-          f"with tracking {args.delay * 1000:.0f} ms late, {args.slow_lanes} at once)")  # fmt: skip
-    print(f"ratio:           {beside / bare:8.2f}x")
+    # Enough for the receiving lanes to go on for every round.
+    per_round = int(args.slow_lanes * (args.seconds / args.delay + 3))
+    waiting = await desk.file(per_round * 2 * args.rounds)
+    print(f"{len(assigned)} dossiers reassigned, {len(waiting)} to receive; intake's pool "
+          f"{args.pool} connections, {args.slow_lanes} receiving lanes")  # fmt: skip
+    delay = {"seconds": 0.0}
+    slow_tracking(stack.services["intake"].state.upstreams, lambda: delay["seconds"])
+    results: dict[str, list[tuple[float, float, float]]] = {"on time": [], "late": []}
+    for _ in range(args.rounds):
+        # The same receptions at the same pace, one per lane every ``delay``: the wait
+        # is outside the request (tracking on time) or inside it (tracking late).
+        delay["seconds"] = 0.0
+        measured, on_time = await beside(desk, assigned, waiting, args)
+        results["on time"].append(measured)
+        delay["seconds"] = args.delay
+        measured, late = await beside(desk, assigned, waiting, args)
+        results["late"].append(measured)
+        print(f"  round: {on_time} receptions with tracking on time, {late} with it late")
+    medians = {}
+    for label, runs in results.items():
+        rate, p50, p95 = (statistics.median(run[i] for run in runs) for i in range(3))
+        medians[label] = rate
+        print(f"tracking {label:<8} {rate:8.1f} reassignments/s   p50 {p50:7.1f} ms   "
+              f"p95 {p95:7.1f} ms   (median of {len(runs)})")  # fmt: skip
+    print(f"ratio (late / on time): {medians['late'] / medians['on time']:.2f}x")
 
 
 if __name__ == "__main__":
@@ -221,5 +258,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--lanes", type=int, default=8)
     parser.add_argument("--slow-lanes", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--delay", type=float, default=0.3)
+    parser.add_argument("--pool", type=int, default=20, help="intake's database connections")
     asyncio.run(main(parser.parse_args()))

@@ -77,6 +77,8 @@ CLOCKED = frozenset(Action) - {
     Action.RETURN,
     Action.REQUEST_WITHDRAWAL,
 }
+# Those that ask another service at all; the others lock at once (nothing to wait for).
+ASKING = CLOCKED | {Action.FORWARD}
 
 
 @dataclass
@@ -484,7 +486,9 @@ async def perform(
     The dossier is read and the action checked first without a lock, what it needs
     from other services is fetched, and only then is the row locked and checked again
     (another officer may have acted meanwhile): no lock waits on another service."""
-    if ahead is None:
+    if ahead is None and action not in ASKING:
+        ahead = Prefetched(agency_code="")  # nothing to ask
+    elif ahead is None:
         ahead = await look_ahead(
             session, code, action, body, actor=actor, authorization=authorization,
             upstreams=upstreams,
