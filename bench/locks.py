@@ -42,26 +42,14 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.sync import CENTRE, FORM, LICENCE, PDF, POSTGRES  # noqa: E402
 from services import composition  # noqa: E402
 from shared.auth import AgencyMembership, Position, Principal, Role, TokenService  # noqa: E402
 from shared.settings import Mode, PlatformSettings  # noqa: E402
 
-POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 PREFIX = "onestop_bench_locks_"
 NAMES = ("procedures", "intake", "tracking", "documents", "gateway", "national_portal")
 ENV_PREFIX = {"national_portal": "PORTAL"}
-CENTRE = "000.00.15.H49"
-LICENCE = "TTHC-20"
-FORM = {
-    "applicant": {
-        "full_name": "Trần Thị Bình",
-        "id_number": "001099000001",
-        "contact_address": "Phường Hồng Gai, Quảng Ninh",
-    },
-    "licence_number": "220123456789",
-    "licence_class": "B",
-}
-PDF = b"%PDF-1.4\n%%EOF\n" * 50
 
 
 def configure(pool: int) -> None:
@@ -180,6 +168,8 @@ async def receptions(
         while queue and not stop.is_set():
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             due = max(due, time.perf_counter()) + every
+            if not queue or stop.is_set():
+                return
             await desk.act(queue.pop(), "receive", clerk)
             done += 1
 

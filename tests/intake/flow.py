@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 from sqlalchemy import select
 
 from services.intake.models import AuditEntry
+from services.intake.upstreams import TtlMemo
 from shared.db import Database
 from tests.platform import CENTRE, Platform
 
@@ -110,3 +115,35 @@ async def audited_actions(platform: Platform, code: str) -> list[str]:
             return list(rows)
     finally:
         await database.dispose()
+
+
+@contextlib.asynccontextmanager
+async def held_upstream(platform: Platform, service: str) -> AsyncIterator[asyncio.Event]:
+    """Intake's calls to ``service`` wait until the block ends; the event is set once a
+    call is waiting (intake's memo of that service's answers is emptied first)."""
+    upstreams = platform.apps["intake"].state.upstreams
+    asked, answer = asyncio.Event(), asyncio.Event()
+    fetch = upstreams._fetch[service]
+
+    async def held(path: str, headers: Any) -> tuple[int, bytes]:
+        asked.set()
+        await answer.wait()
+        found: tuple[int, bytes] = await fetch(path, headers)
+        return found
+
+    upstreams._fetch[service] = held
+    upstreams._calendars = TtlMemo(60.0)
+    upstreams._catalogue = TtlMemo(30.0)
+    try:
+        yield asked
+    finally:
+        answer.set()
+
+
+async def transactions_waiting(connection: asyncpg.Connection) -> int:
+    """Sessions of this database idle inside a transaction."""
+    found = await connection.fetchval(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+    )
+    return int(found)

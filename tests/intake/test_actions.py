@@ -16,7 +16,6 @@ from services.intake import audit
 from services.intake.machine import Action
 from services.intake.models import AuditEntry, Dossier
 from services.intake.queues import encode_cursor
-from services.intake.upstreams import TtlMemo
 from services.tracking.models import DossierClock
 from shared.auth import Position, Principal, Role
 from shared.db import Database
@@ -27,9 +26,11 @@ from tests.intake.flow import (
     at,
     audited_actions,
     documents_for,
+    held_upstream,
     instant,
     set_clock,
     submit,
+    transactions_waiting,
     upload,
 )
 from tests.platform import CENTRE, Platform, distributed
@@ -377,36 +378,20 @@ async def test_an_action_holds_no_lock_or_transaction_while_another_service_answ
     """A receive waits for tracking (the agency's calendar): meanwhile the dossier's row
     is free and intake holds no transaction, so a slow service stalls nobody else."""
     code = await filed(platform, platform.citizen("citizen-1"))
-    upstreams = platform.apps["intake"].state.upstreams
-    asked, answer = asyncio.Event(), asyncio.Event()
-    fetch = upstreams._fetch["tracking"]
-
-    async def held(path: str, headers: Any) -> tuple[int, bytes]:
-        asked.set()
-        await answer.wait()
-        found: tuple[int, bytes] = await fetch(path, headers)
-        return found
-
-    upstreams._fetch["tracking"] = held
-    upstreams._calendars = TtlMemo(60.0)  # nothing kept: the receive must ask
     desk = platform.officer("desk-1", Position.DESK)
-    receiving = asyncio.create_task(act(platform, code, "receive", desk))
-    await asyncio.wait_for(asked.wait(), 10)
     other = await asyncpg.connect(platform.urls["intake"].replace("+asyncpg", ""))
     try:
-        async with other.transaction():
-            await other.execute("SET LOCAL lock_timeout = '200ms'")
-            locked = await other.fetchval(
-                "SELECT code FROM dossiers WHERE code = $1 FOR UPDATE", code
-            )
-        assert locked == code
-        waiting = await other.fetchval(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
-        )
-        assert waiting == 0
+        async with held_upstream(platform, "tracking") as asked:
+            receiving = asyncio.create_task(act(platform, code, "receive", desk))
+            await asyncio.wait_for(asked.wait(), 10)
+            async with other.transaction():
+                await other.execute("SET LOCAL lock_timeout = '200ms'")
+                locked = await other.fetchval(
+                    "SELECT code FROM dossiers WHERE code = $1 FOR UPDATE", code
+                )
+            assert locked == code
+            assert await transactions_waiting(other) == 0
     finally:
-        answer.set()
         await other.close()
     received = await receiving
     assert received.status_code == 200, received.text

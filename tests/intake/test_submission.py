@@ -26,8 +26,10 @@ from tests.intake.flow import (
     LICENCE_FORM,
     at,
     documents_for,
+    held_upstream,
     set_clock,
     submit,
+    transactions_waiting,
     upload,
 )
 from tests.platform import CENTRE, Platform, distributed
@@ -330,33 +332,17 @@ async def test_a_submission_with_a_key_holds_no_transaction_while_documents_answ
     that commits the dossier with its replayable answer opens only after that."""
     citizen = platform.citizen("citizen-1")
     documents = await documents_for(platform, LICENCE, citizen)
-    url = platform.urls["intake"].replace("+asyncpg", "")
-    other = await asyncpg.connect(url)
-    upstreams = platform.apps["intake"].state.upstreams
-    asked, answer = asyncio.Event(), asyncio.Event()
-    fetch = upstreams._fetch["documents"]
-
-    async def held(path: str, headers: Any) -> tuple[int, bytes]:
-        asked.set()
-        await answer.wait()
-        found: tuple[int, bytes] = await fetch(path, headers)
-        return found
-
-    upstreams._fetch["documents"] = held
+    other = await asyncpg.connect(platform.urls["intake"].replace("+asyncpg", ""))
     try:
         await other.execute("DELETE FROM known_documents")  # documents must be asked
-        key = {"Idempotency-Key": str(uuid.uuid4())}
-        filing = asyncio.create_task(
-            submit(platform, citizen, documents=documents, extra_headers=key)
-        )
-        await asyncio.wait_for(asked.wait(), 10)
-        waiting = await other.fetchval(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
-        )
-        assert waiting == 0
+        async with held_upstream(platform, "documents") as asked:
+            key = {"Idempotency-Key": str(uuid.uuid4())}
+            filing = asyncio.create_task(
+                submit(platform, citizen, documents=documents, extra_headers=key)
+            )
+            await asyncio.wait_for(asked.wait(), 10)
+            assert await transactions_waiting(other) == 0
     finally:
-        answer.set()
         await other.close()
     filed = await filing
     assert filed.status_code == 201, filed.text
