@@ -16,6 +16,8 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from services.gateway import outcomes
+
 logger = logging.getLogger("onestop.gateway.openapi")
 
 API_PREFIX = "/api/v1"
@@ -44,7 +46,7 @@ def merge(own: dict[str, Any], services: Mapping[str, dict[str, Any]]) -> dict[s
             if path.startswith(API_PREFIX):
                 merged["paths"].setdefault(path, {}).update(operations)
     merged["paths"] = dict(sorted(merged["paths"].items()))
-    return merged
+    return outcomes.declare(merged)
 
 
 def _renamed(document: dict[str, Any], renames: Mapping[str, str]) -> dict[str, Any]:

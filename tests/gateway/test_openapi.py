@@ -57,3 +57,38 @@ async def test_the_platform_serves_one_document_for_every_service(tmp_path: Path
     schemas = merged["components"]["schemas"]
     for ref in set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(merged))):
         assert ref in schemas, ref
+
+
+async def test_every_operation_declares_its_problems_and_its_credential(tmp_path: Path) -> None:
+    async with embedded(tmp_path) as platform:
+        document = (await platform.client.get("/api/v1/openapi.json")).json()
+        token = await platform.client.post(
+            "/api/v1/auth/token", data={"username": "001099000001", "password": "nope"}
+        )
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    problem = {"$ref": "#/components/schemas/Problem"}
+    checked = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            allowed = set(operation["x-access"]["allow"])
+            responses = operation["responses"]
+            for status in ("401", "429", "503"):
+                assert status in responses, where
+            if allowed <= {"public", "signed"}:
+                assert operation["security"] == [], where
+            else:
+                assert operation["security"] == [{"bearer": []}], where
+                assert responses["403"]["content"]["application/problem+json"]["schema"] == (
+                    problem
+                ), where
+            if "422" in responses:
+                assert list(responses["422"]["content"]) == ["application/problem+json"], where
+            if "requestBody" in operation:
+                assert {"400", "413", "422"} <= set(responses), where
+            checked += 1
+    assert checked > 40
+    # What the document says of a wrong login is what the login answers.
+    assert token.status_code == 401
+    assert token.headers["content-type"] == "application/problem+json"
+    assert "401" in document["paths"]["/api/v1/auth/token"]["post"]["responses"]
