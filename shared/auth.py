@@ -74,7 +74,12 @@ class TokenClaims:
     def revocation_id(self) -> str:
         """What a revocation names: the login, so that ending it refuses every access
         token it gave (each refresh gives another); a token of no login, by its id."""
-        return f"sid:{self.session_id}" if self.session_id else f"jti:{self.token_id}"
+        return login_revocation_id(self.session_id) if self.session_id else f"jti:{self.token_id}"
+
+
+def login_revocation_id(session_id: str) -> str:
+    """What revoking a login names (``TokenClaims.revocation_id`` of its tokens)."""
+    return f"sid:{session_id}"
 
 
 class TokenService:

@@ -33,7 +33,13 @@ from services.gateway.schemas import (
     VerifiedLogin,
 )
 from shared.access import SIGNED_IN, Grant, allow
-from shared.auth import CurrentPrincipal, PasswordHasher, TokenService, bearer_token
+from shared.auth import (
+    CurrentPrincipal,
+    PasswordHasher,
+    TokenService,
+    bearer_token,
+    login_revocation_id,
+)
 from shared.contracts.health import PlatformHealth
 from shared.db import SessionDep
 from shared.errors import TooManyRequests, Unauthorized, UpstreamUnavailable
@@ -228,7 +234,7 @@ async def vneid_callback(
     )
     # A takeover (service.verified_citizen): the earlier logins' access tokens are
     # refused before the takeover commits; if they cannot be, it does not happen.
-    await revoke_logins(request, [f"sid:{family}" for family in ended])
+    await revoke_logins(request, [login_revocation_id(str(family)) for family in ended])
     issued = account_service.start_session(
         session, user, tokens=tokens, refresh_ttl=refresh_ttl(request), now=now
     )

@@ -483,9 +483,10 @@ async def perform(
     """Apply ``action``; the caller's transaction commits it (or nothing happens).
     ``ahead``: what the caller already fetched (``look_ahead``) before it locked.
 
-    The dossier is read and the action checked first without a lock, what it needs
-    from other services is fetched, and only then is the row locked and checked again
-    (another officer may have acted meanwhile): no lock waits on another service."""
+    An action that asks other services (``ASKING``) first reads the dossier and checks
+    itself without a lock, asks them, and only then locks the row and checks again
+    (another officer may have acted meanwhile): no lock waits on another service. The
+    others lock at once."""
     if ahead is None and action not in ASKING:
         ahead = Prefetched(agency_code="")  # nothing to ask
     elif ahead is None:
