@@ -36,41 +36,28 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.sync import CENTRE, FORM, LICENCE, PDF, POSTGRES  # noqa: E402
+from bench.sync import CENTRE, FORM, LICENCE, PDF, fresh_databases, use_postgres  # noqa: E402
 from services import composition  # noqa: E402
 from shared.auth import AgencyMembership, Position, Principal, Role, TokenService  # noqa: E402
 from shared.settings import Mode, PlatformSettings  # noqa: E402
 
 PREFIX = "onestop_bench_locks_"
-NAMES = ("procedures", "intake", "tracking", "documents", "gateway", "national_portal")
-ENV_PREFIX = {"national_portal": "PORTAL"}
 
 
 def configure(pool: int) -> None:
-    os.environ["INTAKE_DB_POOL_SIZE"] = str(pool)
-    for name in NAMES:
-        prefix = ENV_PREFIX.get(name, name.upper())
-        os.environ[f"{prefix}_DATABASE_URL"] = f"{POSTGRES}/{PREFIX}{name}"
+    """The platform's settings, through the environment its settings classes read."""
+    use_postgres(PREFIX)
     os.environ.update({
+        "INTAKE_DB_POOL_SIZE": str(pool),
         "ONESTOP_LOG_LEVEL": "WARNING",
         "GATEWAY_PORTAL_SYNC_ENABLED": "false",
         "GATEWAY_RATE_LIMITS_ENABLED": "false",
     })  # fmt: skip
-
-
-async def fresh_databases() -> None:
-    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        for name in NAMES:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{PREFIX}{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 class Desk:
@@ -179,7 +166,7 @@ async def receptions(
 
 async def main(args: argparse.Namespace) -> None:
     configure(args.pool)
-    await fresh_databases()
+    await fresh_databases(PREFIX)
     with tempfile.TemporaryDirectory() as folder:
         platform = PlatformSettings(mode=Mode.EMBEDDED, data_dir=Path(folder))
         await composition.migrate(composition.SPECS, platform)

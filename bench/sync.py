@@ -76,12 +76,36 @@ PDF = b"%PDF-1.4\n%%EOF\n" * 50
 FAULTS = {"fail_share": 0.2, "timeout_share": 0.05, "drop_share": 0.05}
 
 
+# Each service's settings prefix (its ``<PREFIX>_DATABASE_URL``).
+SERVICE_PREFIXES = {
+    "procedures": "PROCEDURES",
+    "intake": "INTAKE",
+    "tracking": "TRACKING",
+    "documents": "DOCUMENTS",
+    "gateway": "GATEWAY",
+    "national_portal": "PORTAL",
+}
+
+
+def use_postgres(database_prefix: str) -> None:
+    """Every service on a PostgreSQL database of its own, named ``database_prefix`` and
+    the service: the settings classes read these when the platform is composed."""
+    for name, prefix in SERVICE_PREFIXES.items():
+        os.environ[f"{prefix}_DATABASE_URL"] = f"{POSTGRES}/{database_prefix}{name}"
+
+
+async def fresh_databases(database_prefix: str = PREFIX) -> None:
+    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        for name in SERVICE_PREFIXES:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database_prefix}{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
 def configure(lanes: int) -> None:
     """Every service on PostgreSQL; short time-outs so that a faulty run ends soon."""
-    for name, prefix in (("procedures", "PROCEDURES"), ("intake", "INTAKE"),
-                         ("tracking", "TRACKING"), ("documents", "DOCUMENTS"),
-                         ("gateway", "GATEWAY"), ("national_portal", "PORTAL")):  # fmt: skip
-        os.environ[f"{prefix}_DATABASE_URL"] = f"{POSTGRES}/{PREFIX}{name}"
+    use_postgres(PREFIX)
     os.environ.update({
         "ONESTOP_LOG_LEVEL": "WARNING",
         "GATEWAY_PORTAL_SYNC_ENABLED": "false",  # the bench runs the worker itself
@@ -98,16 +122,6 @@ def configure(lanes: int) -> None:
         "GATEWAY_RATE_ADDRESS_PER_MINUTE": str(10**9),
         "GATEWAY_RATE_ADDRESS_BURST": str(10**6),
     })  # fmt: skip
-
-
-async def fresh_databases() -> None:
-    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        for name in ("procedures", "intake", "tracking", "documents", "gateway",
-                     "national_portal"):  # fmt: skip
-            await admin.execute(f'DROP DATABASE IF EXISTS "{PREFIX}{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 class Driver:
