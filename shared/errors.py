@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -155,6 +156,26 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return described
 
 
+# The methods a 405 may name: each is tried against the app's routes.
+METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at the request's path (RFC 9110 §15.5.6).
+
+    Starlette's 405 names only the methods of the first route matching the path, so a
+    path whose GET and POST are two routes would advertise one of them. Each method is
+    tried instead through the routes' own matching (included routers match for theirs).
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+               for route in routes)
+    ]  # fmt: skip
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error of ``app`` as problem details, each with its own status.
 
@@ -190,8 +211,11 @@ def install_error_handlers(app: FastAPI) -> None:
         # Starlette's own details are the English status phrases; keep only real details.
         if detail == HTTPStatus(exc.status_code).phrase:
             detail = None
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         return problem_response(
-            exc.status_code, detail=detail, instance=request.url.path, headers=exc.headers
+            exc.status_code, detail=detail, instance=request.url.path, headers=headers
         )
 
     app.add_exception_handler(AppError, on_app_error)

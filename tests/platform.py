@@ -47,6 +47,9 @@ class Platform:
     def auth(self, principal: Principal) -> dict[str, str]:
         return {"authorization": f"Bearer {self.tokens.issue(principal)}"}
 
+    def admin(self) -> dict[str, str]:
+        return self.auth(Principal(subject="admin-1", username="admin", role=Role.ADMIN))
+
     def citizen(self, subject: str = "citizen-1") -> dict[str, str]:
         return self.auth(Principal(subject=subject, username=subject, role=Role.CITIZEN))
 

@@ -87,6 +87,8 @@ class Received:
     sha256: str
     content_type: str
     fields: dict[str, str] = field(default_factory=dict)
+    # Text fields sent more than once: the caller checks those it reads (form_fields).
+    repeated: frozenset[str] = frozenset()
 
     def close(self) -> None:
         self.spool.close()
@@ -145,6 +147,7 @@ async def receive(
     state = {"size": 0, "ended": False, "files": 0}
     header = bytearray()
     fields: dict[str, str] = {}
+    repeated: set[str] = set()
     current = _Part()
     pending_header: list[bytes] = [b"", b""]
     file_name: list[str] = []
@@ -191,6 +194,8 @@ async def receive(
 
     def on_part_end() -> None:
         if current.filename is None and current.name:
+            if current.name in fields:
+                repeated.add(current.name)
             fields[current.name] = current.data.decode("utf-8", "replace")
 
     def on_end() -> None:
@@ -240,6 +245,7 @@ async def receive(
         sha256=digest.hexdigest(),
         content_type=content,
         fields=fields,
+        repeated=frozenset(repeated),
     )
 
 

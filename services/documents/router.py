@@ -2,6 +2,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel
 from starlette.responses import RedirectResponse, Response
 
 from services.documents import service as document_service
@@ -12,6 +13,8 @@ from services.documents.schemas import (
     DirectUploadRequest,
     DocumentOut,
     DownloadOut,
+    ResultFields,
+    UploadFields,
 )
 from shared.access import Grant, allow
 from shared.auth import CurrentPrincipal
@@ -42,26 +45,25 @@ SettingsDep = Annotated[DocumentsSettings, Depends(get_settings)]
 ScannerDep = Annotated[ClamAV | None, Depends(get_scanner)]
 
 
-def multipart_body(**fields: str) -> dict[str, Any]:
+def multipart_body(fields: type[BaseModel]) -> dict[str, Any]:
     """The OpenAPI request body of a streamed upload (the route reads the stream itself,
-    so FastAPI cannot describe it): ``file`` and the string ``fields`` (name: what it is),
-    required unless their description says "optional"."""
-    properties: dict[str, Any] = {"file": {"type": "string", "format": "binary"}}
-    properties.update({name: {"type": "string", "description": d} for name, d in fields.items()})
-    required = ["file", *(name for name, d in fields.items() if "optional" not in d)]
-    schema = {"type": "object", "required": required, "properties": properties}
+    so FastAPI cannot describe it): a non-empty ``file`` and the text ``fields``."""
+    schema = fields.model_json_schema()
+    for name, field in schema["properties"].items():
+        # A form cannot send null: an optional field is one left out.
+        options = [o for o in field.pop("anyOf", []) if o.get("type") != "null"]
+        if options:
+            [only] = options
+            schema["properties"][name] = {**field, **only}
+    schema["properties"]["file"] = {"type": "string", "format": "binary", "minLength": 1}
+    schema["required"] = ["file", *schema.get("required", [])]
     return {
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
     }
 
 
-UPLOAD_BODY = multipart_body(kind="optional: loại giấy tờ")
-RESULT_BODY = multipart_body(
-    owner="the citizen it is issued to (their subject)",
-    dossier_code="the dossier it resolves",
-    agency_code="the agency issuing it (the caller's)",
-    kind="optional: loại giấy tờ",
-)
+UPLOAD_BODY = multipart_body(UploadFields)
+RESULT_BODY = multipart_body(ResultFields)
 
 
 @router.post(
@@ -146,7 +148,7 @@ async def start_direct_upload(
     )
 
 
-@router.post("/{document_id}/confirm", response_model=DocumentOut, **allow(Grant.OWN))
+@router.post("/{document_id:uuid}/confirm", response_model=DocumentOut, **allow(Grant.OWN))
 async def confirm_direct_upload(
     session: SessionDep,
     outbox: OutboxDep,
@@ -183,7 +185,7 @@ async def wallet(
     return await document_service.wallet(session, principal=principal, dossier_code=dossier, ids=id)
 
 
-@router.get("/{document_id}", response_model=DocumentOut, **allow(Grant.OWN, Grant.AGENCY))
+@router.get("/{document_id:uuid}", response_model=DocumentOut, **allow(Grant.OWN, Grant.AGENCY))
 async def detail(
     session: ReadSessionDep, principal: CurrentPrincipal, document_id: uuid.UUID
 ) -> DocumentOut:
@@ -191,8 +193,14 @@ async def detail(
 
 
 @router.get(
-    "/{document_id}/download",
+    "/{document_id:uuid}/download",
     response_model=DownloadOut,
+    responses={
+        307: {
+            "description": "With `redirect=true`: to the file itself (a short-lived link).",
+            "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+        }
+    },
     **allow(Grant.OWN, Grant.AGENCY),
 )
 async def download(

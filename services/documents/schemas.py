@@ -1,4 +1,5 @@
 import uuid
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -25,9 +26,35 @@ class DownloadOut(BaseModel):
     expires_at: AwareDatetime
 
 
+# What kind of paper a document is, as a short code ("giay-chung-sinh", "ket-qua"):
+# lower-case words joined by hyphens, starting with a letter (its column holds 100).
+LABEL_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+Label = Annotated[str, Field(max_length=100, pattern=LABEL_PATTERN, description="loại giấy tờ")]
+# In a form, blank too: a browser sends an empty input, which means "not given".
+FormLabel = Annotated[
+    str,
+    Field(max_length=100, pattern=r"^([a-z][a-z0-9]*(-[a-z0-9]+)*)?$", description="loại giấy tờ"),
+]
+
+
+class UploadFields(BaseModel):
+    """The text fields of a citizen's upload, beside its ``file`` (multipart)."""
+
+    kind: FormLabel | None = None
+
+
+class ResultFields(BaseModel):
+    """The text fields of a result an officer issues, beside its ``file`` (multipart)."""
+
+    owner: str = Field(min_length=1, max_length=64, description="the citizen's subject")
+    dossier_code: str = Field(min_length=1, max_length=60, description="the dossier it resolves")
+    agency_code: str = Field(min_length=1, max_length=30, description="the issuing agency")
+    kind: FormLabel = "ket-qua"
+
+
 class DirectUploadRequest(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    kind: str | None = Field(default=None, max_length=100)
+    kind: Label | None = None
 
 
 class DirectUploadOut(BaseModel):

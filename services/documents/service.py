@@ -13,9 +13,10 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import anyio.to_thread
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.documents import receiving, repository
@@ -28,7 +29,13 @@ from services.documents.models import (
     DownloadAudit,
 )
 from services.documents.scanning import ClamAV, Infected, ScannerUnavailable
-from services.documents.schemas import DirectUploadOut, DocumentOut, DownloadOut
+from services.documents.schemas import (
+    DirectUploadOut,
+    DocumentOut,
+    DownloadOut,
+    ResultFields,
+    UploadFields,
+)
 from shared.auth import Principal, Role
 from shared.contracts.documents import DocumentEvent, DocumentReady
 from shared.errors import (
@@ -38,6 +45,7 @@ from shared.errors import (
     PayloadTooLarge,
     Unprocessable,
     UpstreamUnavailable,
+    json_pointer,
 )
 from shared.events import Outbox
 from shared.logging import current_request_id
@@ -52,7 +60,15 @@ logger = logging.getLogger("onestop.documents")
 
 
 UNAVAILABLE = "Kho lưu trữ tệp tạm thời không sẵn sàng; vui lòng gửi lại sau."
-RESULT_FIELDS = ("owner", "dossier_code", "agency_code")
+FieldsT = TypeVar("FieldsT", bound=BaseModel)
+# What each refusal of a form field says (pydantic's own words are English).
+FIELD_PROBLEMS = {
+    "missing": "Bắt buộc.",
+    "string_too_short": "Bắt buộc.",
+    "string_too_long": "Quá dài.",
+    "string_pattern_mismatch": "Chỉ gồm chữ thường không dấu, chữ số và dấu gạch nối, "
+    "bắt đầu bằng chữ.",
+}
 
 
 class StoreUnavailable(UpstreamUnavailable):
@@ -221,12 +237,13 @@ async def upload(
     received = await receiving.receive(
         content_type, body, max_bytes=settings.max_upload_bytes, allowed=allowed
     )
+    try:
+        fields = form_fields(UploadFields, received)
+    except Unprocessable:
+        received.close()
+        raise
     document = _ready(
-        received,
-        new_key(),
-        owner=principal.subject,
-        kind=DocumentKind.UPLOAD,
-        label=received.fields.get("kind") or None,
+        received, new_key(), owner=principal.subject, kind=DocumentKind.UPLOAD, label=fields.kind
     )
     try:
         stored = await _store_then_record(session, outbox, storage, scanner, received, document)
@@ -236,6 +253,33 @@ async def upload(
 
 
 NOT_THE_AGENCY = "Chỉ cán bộ của cơ quan giải quyết được trả kết quả."
+
+
+def form_fields(model: type[FieldsT], received: receiving.Received) -> FieldsT:
+    """The text fields sent beside a file, checked against their declared shape (the
+    document's multipart schema is made from the same model). A blank field, as a
+    browser sends an empty input, is an absent one; one of the model's sent twice is
+    refused, since which was meant cannot be known. Other fields are ignored."""
+    twice = sorted(received.repeated & model.model_fields.keys())
+    if twice:
+        raise Unprocessable(
+            "Một trường được gửi nhiều lần.",
+            errors=[{"pointer": f"#/{name}", "message": "Chỉ gửi một lần."} for name in twice],
+        )
+    fields = received.fields
+    try:
+        return model.model_validate({name: value for name, value in fields.items() if value})
+    except ValidationError as exc:
+        raise Unprocessable(
+            "Thông tin gửi kèm tệp chưa hợp lệ.",
+            errors=[
+                {
+                    "pointer": json_pointer(error["loc"]),
+                    "message": FIELD_PROBLEMS.get(error["type"], error["msg"]),
+                }
+                for error in exc.errors()
+            ],
+        ) from None
 
 
 async def issue_result(
@@ -259,22 +303,16 @@ async def issue_result(
         allowed=receiving.ALWAYS | receiving.OFFICE,
     )
     try:
-        fields = received.fields
-        missing = [name for name in RESULT_FIELDS if not fields.get(name)]
-        if missing:
-            raise Unprocessable(
-                "Thiếu thông tin kết quả.",
-                errors=[{"pointer": f"#/{name}", "message": "Bắt buộc."} for name in missing],
-            )
-        if not principal.is_member_of(fields["agency_code"]):
+        fields = form_fields(ResultFields, received)
+        if not principal.is_member_of(fields.agency_code):
             raise Forbidden(NOT_THE_AGENCY)
         result = _ready(
             received,
             new_key(),
-            owner=fields["owner"],
+            owner=fields.owner,
             kind=DocumentKind.RESULT,
-            label=fields.get("kind") or "ket-qua",
-            issued_by=fields["agency_code"],
+            label=fields.kind,
+            issued_by=fields.agency_code,
         )
         document = await _store_and_keep(session, storage, scanner, received, result)
     finally:
@@ -282,8 +320,8 @@ async def issue_result(
     session.add(
         DocumentUse(
             document_id=document.id,
-            dossier_code=fields["dossier_code"],
-            agency_code=fields["agency_code"],
+            dossier_code=fields.dossier_code,
+            agency_code=fields.agency_code,
             used_at=document.created_at,
         )
     )

@@ -1,4 +1,5 @@
 import re
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
@@ -15,6 +16,15 @@ class TokenResponse(BaseModel):
     refresh_token: str | None = None
 
 
+class PasswordLogin(BaseModel):
+    """The OAuth 2 password grant (RFC 6749 §4.3.2), sent as a form. Other fields an OAuth
+    client adds (``scope``, ``client_id``) are ignored."""
+
+    grant_type: Literal["password"] = "password"
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=128)
+
+
 class RefreshRequest(BaseModel):
     refresh_token: str = Field(min_length=20, max_length=200)
 
@@ -22,7 +32,9 @@ class RefreshRequest(BaseModel):
 class Registration(BaseModel):
     """A citizen signs up with their personal identification number."""
 
-    id_number: str = Field(description="12 chữ số", min_length=1, max_length=20)
+    # The shape here; the province code, century and year of birth are checked on
+    # registration (services/gateway/identity.py), a 422 naming what is wrong.
+    id_number: str = Field(description="12 chữ số", pattern=CITIZEN_ID.pattern)
     full_name: str = Field(min_length=1, max_length=200)
     password: str = Field(min_length=8, max_length=128)
 

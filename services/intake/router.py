@@ -178,7 +178,7 @@ async def list_dossiers(
     principal: CurrentPrincipal,
     now: NowDep,
     status: Annotated[Status | None, Query()] = None,
-    agency: Annotated[str | None, Query(pattern=AGENCY_PATTERN)] = None,
+    agency: Annotated[str | None, Query(pattern=AGENCY_PATTERN, max_length=30)] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> QueuePage:
@@ -393,7 +393,8 @@ async def agency_queue(
     agency_code: AgencyCode,
     status: Annotated[list[Status] | None, Query()] = None,
     timeliness: Annotated[
-        str | None, Query(pattern="^(on_track|due_soon|overdue|paused|not_received)$")
+        str | None,
+        Query(pattern="^(on_track|due_soon|overdue|paused|not_received)$", max_length=20),
     ] = None,
     assignee: Annotated[str | None, Query(max_length=64, description="'me' or a subject")] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
@@ -426,7 +427,7 @@ AdminOnly = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 async def national_versions(
     session: ReadSessionDep,
     _: AdminOnly,
-    after: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
+    after: Annotated[str | None, Query(pattern=CODE_PATTERN, max_length=60)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> NationalVersions:
     """Admin (the portal sync): every dossier's code and version, by code, to reconcile

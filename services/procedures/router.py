@@ -35,7 +35,7 @@ ADMIN = allow(Grant.ADMIN)
 async def list_agencies(
     session: SessionDep,
     level: AgencyLevel | None = None,
-    parent: Annotated[str | None, Query(pattern=AGENCY_CODE)] = None,
+    parent: Annotated[str | None, Query(pattern=AGENCY_CODE, max_length=30)] = None,
 ) -> list[AgencyOut]:
     """Agencies with their national codes, optionally by level or parent."""
     agencies = await procedure_service.list_agencies(session, level=level, parent_code=parent)
@@ -58,7 +58,7 @@ async def list_fields(session: SessionDep) -> list[FieldOut]:
 @router.get("/online-services", response_model=OnlineServices, tags=["procedures"], **PUBLIC)
 async def online_services(
     session: SessionDep,
-    agency: Annotated[str | None, Query(pattern=AGENCY_CODE)] = None,
+    agency: Annotated[str | None, Query(pattern=AGENCY_CODE, max_length=30)] = None,
     online: Annotated[
         Literal[OnlineLevel.FULL, OnlineLevel.PARTIAL] | None,
         Query(description="full (toàn trình) or partial (một phần); both when omitted"),
@@ -79,7 +79,8 @@ async def search_procedures(
     field: Annotated[str | None, Query(max_length=40)] = None,
     level: AgencyLevel | None = None,
     agency: Annotated[
-        str | None, Query(pattern=AGENCY_CODE, description="offered at this agency's desk")
+        str | None,
+        Query(pattern=AGENCY_CODE, max_length=30, description="offered at this agency's desk"),
     ] = None,
     online: Annotated[
         OnlineLevel | Literal["any"] | None,

@@ -1,8 +1,7 @@
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AwareDatetime
 
 from services.tracking import calendars, stats
 from services.tracking.schemas import (
@@ -18,6 +17,7 @@ from shared.access import Grant, allow
 from shared.auth import Principal, Role, require_role
 from shared.db import INT32_MAX, SessionDep
 from shared.errors import Unprocessable
+from shared.params import IsoDate, IsoDateTime
 from shared.runtime import OutboxDep
 
 router = APIRouter(prefix="/api/v1", tags=["calendars"])
@@ -82,7 +82,7 @@ async def deadline(
     session: SessionDep,
     engines: EnginesDep,
     key: CalendarKey,
-    start: Annotated[AwareDatetime, Query(description="ISO 8601 with its UTC offset")],
+    start: Annotated[IsoDateTime, Query(description="ISO 8601 with its UTC offset")],
     working_days: Annotated[int | None, Query(ge=1, le=MAX_WORKING_DAYS)] = None,
     working_hours: Annotated[int | None, Query(ge=1, le=MAX_WORKING_DAYS * 8)] = None,
 ) -> DeadlineOut:
@@ -143,8 +143,8 @@ async def timeliness(
     agency: Annotated[str | None, Query(max_length=40)] = None,
     procedure: Annotated[str | None, Query(max_length=40)] = None,
     field: Annotated[str | None, Query(max_length=40)] = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[IsoDate | None, Query(alias="from")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to")] = None,
     group_by: GroupBy | None = None,
 ) -> TimelinessReport:
     """Early / on time / late among dossiers finished in the period (local dates,
@@ -167,8 +167,8 @@ async def service_quality_index(
     session: SessionDep,
     principal: StatsReaderDep,
     agency: Annotated[str | None, Query(max_length=40)] = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[IsoDate | None, Query(alias="from")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> IndexReport:
     """The Decision 766/QĐ-TTg indicators the platform's data can answer, each with its
     formula and inputs; the others say what they lack."""

@@ -48,11 +48,18 @@ def period(start: date | None, end: date | None, *, today: date) -> tuple[date, 
     return start, end
 
 
+# The first and last days whose local midnights are instants Python can hold in UTC
+# (0001-01-01 00:00 +07:00 is before year 1 there). A period asked from 0001-01-01 "since
+# ever" covers every dossier all the same: none is that old.
+EARLIEST = date(1, 1, 2)
+LATEST = date(9999, 12, 30)
+
+
 def instants(start: date, end: date) -> tuple[datetime, datetime]:
     """The period's local days as instants: [start 00:00, the day after end 00:00)."""
     return (
-        datetime.combine(start, time(0), tzinfo=ZONE),
-        datetime.combine(end + timedelta(days=1), time(0), tzinfo=ZONE),
+        datetime.combine(max(start, EARLIEST), time(0), tzinfo=ZONE),
+        datetime.combine(min(end, LATEST) + timedelta(days=1), time(0), tzinfo=ZONE),
     )
 
 

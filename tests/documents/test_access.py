@@ -168,6 +168,33 @@ class TestResults:
         assert link.status_code == 200
 
     @pytest.mark.parametrize(
+        "field",
+        [
+            {"owner": "c" * 65},
+            {"dossier_code": "R" * 61},
+            {"agency_code": CENTRE + "x" * 20},
+            {"kind": "k" * 101},
+            {"kind": "Giấy tờ"},
+        ],
+        ids=["owner", "dossier code", "agency code", "kind", "kind not a code"],
+    )
+    async def test_a_field_beyond_its_declared_shape_is_422_and_keeps_nothing(
+        self, client: Client, documents_settings: DocumentsSettings, field: dict[str, str]
+    ) -> None:
+        """Each field fits its column: on PostgreSQL a longer one was a 500."""
+        data = {"owner": "c-1", "dossier_code": "R-1", "agency_code": CENTRE, **field}
+        response = await client.http.post(
+            "/api/v1/documents/results",
+            files={"file": ("ket-qua.png", PNG, "image/png")},
+            data=data,
+            headers=client.auth("officer"),
+        )
+        assert response.status_code == 422, response.text
+        [name] = field
+        assert response.json()["errors"][0]["pointer"] == f"#/{name}"
+        assert await announced(documents_settings) == []
+
+    @pytest.mark.parametrize(
         ("dossier", "owner"),
         [("R-2", "c-1"), ("R-1", "c-2")],
         ids=["another dossier", "another owner"],

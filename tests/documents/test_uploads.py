@@ -53,6 +53,27 @@ class TestAccepted:
             "giay-chung-sinh",
         )
 
+    async def test_a_kind_that_is_no_short_code_is_422_and_nothing_is_kept(
+        self, client: Client, documents_settings: DocumentsSettings
+    ) -> None:
+        for kind in ("k" * 101, "Giấy chứng sinh", "0.0"):  # longer than its column on PostgreSQL
+            response = await client.upload(PDF, kind=kind)
+            assert response.status_code == 422, response.text
+            assert response.json()["errors"][0]["pointer"] == "#/kind"
+        assert await announced(documents_settings) == []
+        assert (await client.get("/api/v1/documents")).json() == []
+        blank = await client.upload(PDF, kind="")  # an empty input of a browser's form
+        assert (blank.status_code, blank.json()["label"]) == (201, None)
+        twice = await client.http.post(
+            "/api/v1/documents",
+            files=[("kind", (None, b"ban-ve")), ("kind", (None, b"ban-sao")),
+                   ("file", ("a.pdf", PDF, "application/pdf"))],
+            headers=client.auth("citizen"),
+        )  # fmt: skip
+        assert twice.status_code == 422, twice.text  # which one was meant is not guessed
+        assert twice.json()["errors"] == [{"pointer": "#/kind", "message": "Chỉ gửi một lần."}]
+        assert len((await client.get("/api/v1/documents")).json()) == 1
+
     async def test_a_stored_document_is_announced_once_with_its_facts(
         self, client: Client, documents_settings: DocumentsSettings
     ) -> None:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from services import cli
 from services.gateway import sync
 from services.national_portal.models import PortalDossier, PortalProcedure, PortalProgress
-from shared.auth import Position, Principal, Role
+from shared.auth import Position
 from shared.db import Database
 from shared.runtime import Runtime
 from tests.intake.flow import PDF, act, submit
@@ -84,7 +84,7 @@ async def national(platform: Platform, code: str) -> dict[str, Any]:
 
 
 def admin(platform: Platform) -> dict[str, str]:
-    return platform.auth(Principal(subject="admin-1", username="admin", role=Role.ADMIN))
+    return platform.admin()
 
 
 async def sync_status(platform: Platform) -> dict[str, Any]:

@@ -283,7 +283,6 @@ async def test_a_wrong_assertion_is_refused(platform: Platform) -> None:
         "an unknown key id": lambda s: jwt.encode(
             claims_for(s), "k" * 32, algorithm="HS256", headers={"kid": "unknown"}
         ),
-        "not a JWT": lambda s: "not-a-jwt",
         "a number that does not check": lambda s: key.sign(claims_for(s, sub="999999999999")),
     }
     for name, make in cases.items():
@@ -293,6 +292,12 @@ async def test_a_wrong_assertion_is_refused(platform: Platform) -> None:
             "/api/v1/auth/vneid/callback", params={"state": state, "assertion": make(state)}
         )
         assert answer.status_code == 401, f"{name}: {answer.status_code} {answer.text}"
+    # What is no compact JWS at all is refused by its shape (the document declares it).
+    _, query = await start(platform)
+    answer = await platform.client.get(
+        "/api/v1/auth/vneid/callback", params={"state": query["state"][0], "assertion": "no-jwt"}
+    )
+    assert answer.status_code == 422, answer.text
     # The same, rightly made, is accepted: what was refused above was the fault alone.
     _, query = await start(platform)
     state = query["state"][0]
