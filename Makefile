@@ -5,9 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 DATA_DIR ?= data
+# Cases per operation and phase in `make fuzz` (over 10,000 per identity at 150).
+FUZZ_EXAMPLES ?= 150
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck imports pytest services bench lock clean
+.PHONY: help install run test lint typecheck imports pytest services bench fuzz lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -51,6 +53,9 @@ bench: $(STAMP) services ## Benchmarks (see bench/RESULTS.md); needs wrk (instal
 	$(BIN)/python bench/tracking.py
 	$(BIN)/python bench/documents.py
 	$(BIN)/python bench/sync.py
+
+fuzz: $(STAMP) ## Long fuzz of the public API as citizen, officer, anonymous (reports in .fuzz/)
+	$(BIN)/python -m tests.fuzz.run --max-examples $(FUZZ_EXAMPLES) --workdir .fuzz
 
 lock: ## Re-resolve the lock files from pyproject.toml (runtime for the image, dev for make)
 	$(BIN)/python -m pip install --quiet uv

@@ -2,56 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.infra import free_port
+from tests.onestop import onestop_run, wait_healthy
 
 pytestmark = pytest.mark.slow
-
-ONESTOP = str(Path(sys.executable).parent / "onestop")
-
-
-@contextmanager
-def onestop_run(data_dir: Path, port: int) -> Iterator[tuple[str, Path]]:
-    log = data_dir.parent / f"run-{port}.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [ONESTOP, "run", "--port", str(port), "--data-dir", str(data_dir)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env={k: v for k, v in os.environ.items() if not k.startswith("ONESTOP_")},
-        )
-        try:
-            yield f"http://127.0.0.1:{port}", log
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_healthy(base_url: str, log: Path, within: float = 60.0) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < within:
-        try:
-            if httpx.get(f"{base_url}/api/v1/health", timeout=2).status_code == 200:
-                return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"not healthy within {within}s:\n{log.read_text()[-3000:]}")
 
 
 def test_the_platform_starts_answers_and_keeps_its_data_across_restarts(tmp_path: Path) -> None:
