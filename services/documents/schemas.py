@@ -33,7 +33,7 @@ Label = Annotated[str, Field(max_length=100, pattern=LABEL_PATTERN, description=
 # In a form, blank too: a browser sends an empty input, which means "not given".
 FormLabel = Annotated[
     str,
-    Field(max_length=100, pattern=r"^([a-z][a-z0-9]*(-[a-z0-9]+)*)?$", description="loại giấy tờ"),
+    Field(max_length=100, pattern=f"^({LABEL_PATTERN[1:-1]})?$", description="loại giấy tờ"),
 ]
 
 
