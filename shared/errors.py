@@ -107,10 +107,6 @@ class UpstreamUnavailable(AppError):
     status, slug = 503, "service-unavailable"
 
 
-class UpstreamTimeout(AppError):
-    status, slug = 504, "upstream-timeout"
-
-
 def problem_response(
     status: int,
     *,

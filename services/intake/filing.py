@@ -12,8 +12,7 @@ One statement is atomic by itself. A submission that needs nothing else committe
 it (no idempotency key) writes it in a statement session: no ``BEGIN`` and ``COMMIT``
 round trips, and the agency's counter row, which every submission to that desk that day
 waits for, is locked while PostgreSQL runs the statement instead of until the request's
-event loop gets round to committing. Before, a submission took eight round trips, and
-the ORM's flush of three objects was a sixth of intake's CPU (bench/intake.py).
+event loop gets round to committing (what that saves: bench/RESULTS.md, intake).
 
 The statement's parts run in a fixed order: the files' counts (in the order of their
 ids), then the counter (it waits for the counts), then the rows that use the code. Two

@@ -5,8 +5,8 @@ kind, type); intake keeps those facts. They never change once a document is read
 a ready document is never taken away, so the copy cannot go stale; it can only lag, and
 a document not heard of yet is asked of documents over HTTP and learned then.
 
-Before this copy, that HTTP call was a third of a submission's CPU across the services
-(bench/intake.py). ``uses`` is intake's own count: documents' count when learned, plus
+Keeping the copy spares a submission that call (bench/RESULTS.md, intake). ``uses`` is
+intake's own count: documents' count when learned, plus
 one for each of intake's dossiers that attaches the document, in that dossier's
 transaction, so "reused" is exact even for two dossiers filed a moment apart.
 """

@@ -75,7 +75,7 @@ HANDLERS = frozenset({Position.SPECIALIST, Position.LEADER})
 @dataclass(frozen=True)
 class Rule:
     sources: frozenset[Status]
-    target: Status | None  # None: the status does not change (assign, forward, apologize)
+    target: Status | None  # None: the status does not change (forward, apologize)
     citizen: bool = False  # the applicant acts (otherwise an officer of the agency)
     positions: frozenset[Position] = frozenset()
     holder_only: bool = False  # only the officer holding the assigned dossier

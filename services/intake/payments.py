@@ -1,7 +1,7 @@
 """Payments: a mock provider and its signed, idempotent callback.
 
 ``request-payment`` gives the dossier a payment id and an amount. The citizen pays at the
-provider (here the mock, ``POST /api/v1/payments/{id}/mock-pay``), which then calls
+provider (here the mock, ``POST /api/v1/dossiers/{code}/payment/mock-pay``), which then calls
 ``POST /api/v1/payments/callback`` with the payment id, the amount and its reference,
 signed with HMAC-SHA256 under the secret intake shares with it. The callback checks the
 signature (403), that the amount is the one asked (422), and applies the ``pay`` action

@@ -58,10 +58,15 @@ SUMMARY_COLUMNS = (
 )
 OPEN_STATUSES = tuple(status.value for status in Status if status not in FINAL)
 BUCKETS = ("on_track", "due_soon", "overdue", "paused", "not_received")
-BAD_CURSOR = Unprocessable(
-    "Con trỏ phân trang không hợp lệ.",
-    errors=[{"location": "query", "parameter": "cursor", "message": "Dùng next_cursor."}],
-)
+
+
+def bad_cursor() -> Unprocessable:
+    """A new error each time: one instance raised again would carry an earlier request's
+    traceback and context into the next."""
+    return Unprocessable(
+        "Con trỏ phân trang không hợp lệ.",
+        errors=[{"location": "query", "parameter": "cursor", "message": "Dùng next_cursor."}],
+    )
 
 
 def encode_cursor(*parts: Any) -> str:
@@ -72,9 +77,9 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     try:
         parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except ValueError as exc:
-        raise BAD_CURSOR from exc
+        raise bad_cursor() from exc
     if not isinstance(parts, list) or len(parts) != size:
-        raise BAD_CURSOR
+        raise bad_cursor()
     return parts
 
 
@@ -187,9 +192,9 @@ def _instant(raw: object) -> datetime:
     try:
         value = datetime.fromisoformat(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
-        raise BAD_CURSOR from exc
+        raise bad_cursor() from exc
     if value.utcoffset() is None:
-        raise BAD_CURSOR
+        raise bad_cursor()
     return value
 
 

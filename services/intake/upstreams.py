@@ -104,9 +104,9 @@ class _Unreachable(Exception):
 
 
 def _pooled(url: str) -> tuple[Fetch, Close] | None:
-    """GETs over the lean keep-alive client for a plain ``http://host:port`` service:
-    httpx on aiohttp cost intake about a quarter of a submission's CPU for the call to
-    documents (bench/RESULTS.md, intake). None for anything else (TLS, a path prefix)."""
+    """GETs over the lean keep-alive client for a plain ``http://host:port`` service,
+    which costs a submission far less CPU than httpx (bench/RESULTS.md, intake). None for
+    anything else (TLS, a path prefix): those keep httpx."""
     pool = pool_for(url, max_connections=100, connect_timeout=2.0, read_timeout=10.0)
     if pool is None:
         return None
