@@ -63,6 +63,32 @@ class Filed:
     head_hash: str
 
 
+class MissingValue(ValueError):
+    """A column that must hold a value has none, and no default to give it."""
+
+
+def row_values(instance: object, table: Table, names: Iterable[str]) -> dict[str, Any]:
+    """The values of ``instance``'s columns ``names``, as the ORM would write them.
+
+    The rows are written with Core statements, which send a None as NULL: an attribute
+    left unset gets its column's default here (``models.py`` declares it once), and a
+    column that can be neither NULL nor defaulted fails now, on every database, rather
+    than as NULL on one of them."""
+    values: dict[str, Any] = {}
+    for name in names:
+        column = table.c[name]
+        value = getattr(instance, name)
+        if value is None and column.default is not None:
+            default: Any = column.default
+            if not default.is_scalar and not default.is_callable:
+                raise MissingValue(f"{table.name}.{name}: a default Python cannot give")
+            value = default.arg(None) if default.is_callable else default.arg
+        if value is None and not column.nullable and column.server_default is None:
+            raise MissingValue(f"{table.name}.{name} has no value")
+        values[name] = value
+    return values
+
+
 def _typed(table: Table, names: Iterable[str], prefix: str) -> list[Any]:
     # Typed, so that asyncpg is told each value's type (a bare parameter in a SELECT
     # list would be text, which a JSON or timestamp column does not take).
@@ -174,8 +200,8 @@ async def write(session: AsyncSession, outbox: Outbox, new: NewDossier) -> Filed
     envelope = outbox.row(
         outbox.envelope(event_type, payload, subject=MARKER, sequence=new.entry.sequence)
     )
-    dossier_values = {name: getattr(new.dossier, name) for name in DOSSIER_COLUMNS}
-    entry_values = {name: getattr(new.entry, name) for name in ENTRY_COLUMNS}
+    dossier_values = row_values(new.dossier, _DOSSIERS, DOSSIER_COLUMNS)
+    entry_values = row_values(new.entry, _ENTRIES, ENTRY_COLUMNS)
     if one_statement(session):
         files = known_documents.use_rows(new.files)
         parameters: dict[str, Any] = {

@@ -155,3 +155,33 @@ async def test_parallel_submissions_sharing_files_take_distinct_codes_and_count_
         counted = await known_documents.lookup(session, [f.id for f in shared])
         assert {f.uses for f in counted.values()} == {60}
         assert await audit.verify(session) == (60, [])
+
+
+async def test_a_column_left_unset_gets_its_models_default_on_both_databases(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever columns models.py gives a default, read from the table, not listed here:
+    the submission leaves them unset, and the rows still hold the defaults."""
+    table = Dossier.__table__
+    defaulted = {c.name: c.default for c in table.columns if c.default is not None}
+    assert defaulted  # the model declares some, or this test tests nothing
+    write = filing.write
+
+    async def write_with_defaults_unset(session, outbox, new):  # type: ignore[no-untyped-def]
+        for name in defaulted:
+            setattr(new.dossier, name, None)
+        return await write(session, outbox, new)
+
+    monkeypatch.setattr(filing, "write", write_with_defaults_unset)
+    dossier = await submit(database, [file()])
+    async with database.session() as session:
+        stored = await session.get(Dossier, dossier.code)
+        assert stored is not None
+        for name, default in defaulted.items():
+            expected = default.arg(None) if default.is_callable else default.arg
+            assert getattr(stored, name) == expected, name
+
+
+def test_a_required_column_without_a_value_fails_before_anything_is_written() -> None:
+    with pytest.raises(filing.MissingValue, match="has no value"):
+        filing.row_values(Dossier(), Dossier.__table__, filing.DOSSIER_COLUMNS)  # type: ignore[arg-type]
