@@ -52,7 +52,9 @@ bench: $(STAMP) services ## Benchmarks (see bench/RESULTS.md); needs wrk (instal
 	$(BIN)/python bench/deadlines.py
 	$(BIN)/python bench/tracking.py
 	$(BIN)/python bench/documents.py
-	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/intake.py
+	$(BIN)/python -u bench/sync.py
+	$(BIN)/python bench/locks.py
 
 fuzz: $(STAMP) ## Long fuzz of the public API as citizen, officer, anonymous (reports in .fuzz/)
 	$(BIN)/python -m tests.fuzz.run --max-examples $(FUZZ_EXAMPLES) --workdir .fuzz
