@@ -391,7 +391,7 @@ async def load_dossiers(count: int, now: datetime) -> float:
     from alembic import command
 
     from services.composition import SPECS
-    from services.intake.tallies import fold_past_days
+    from services.intake.repository.tallies import fold_past_days
     from shared.db import Database
     from shared.migrations import alembic_config
 

@@ -6,11 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from services.gateway import sync
-from services.gateway.models import PortalSync
 from services.gateway.schemas import DeadLetter, SyncStatus
 from shared.access import Grant, allow
 from shared.db import ReadSessionDep, SessionDep
-from shared.errors import Conflict, NotFound
 
 router = APIRouter(prefix="/api/v1/admin/portal-sync", tags=["admin"])
 Code = Annotated[str, Path(pattern=r"^[A-Za-z0-9.\-]{1,60}$")]
@@ -36,8 +34,5 @@ async def list_dead_letters(
 async def retry_dead_letter(session: SessionDep, code: Code) -> dict[str, str]:
     """Send a dead-lettered dossier again (after the cause was fixed); 409 for one the
     sync has not given up on, 404 for one it does not know."""
-    if not await sync.retry(session, code, now=datetime.now(UTC)):
-        if await session.get(PortalSync, code) is None:
-            raise NotFound(f"Hồ sơ {code} chưa từng được đồng bộ.")
-        raise Conflict(f"Hồ sơ {code} không nằm trong danh sách đồng bộ lỗi.")
+    await sync.retry(session, code, now=datetime.now(UTC))
     return {"code": code, "status": "owed"}

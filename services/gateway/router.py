@@ -123,20 +123,11 @@ async def refresh_tokens(
 ) -> TokenResponse:
     """Trade a refresh token for new tokens; it is then used up. A refresh token used a
     second time was copied: that login is ended on every device that holds it."""
-    try:
-        issued = await account_service.refresh(
-            session, body.refresh_token, tokens=tokens, refresh_ttl=refresh_ttl(request),
-            now=datetime.now(UTC),
-        )  # fmt: skip
-    except account_service.RefreshReused as reused:
-        # The request's transaction fails; it is ended first, so that its lock on the
-        # token's row does not stall the revocation, which commits on its own.
-        await session.rollback()
-        runtime: Runtime = request.app.state.runtime
-        async with runtime.db.session() as own:
-            await account_service.end_session(own, reused.family, now=datetime.now(UTC))
-        logger.warning("a refresh token was used twice: its login is ended")
-        raise Unauthorized(account_service.EXPIRED_SESSION) from None
+    runtime: Runtime = request.app.state.runtime
+    issued = await account_service.trade_refresh_token(
+        session, runtime.db, body.refresh_token, tokens=tokens,
+        refresh_ttl=refresh_ttl(request), now=datetime.now(UTC),
+    )  # fmt: skip
     return TokenResponse(**asdict(issued))
 
 

@@ -16,6 +16,7 @@ from services.gateway import identity, repository
 from services.gateway.models import AccountEvent, OfficerMembership, RefreshToken, User
 from services.gateway.schemas import AccountSeed, Registration
 from shared.auth import AgencyMembership, PasswordHasher, Principal, Role, TokenService
+from shared.db import Database
 from shared.errors import Conflict, Unauthorized, Unprocessable
 
 logger = logging.getLogger("onestop.gateway.accounts")
@@ -153,6 +154,28 @@ async def end_session(session: AsyncSession, family: uuid.UUID, *, now: datetime
 
 
 EXPIRED_SESSION = "Phiên đăng nhập đã hết hạn hoặc đã kết thúc. Vui lòng đăng nhập lại."
+
+
+async def trade_refresh_token(
+    session: AsyncSession,
+    database: Database,
+    secret: str,
+    *,
+    tokens: TokenService,
+    refresh_ttl: timedelta,
+    now: datetime,
+) -> Issued:
+    """``refresh``, and when the token was used before (copied), end its whole login:
+    the request's transaction fails, so the revocation commits in one of its own, after
+    the request's is ended (its lock on the token's row would stall the revocation)."""
+    try:
+        return await refresh(session, secret, tokens=tokens, refresh_ttl=refresh_ttl, now=now)
+    except RefreshReused as reused:
+        await session.rollback()
+        async with database.session() as own:
+            await end_session(own, reused.family, now=now)
+        logger.warning("a refresh token was used twice: its login is ended")
+        raise Unauthorized(EXPIRED_SESSION) from None
 
 
 # -- self-registration --------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from shared.contracts.dvcqg import ErrorCode
 from shared.contracts.events import EventEnvelope
 from shared.contracts.national import NationalRecord, NationalVersions
 from shared.db import Database, dialect_insert
+from shared.errors import Conflict, NotFound
 from shared.http import create_http_client
 from shared.runtime import BackgroundJob, ConsumerSpec, Runtime
 
@@ -535,12 +536,17 @@ async def dead_letters(session: AsyncSession, *, limit: int) -> list[DeadLetter]
     ]  # fmt: skip
 
 
-async def retry(session: AsyncSession, code: str, *, now: datetime) -> bool:
-    """An admin sends a dead-lettered dossier again, with a fresh budget."""
+async def retry(session: AsyncSession, code: str, *, now: datetime) -> None:
+    """An admin sends a dead-lettered dossier again, with a fresh budget; 409 for one
+    the sync has not given up on, 404 for one it does not know."""
     result = await session.execute(
         update(PortalSync)
         .where(PortalSync.code == code, PortalSync.dead_at.is_not(None))
         .values(dead_at=None, attempts=0, owed=True, next_attempt_at=now,
                 owed_since=func.coalesce(PortalSync.owed_since, now))
     )  # fmt: skip
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    if result.rowcount:  # type: ignore[attr-defined]
+        return
+    if await session.get(PortalSync, code) is None:
+        raise NotFound(f"Hồ sơ {code} chưa từng được đồng bộ.")
+    raise Conflict(f"Hồ sơ {code} không nằm trong danh sách đồng bộ lỗi.")

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import audit, clock, known_documents
+from services.intake import audit, clock, repository
 from services.intake.config import IntakeSettings
 from services.intake.machine import Action, Status, check
 from services.intake.machine import Dossier as MachineDossier
 from services.intake.models import Dossier
+from services.intake.repository import known_documents
 from services.intake.schemas import ActionIn
 from services.intake.submission import Problems, check_documents, invalid, reused
 from services.intake.upstreams import AgencyCalendar, DocumentFacts, Upstreams
@@ -439,7 +439,7 @@ async def look_ahead(
     """Read the dossier without a lock, check the action, and fetch what it needs from
     other services, holding neither a lock nor a transaction meanwhile. Must run before
     the session has written anything: it ends the session's transaction."""
-    seen = await session.get(Dossier, code)
+    seen = await repository.get_by_code(session, code)
     if seen is None or not visible_to(seen, actor):
         raise NotFound(f"Không có hồ sơ {code}.")
     check(machine_view(seen), action, actor)
@@ -455,26 +455,23 @@ async def look_ahead(
     )  # fmt: skip
 
 
-async def load_for_update(session: AsyncSession, code: str) -> Dossier | None:
-    """The dossier, locked until the transaction ends, as it is now (not as the
-    session read it earlier)."""
-    statement = (
-        select(Dossier).where(Dossier.code == code).execution_options(populate_existing=True)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    return (await session.scalars(statement)).one_or_none()
+@dataclass(frozen=True)
+class Call:
+    """An action asked of a dossier, and by whom (``authorization``: their token, for
+    the services the action asks on their behalf)."""
+
+    code: str
+    action: Action
+    body: ActionIn
+    actor: Principal
+    authorization: str
 
 
 async def perform(
     session: AsyncSession,
     outbox: Outbox,
+    call: Call,
     *,
-    code: str,
-    action: Action,
-    body: ActionIn,
-    actor: Principal,
-    authorization: str,
     upstreams: Upstreams,
     settings: IntakeSettings,
     now: datetime | None = None,
@@ -487,14 +484,15 @@ async def perform(
     itself without a lock, asks them, and only then locks the row and checks again
     (another officer may have acted meanwhile): no lock waits on another service. The
     others lock at once."""
+    code, action, body, actor = call.code, call.action, call.body, call.actor
     if ahead is None and action not in ASKING:
         ahead = Prefetched(agency_code="")  # nothing to ask
     elif ahead is None:
         ahead = await look_ahead(
-            session, code, action, body, actor=actor, authorization=authorization,
+            session, code, action, body, actor=actor, authorization=call.authorization,
             upstreams=upstreams,
         )  # fmt: skip
-    dossier = await load_for_update(session, code)
+    dossier = await repository.get_for_update(session, code)
     if dossier is None or not visible_to(dossier, actor):
         raise NotFound(f"Không có hồ sơ {code}.")
     target = check(machine_view(dossier), action, actor)
@@ -505,7 +503,7 @@ async def perform(
         action=action,
         body=body,
         actor=actor,
-        authorization=authorization,
+        authorization=call.authorization,
         upstreams=upstreams,
         settings=settings,
         now=now or datetime.now(UTC),

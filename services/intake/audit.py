@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.models import AuditEntry, Dossier
+from services.intake import repository
+from services.intake.models import AuditEntry
 
 GENESIS = "0" * 64
 
@@ -84,16 +85,6 @@ def append(
     return entry
 
 
-async def trail(session: AsyncSession, dossier_code: str) -> list[AuditEntry]:
-    """A dossier's entries, in order."""
-    rows = await session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.dossier_code == dossier_code)
-        .order_by(AuditEntry.sequence)
-    )
-    return list(rows)
-
-
 @dataclass(frozen=True)
 class Break:
     dossier_code: str
@@ -107,12 +98,7 @@ async def verify(session: AsyncSession) -> tuple[int, list[Break]]:
     breaks: list[Break] = []
     checked = 0
     previous: AuditEntry | None = None
-    entries = await session.stream_scalars(
-        select(AuditEntry)
-        .order_by(AuditEntry.dossier_code, AuditEntry.sequence)
-        .execution_options(yield_per=1000)
-    )
-    async for entry in entries:
+    async for entry in repository.every_audit_entry(session):
         checked += 1
         same = previous is not None and previous.dossier_code == entry.dossier_code
         expected_sequence = previous.sequence + 1 if same and previous else 1
@@ -126,18 +112,6 @@ async def verify(session: AsyncSession) -> tuple[int, list[Break]]:
         previous = entry
     # The chain cannot tell that its last entries were removed; the dossier row can: it
     # keeps the number and hash of its last entry.
-    heads = await session.stream(
-        select(Dossier.code, Dossier.audit_sequence)
-        .outerjoin(
-            AuditEntry,
-            and_(
-                AuditEntry.dossier_code == Dossier.code,
-                AuditEntry.sequence == Dossier.audit_sequence,
-            ),
-        )
-        .where(or_(AuditEntry.hash.is_(None), AuditEntry.hash != Dossier.head_hash))
-        .order_by(Dossier.code)
-    )
-    async for code, sequence in heads:
+    async for code, sequence in repository.headless_dossiers(session):
         breaks.append(Break(code, sequence, "last entry missing"))
     return checked, breaks

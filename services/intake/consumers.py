@@ -7,10 +7,11 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import known_documents
-from services.intake.actions import load_for_update, record_audit
+from services.intake import repository
+from services.intake.actions import record_audit
 from services.intake.clock import PAUSED_STATUSES
 from services.intake.models import Dossier, OutboxRecord, ProcessedEvent
+from services.intake.repository import known_documents
 from shared.contracts.documents import DOCUMENT_TOPIC, DocumentEvent, DocumentReady
 from shared.contracts.dossiers import DOSSIER_TOPIC, DossierEvent, DueChanged
 from shared.contracts.events import EventEnvelope
@@ -33,7 +34,7 @@ async def apply_due_change(session: AsyncSession, envelope: EventEnvelope) -> No
     if envelope.type != DossierEvent.DUE_CHANGED or envelope.subject is None:
         return
     change = DueChanged.model_validate(envelope.payload)
-    dossier = await load_for_update(session, envelope.subject)
+    dossier = await repository.get_for_update(session, envelope.subject)
     if dossier is None or not _applies(dossier, change):
         logger.info("due change not applied", extra={"dossier": envelope.subject})
         return

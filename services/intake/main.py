@@ -8,10 +8,10 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from services.intake import idempotency, tallies
 from services.intake.config import IntakeSettings
 from services.intake.consumers import DOCUMENTS, DUE_CHANGES
 from services.intake.models import Base, OutboxRecord
+from services.intake.repository import idempotency, tallies
 from services.intake.router import router
 from services.intake.upstreams import Upstreams
 from shared.app import build_service_app

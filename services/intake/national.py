@@ -3,10 +3,9 @@ and its audit trail, and the list of every dossier's version for reconciliation.
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.models import AuditEntry, Dossier
+from services.intake import repository
 from services.intake.views import local
 from shared.contracts.national import NationalRecord, NationalStep, NationalVersion
 
@@ -16,12 +15,10 @@ UNNAMED = "(không ghi tên)"
 
 
 async def record(session: AsyncSession, code: str) -> NationalRecord | None:
-    dossier = await session.get(Dossier, code)
+    dossier = await repository.get_by_code(session, code)
     if dossier is None:
         return None
-    entries = await session.scalars(
-        select(AuditEntry).where(AuditEntry.dossier_code == code).order_by(AuditEntry.sequence)
-    )
+    entries = await repository.audit_trail(session, code)
     applicant = dossier.applicant_data.get("applicant")
     name = applicant.get("full_name") if isinstance(applicant, dict) else None
     return NationalRecord(
@@ -59,9 +56,6 @@ async def versions(
     session: AsyncSession, *, after: str | None, limit: int
 ) -> tuple[list[NationalVersion], str | None]:
     """Dossiers by code after ``after``: a page, and the code to continue from."""
-    statement = select(Dossier.code, Dossier.audit_sequence).order_by(Dossier.code).limit(limit)
-    if after is not None:
-        statement = statement.where(Dossier.code > after)
-    rows = (await session.execute(statement)).all()
+    rows = await repository.versions_after(session, after=after, limit=limit)
     items = [NationalVersion(code=code, version=version) for code, version in rows]
     return items, (items[-1].code if len(items) == limit else None)

@@ -19,13 +19,12 @@ import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import actions
+from services.intake import actions, repository
 from services.intake.config import IntakeSettings
 from services.intake.machine import Action, Status
-from services.intake.models import AuditEntry, Dossier
+from services.intake.models import Dossier
 from services.intake.schemas import ActionIn
 from services.intake.upstreams import Upstreams
 from shared.auth import Principal, Role
@@ -63,9 +62,7 @@ def verify(notice: SignedNotice, secret: str) -> PaymentNotice:
 
 
 async def _already_paid(session: AsyncSession, code: str, payment_id: str) -> bool:
-    entries = await session.scalars(
-        select(AuditEntry).where(AuditEntry.dossier_code == code, AuditEntry.action == "pay")
-    )
+    entries = await repository.audited_actions(session, code, Action.PAY.value)
     return any(entry.details.get("payment_reference") == payment_id for entry in entries)
 
 
@@ -80,7 +77,7 @@ async def apply_notice(
 ) -> Dossier:
     """The ``pay`` action for a paid notice, once; the dossier as it stands otherwise."""
     body = ActionIn(payment_reference=notice.payment_id, note=notice.provider_reference)
-    seen = await session.get(Dossier, notice.dossier_code)
+    seen = await repository.get_by_code(session, notice.dossier_code)
     if seen is None:
         raise NotFound(f"Không có hồ sơ {notice.dossier_code}.")
     ahead = None
@@ -92,7 +89,7 @@ async def apply_notice(
                 session, seen.code, Action.PAY, body, actor=payer, authorization="",
                 upstreams=upstreams,
             )  # fmt: skip
-    dossier = await actions.load_for_update(session, notice.dossier_code)
+    dossier = await repository.get_for_update(session, notice.dossier_code)
     if dossier is None:
         raise NotFound(f"Không có hồ sơ {notice.dossier_code}.")
     if await _already_paid(session, dossier.code, notice.payment_id):
@@ -110,18 +107,9 @@ async def apply_notice(
     if notice.status != "paid" or dossier.applicant is None:
         return dossier  # a failed payment leaves the request open; walk-ins pay at the desk
     citizen = Principal(subject=dossier.applicant, username=PROVIDER, role=Role.CITIZEN)
+    call = actions.Call(dossier.code, Action.PAY, body, citizen, authorization="")
     return await actions.perform(
-        session,
-        outbox,
-        code=dossier.code,
-        action=Action.PAY,
-        body=body,
-        actor=citizen,
-        authorization="",
-        upstreams=upstreams,
-        settings=settings,
-        now=now,
-        ahead=ahead,
+        session, outbox, call, upstreams=upstreams, settings=settings, now=now, ahead=ahead
     )
 
 

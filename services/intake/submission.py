@@ -19,15 +19,18 @@ from typing import Any
 from jsonschema.exceptions import ValidationError as SchemaError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import audit, filing, known_documents
+from services.intake import audit, views
+from services.intake.config import IntakeSettings
 from services.intake.machine import Status
 from services.intake.models import AuditEntry, Dossier
+from services.intake.repository import filing, idempotency, known_documents
 from services.intake.schemas import SubmissionIn
 from services.intake.upstreams import DocumentFacts, Upstreams
 from shared import eforms
 from shared.auth import Position, Principal, Role
 from shared.contracts.dossiers import DossierDocuments, DossierEvent
 from shared.contracts.procedures import AgencyFacts, ProcedureFacts
+from shared.db import Database
 from shared.errors import Forbidden, Unprocessable, json_pointer
 from shared.events import Outbox
 
@@ -399,3 +402,73 @@ async def record(
     )
     await filing.write(session, outbox, new)
     return dossier
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the submission answers: the dossier filed now, or the first answer replayed."""
+
+    status_code: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+async def submit(
+    database: Database,
+    outbox: Outbox,
+    *,
+    body: SubmissionIn,
+    raw_body: bytes,
+    principal: Principal,
+    authorization: str,
+    idempotency_key: str | None,
+    upstreams: Upstreams,
+    settings: IntakeSettings,
+    now: datetime,
+) -> Answer:
+    """File a dossier: claim the idempotency key (or replay the answer it already has),
+    validate, record, answer. A key whose request fails is released, so that the
+    corrected request can use it again."""
+    claimed: idempotency.Claim | None = None
+    if idempotency_key is not None:
+        idempotency.check_key(idempotency_key)
+        found = await idempotency.claim(
+            database,
+            caller=principal.subject,
+            key=idempotency_key,
+            print_=idempotency.fingerprint(raw_body),
+            lease_seconds=settings.idempotency_lease_seconds,
+        )
+        if isinstance(found, idempotency.Replay):
+            return Answer(found.status_code, found.body, {"Idempotent-Replayed": "true"})
+        claimed = found
+    try:
+        if claimed is None:
+            # The dossier is one statement on PostgreSQL: no transaction (``filing``).
+            async with database.one_statement_session() as session:
+                accepted = await validate(
+                    session, body, principal, authorization=authorization, upstreams=upstreams
+                )
+                dossier = await record(
+                    session, outbox, body=body, accepted=accepted, principal=principal, now=now
+                )
+                answer = views.full(dossier, now=dossier.submitted_at).model_dump(mode="json")
+        else:
+            # The answer to replay commits with the dossier: a transaction, opened only
+            # once validation (which asks other services) is done, so that a slow
+            # service holds no transaction and no pooled connection for its wait.
+            async with database.read_session() as reading:
+                accepted = await validate(
+                    reading, body, principal, authorization=authorization, upstreams=upstreams
+                )
+            async with database.session() as session:
+                dossier = await record(
+                    session, outbox, body=body, accepted=accepted, principal=principal, now=now
+                )
+                answer = views.full(dossier, now=dossier.submitted_at).model_dump(mode="json")
+                await idempotency.complete(session, claimed, status_code=201, body=answer)
+    except BaseException:
+        if claimed is not None:
+            await idempotency.release(database, claimed)
+        raise
+    return Answer(201, answer, {"Location": f"/api/v1/dossiers/{dossier.code}"})

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select, update
 from services.intake import audit
 from services.intake.machine import Action
 from services.intake.models import AuditEntry, Dossier
-from services.intake.queues import encode_cursor
+from services.intake.repository.queues import encode_cursor
 from services.tracking.models import DossierClock
 from shared.auth import Position, Principal, Role
 from shared.db import Database

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from services.intake.codes import format_code, next_code
+from services.intake.repository.codes import format_code, next_code
 from shared.db import Database
 from tests.conftest import PgDatabase
 

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from services.intake import audit, filing, known_documents
-from services.intake.codes import format_code
+from services.intake import audit, repository
 from services.intake.models import AuditEntry, Dossier, DossierCounter, OutboxRecord
+from services.intake.repository import filing, known_documents
+from services.intake.repository.codes import format_code
 from services.intake.schemas import DocumentRef, SubmissionIn
 from services.intake.submission import Accepted, record
 from services.intake.upstreams import DocumentFacts
@@ -88,7 +89,7 @@ async def test_the_rows_carry_the_code_and_a_hash_that_verifies(database: Databa
         assert stored.applicant_data == {"full_name": "Trần Thị Bình"}
         assert stored.submitted_at == LATE_UTC
         assert stored.fee_total_vnd == 135000
-        entries = await audit.trail(session, first.code)
+        entries = await repository.audit_trail(session, first.code)
         assert [(e.sequence, e.action, e.hash) for e in entries] == [(1, "submit", first.head_hash)]
         assert entries[0].details["documents"] == 2
         # The hash is the one Python's formula gives, so the chain verifies.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from services.intake import known_documents
+from services.intake.repository import known_documents
 from services.intake.schemas import DocumentRef
 from services.intake.submission import Problems, check_documents
 from services.intake.upstreams import DocumentFacts

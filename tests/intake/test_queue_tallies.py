@@ -17,8 +17,8 @@ from sqlalchemy import column, delete, func, insert, select, table, text, update
 from services.intake.machine import Status
 from services.intake.main import spec
 from services.intake.models import Dossier, QueueTally
-from services.intake.queues import OPEN_STATUSES, counted
-from services.intake.tallies import NO_DAY, fold_past_days, tallied
+from services.intake.repository.queues import OPEN_STATUSES, counted
+from services.intake.repository.tallies import NO_DAY, fold_past_days, tallied
 from shared.db import Database
 from shared.migrations import alembic_config, upgrade
 

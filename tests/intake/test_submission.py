@@ -13,8 +13,8 @@ import asyncpg
 import pytest
 from sqlalchemy import func, select
 
-from services.intake import known_documents
 from services.intake.models import AuditEntry, Dossier, OutboxRecord
+from services.intake.repository import known_documents
 from shared.auth import Position, Principal, Role
 from shared.db import Database
 from tests.conftest import PgDatabase

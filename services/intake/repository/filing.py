@@ -35,8 +35,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import audit, codes, known_documents
+from services.intake import audit
 from services.intake.models import AuditEntry, Dossier, DossierCounter, KnownDocument, OutboxRecord
+from services.intake.repository import codes, known_documents
 from services.intake.upstreams import DocumentFacts
 from shared.events import Outbox
 

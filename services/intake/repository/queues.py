@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake.clock import PAUSED_STATUSES
 from services.intake.machine import FINAL, Status
 from services.intake.models import Dossier
-from services.intake.tallies import tallied
+from services.intake.repository.tallies import tallied
 from shared.errors import Unprocessable
 
 # What a queue row shows (``views.Summarised``): rows of these columns, not entities,

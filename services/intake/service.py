@@ -1,0 +1,231 @@
+"""What each intake route does, one function per route: who may see the dossier, the
+action or listing it asks for, and the answer it returns. Submitting has its own module
+(``submission.submit``), and so do the rules behind each step (``actions``, ``queues``,
+``payments``, ``slips``, ``national``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import anyio.to_thread
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake import actions, clock, national, payments, repository, slips, views
+from services.intake.config import IntakeSettings
+from services.intake.machine import Action
+from services.intake.models import Dossier
+from services.intake.repository import queues
+from services.intake.schemas import DossierOut, LookupOut, QueuePage
+from services.intake.upstreams import Upstreams
+from shared.auth import Principal, Role
+from shared.contracts.national import NationalRecord, NationalVersions
+from shared.errors import AppError, Conflict, Forbidden, NotFound
+from shared.events.outbox import Outbox
+
+# A citizen's payment is recorded from the provider's signed notice, never on their word.
+PAID_BY_PROVIDER = frozenset({Action.PAY})
+
+
+def _not_found(code: str) -> NotFound:
+    return NotFound(f"Không có hồ sơ {code}.")
+
+
+async def visible(session: AsyncSession, code: str, principal: Principal) -> Dossier:
+    """The dossier, if ``principal`` may see it; 404 alike for another's and for none."""
+    dossier = await repository.get_by_code(session, code)
+    if dossier is None or not actions.visible_to(dossier, principal):
+        raise _not_found(code)
+    return dossier
+
+
+async def _remaining(dossier: Dossier, upstreams: Upstreams, now: datetime) -> float | None:
+    """Working time left, shown while the clock waits for the citizen."""
+    if dossier.status not in clock.PAUSED_STATUSES:
+        return None
+    try:
+        calendar = await upstreams.calendar(dossier.agency_code)
+    except AppError:
+        return None  # tracking unreachable: the rest of the dossier still shows
+    return clock.remaining_minutes(dossier, calendar.engine, now) if calendar else None
+
+
+async def read(
+    session: AsyncSession, code: str, principal: Principal, *, upstreams: Upstreams, now: datetime
+) -> DossierOut:
+    dossier = await visible(session, code, principal)
+    return views.full(dossier, now=now, remaining=await _remaining(dossier, upstreams, now))
+
+
+async def act(
+    session: AsyncSession,
+    outbox: Outbox,
+    call: actions.Call,
+    *,
+    upstreams: Upstreams,
+    settings: IntakeSettings,
+    now: datetime,
+) -> DossierOut:
+    """One action of the status machine on the caller's transaction; 409 (nothing
+    changes) where it is not allowed or another action took its place first."""
+    if call.action in PAID_BY_PROVIDER and call.actor.role is Role.CITIZEN:
+        # A citizen's word is not a payment: online, the provider's signed notice records
+        # it (/payments/callback); at the counter, the desk records the receipt.
+        raise Forbidden(
+            "Thanh toán trực tuyến được ghi nhận khi cổng thanh toán xác nhận; "
+            "nộp tại quầy do cán bộ một cửa ghi nhận."
+        )
+    dossier = await actions.perform(
+        session, outbox, call, upstreams=upstreams, settings=settings, now=now
+    )
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # another action took this sequence number first
+        raise Conflict("Hồ sơ vừa được cập nhật bởi thao tác khác, vui lòng tải lại.") from exc
+    return views.full(dossier, now=now, remaining=await _remaining(dossier, upstreams, now))
+
+
+async def slip(
+    session: AsyncSession,
+    code: str,
+    kind: slips.SlipKind,
+    principal: Principal,
+    *,
+    upstreams: Upstreams,
+    settings: IntakeSettings,
+) -> bytes:
+    """The slip as PDF, with the agencies' names (their codes while the catalogue is
+    unreachable) and the lookup address its QR code carries."""
+    dossier = await visible(session, code, principal)
+    entries = await repository.audit_trail(session, code)
+
+    async def name_of(agency_code: str) -> str:
+        try:
+            agency = await upstreams.agency(agency_code)
+        except AppError:
+            return agency_code  # the catalogue is unreachable: the code still identifies it
+        return agency.name if agency else agency_code
+
+    context = slips.SlipContext(
+        dossier=dossier,
+        entries=entries,
+        agency_name=await name_of(dossier.agency_code),
+        receiving_name=await name_of(dossier.receiving_agency_code),
+        lookup_url=f"{settings.public_url.rstrip('/')}/api/v1/lookup/{code}",
+    )
+    return await anyio.to_thread.run_sync(slips.render, kind, context)  # CPU: off the loop
+
+
+async def mock_pay(
+    session: AsyncSession,
+    outbox: Outbox,
+    code: str,
+    payer: Principal,
+    *,
+    upstreams: Upstreams,
+    settings: IntakeSettings,
+    now: datetime,
+) -> dict[str, Any]:
+    """The mock provider pays for the applicant and shows its signed notice."""
+    dossier = await visible(session, code, payer)
+    signed, paid = await payments.mock_pay(
+        session, outbox, dossier, payer=payer, upstreams=upstreams, settings=settings, now=now
+    )
+    return {
+        "notice": signed.model_dump(),
+        "dossier": views.full(paid, now=now).model_dump(mode="json"),
+    }
+
+
+async def payment_callback(
+    session: AsyncSession,
+    outbox: Outbox,
+    notice: payments.SignedNotice,
+    *,
+    upstreams: Upstreams,
+    settings: IntakeSettings,
+    now: datetime,
+) -> dict[str, Any]:
+    """The provider's notice, checked by its signature; a repeat answers as the first."""
+    plain = payments.verify(notice, settings.payment_secret.get_secret_value())
+    dossier = await payments.apply_notice(
+        session, outbox, plain, upstreams=upstreams, settings=settings, now=now
+    )
+    return {"code": dossier.code, "status": dossier.status, "sequence": dossier.sequence}
+
+
+async def agency_queue(
+    session: AsyncSession,
+    principal: Principal,
+    agency_code: str,
+    *,
+    statuses: list[str] | None,
+    timeliness: str | None,
+    assignee: str | None,
+    cursor: str | None,
+    limit: int,
+    now: datetime,
+) -> QueuePage:
+    """An agency's queue, for its officers; counts per timeliness on the first page."""
+    if principal.role is not Role.OFFICER or not principal.is_member_of(agency_code):
+        raise Forbidden("Chỉ cán bộ của cơ quan xem được hàng đợi hồ sơ của cơ quan.")
+    rows, next_cursor, counts = await queues.queue(
+        session,
+        agency_code=agency_code,
+        statuses=statuses,
+        bucket=timeliness,
+        assignee=principal.subject if assignee == "me" else assignee,
+        cursor=cursor,
+        limit=limit,
+        now=now,
+        with_counts=cursor is None,
+    )
+    return QueuePage(items=views.summaries(rows, now=now), next_cursor=next_cursor, counts=counts)
+
+
+async def list_dossiers(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    status: str | None,
+    agency: str | None,
+    cursor: str | None,
+    limit: int,
+    now: datetime,
+) -> QueuePage:
+    """A citizen's own dossiers (newest first); an officer's agency queue (the first of
+    their agencies unless one is named)."""
+    if principal.role is Role.CITIZEN:
+        rows, next_cursor = await queues.own(
+            session, applicant=principal.subject, status=status, cursor=cursor, limit=limit
+        )
+        return QueuePage(items=views.summaries(rows, now=now), next_cursor=next_cursor, counts={})
+    agency = agency or (principal.agencies[0].agency_code if principal.agencies else None)
+    if principal.role is not Role.OFFICER or agency is None:
+        raise Forbidden("Chỉ công dân và cán bộ xem được danh sách hồ sơ.")
+    return await agency_queue(
+        session, principal, agency, statuses=[status] if status else None, timeliness=None,
+        assignee=None, cursor=cursor, limit=limit, now=now,
+    )  # fmt: skip
+
+
+async def lookup(session: AsyncSession, code: str, *, now: datetime) -> LookupOut:
+    dossier = await repository.get_by_code(session, code)
+    if dossier is None:
+        raise _not_found(code)
+    return views.lookup(dossier, now=now)
+
+
+async def national_record(session: AsyncSession, code: str) -> NationalRecord:
+    found = await national.record(session, code)
+    if found is None:
+        raise _not_found(code)
+    return found
+
+
+async def national_versions(
+    session: AsyncSession, *, after: str | None, limit: int
+) -> NationalVersions:
+    items, next_after = await national.versions(session, after=after, limit=limit)
+    return NationalVersions(items=items, next_after=next_after)
