@@ -7,6 +7,9 @@ PORT   ?= 8000
 DATA_DIR ?= data
 # Cases per operation and phase in `make fuzz` (over 10,000 per identity at 150).
 FUZZ_EXAMPLES ?= 150
+# Test processes in parallel. The tests wait on servers much of the time, so more
+# processes than cores pays: 4 on a 2-core machine ran the suite in 0.47x the time of 1.
+PYTEST_WORKERS ?= 4
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint typecheck imports pytest services bench fuzz lock clean
@@ -39,8 +42,8 @@ typecheck: $(STAMP) ## mypy --strict
 imports: $(STAMP) ## import-linter: services never import each other
 	$(BIN)/lint-imports
 
-pytest: $(STAMP) services ## pytest against real PostgreSQL, Redis and an S3 server
-	$(BIN)/pytest
+pytest: $(STAMP) services ## pytest against real PostgreSQL, Redis and an S3 server, in parallel
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 test: lint typecheck imports pytest ## Everything CI runs
 

@@ -5,24 +5,29 @@ the S3 server), with the outbox relays and consumers running in both."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import functools
+import shutil
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio.to_thread
 import httpx
+import uvicorn
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from services import composition
 from services.gateway.proxy import HttpUpstream, Upstream
 from shared.auth import AgencyMembership, Position, Principal, Role, TokenService
-from shared.db import Database
 from tests.conftest import SERVERS, PgDatabase, distributed_platform, embedded_platform
 from tests.infra import S3Server
-from tests.servers import serving
+from tests.servers import serving, stop_all
 
 CENTRE = "000.00.15.H49"  # the provincial one-stop centre (seeded)
 T = TypeVar("T")
@@ -71,11 +76,30 @@ async def eventually(check: Callable[[], Awaitable[T | None]], *, seconds: float
         await asyncio.sleep(0.05)
 
 
+_seeded: Path | None = None
+
+
+async def _migrated_and_seeded(data_dir: Path) -> None:
+    """``data_dir`` as ``onestop migrate`` and ``onestop seed`` leave it: built once per
+    process, then copied (its SQLite files name no path), since seeding costs about a
+    second a platform, mostly hashing the demo accounts' passwords."""
+    global _seeded
+    if _seeded is None:
+        built = Path(tempfile.mkdtemp(prefix="onestop-seeded-"))
+        atexit.register(shutil.rmtree, built, ignore_errors=True)
+        settings = embedded_platform(built)
+        await composition.migrate(composition.SPECS, settings)
+        await composition.seed(settings)
+        _seeded = built
+    await anyio.to_thread.run_sync(
+        functools.partial(shutil.copytree, _seeded, data_dir, dirs_exist_ok=True)
+    )
+
+
 @contextlib.asynccontextmanager
 async def embedded(data_dir: Path) -> AsyncIterator[Platform]:
     settings = embedded_platform(data_dir)
-    await composition.migrate(composition.SPECS, settings)
-    await composition.seed(settings)
+    await _migrated_and_seeded(data_dir)
     stack = composition.EmbeddedPlatform(
         settings, public_url="http://gw", poll_interval=POLL_SECONDS
     )
@@ -90,14 +114,6 @@ async def embedded(data_dir: Path) -> AsyncIterator[Platform]:
         await stack.stop()
 
 
-async def _seed_on_postgres(urls: dict[str, str]) -> None:
-    for name, service_seed in composition.SEEDS.items():
-        database = Database(urls[name])
-        async with database.session() as session:
-            await service_seed.load(session)
-        await database.dispose()
-
-
 @contextlib.asynccontextmanager
 async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[Platform]:
     settings = distributed_platform()
@@ -106,8 +122,8 @@ async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[Pl
     redis = Redis.from_url(SERVERS.redis_url)
     await redis.flushdb()
     await redis.aclose()
-    urls = {name: await pg_database(name) for name in composition.SPECS}
-    await _seed_on_postgres(urls)
+    urls = {name: await pg_database(name, seeded=True) for name in composition.SPECS}
+    fleet: list[uvicorn.Server] = []
     async with contextlib.AsyncExitStack() as stack:
         upstreams: dict[str, Upstream] = {}
         apps: dict[str, FastAPI] = {}
@@ -131,9 +147,11 @@ async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[Pl
                 name, settings, database_url=urls[name], **extra
             )
             app = composition.SPECS[name].create_app(service_settings)
-            base_url = await stack.enter_async_context(serving(app))
+            base_url = await stack.enter_async_context(serving(app, fleet=fleet))
             upstreams[name] = HttpUpstream(name, base_url)
             apps[name] = app
+        # Unwound before the servers: they are told to stop together.
+        stack.callback(stop_all, fleet)
         gateway_settings = composition.service_settings(
             "gateway",
             settings,

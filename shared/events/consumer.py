@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -71,6 +72,9 @@ class Consumer:
 
     async def run_once(self, *, block_ms: int | None = None) -> int:
         """Handle stale messages of crashed consumers, then new ones; return how many."""
+        return await self._deliver(await self._receive(block_ms))
+
+    async def _receive(self, block_ms: int | None = None) -> list[Delivery]:
         deliveries = await self._bus.claim_stale(
             self.group,
             self.name,
@@ -85,6 +89,9 @@ class Consumer:
             count=self._batch_size,
             block_ms=self._block_ms if block_ms is None else block_ms,
         )
+        return deliveries
+
+    async def _deliver(self, deliveries: list[Delivery]) -> int:
         unwanted = []
         for delivery in deliveries:
             envelope = await self._envelope(delivery)
@@ -154,10 +161,27 @@ class Consumer:
             logger.info("duplicate event dropped", extra={"event_id": str(envelope.id)})
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set. A read waiting for events is abandoned at once
+        then (what it was about to deliver stays pending, and is claimed again), so that
+        shutting down does not wait out ``block_ms``; handling is never cut short."""
         await self.start()
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                logger.warning("consumer cannot read, retrying", exc_info=True)
-                await asyncio.sleep(1.0)
+        stopping = asyncio.ensure_future(stop.wait())
+        receiving: asyncio.Future[list[Delivery]] | None = None
+        try:
+            while not stop.is_set():
+                try:
+                    receiving = asyncio.ensure_future(self._receive())
+                    await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    if not receiving.done():
+                        break
+                    await self._deliver(receiving.result())
+                except Exception:
+                    logger.warning("consumer cannot read, retrying", exc_info=True)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(stopping), 1.0)
+        finally:
+            for pending in (receiving, stopping):
+                if pending is not None and not pending.done():
+                    pending.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await pending
