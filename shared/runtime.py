@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -19,15 +20,16 @@ import httpx
 from fastapi import Depends, Request
 from redis.asyncio import Redis
 from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import TokenService
 from shared.cache import Cache, MemoryCache, RedisCache
+from shared.contracts.events import EventEnvelope
 from shared.contracts.health import ReadinessReport
 from shared.db import Database
 from shared.events import (
     Consumer,
     EventBus,
-    EventHandler,
     InboxMixin,
     InProcessBus,
     Outbox,
@@ -41,6 +43,11 @@ from shared.storage import ObjectStorage, StorageUnavailable
 logger = logging.getLogger("onestop.runtime")
 
 
+# How a service applies an event: with its runtime (its outbox and settings, for the
+# events and decisions that follow) and the consumer's transaction.
+ServiceEventHandler = Callable[["Runtime", AsyncSession, EventEnvelope], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class ConsumerSpec:
     """A consumer group of a service: the topics it reads, the event types it applies
@@ -48,7 +55,7 @@ class ConsumerSpec:
 
     group: str
     topics: tuple[str, ...]
-    handler: EventHandler
+    handler: ServiceEventHandler
     inbox_model: type[InboxMixin]
     types: frozenset[str] | None = None
 
@@ -60,7 +67,7 @@ class ConsumerSpec:
             group=self.group,
             name=name,
             topics=self.topics,
-            handler=self.handler,
+            handler=functools.partial(self.handler, runtime),
             types=self.types,
         )
 
@@ -131,6 +138,13 @@ class Runtime:
     extra_checks: dict[str, Check] = field(default_factory=dict)
     # States worth reporting that are not failures ("malware_scan": "off").
     info: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def events(self) -> Outbox:
+        """The service's outbox, for code that only runs where there is one."""
+        if self.outbox is None:
+            raise RuntimeError(f"{self.name} writes no events: it has no outbox")
+        return self.outbox
 
     def checks(self) -> dict[str, Check]:
         checks: dict[str, Check] = {"database": self.db.ping}

@@ -6,7 +6,7 @@ from services.documents import service as document_service
 from services.documents.models import ProcessedEvent
 from shared.contracts.dossiers import DOSSIER_TOPIC, DossierDocuments, DossierEvent
 from shared.contracts.events import EventEnvelope
-from shared.runtime import ConsumerSpec
+from shared.runtime import ConsumerSpec, Runtime
 
 # A dossier's documents: those it was filed with, those a supplement added, and the
 # results its resolution gave the applicant.
@@ -17,7 +17,9 @@ DOCUMENT_EVENTS = {
 }
 
 
-async def apply_submission(session: AsyncSession, envelope: EventEnvelope) -> None:
+async def apply_submission(
+    runtime: Runtime, session: AsyncSession, envelope: EventEnvelope
+) -> None:
     if envelope.type not in DOCUMENT_EVENTS or envelope.subject is None:
         return
     submitted = DossierDocuments.model_validate(envelope.payload)

@@ -92,7 +92,7 @@ async def mark_owed(
     )
 
 
-async def note_change(session: AsyncSession, envelope: EventEnvelope) -> None:
+async def note_change(runtime: Runtime, session: AsyncSession, envelope: EventEnvelope) -> None:
     """The consumer's handler: intake changed a dossier."""
     if envelope.type in SYNCED_EVENTS and envelope.subject is not None:
         await mark_owed(session, [envelope.subject], at=envelope.occurred_at)

@@ -10,17 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake import repository
 from services.intake.actions import record_audit
 from services.intake.clock import PAUSED_STATUSES
-from services.intake.models import Dossier, OutboxRecord, ProcessedEvent
+from services.intake.models import Dossier, ProcessedEvent
 from services.intake.repository import known_documents
 from shared.contracts.documents import DOCUMENT_TOPIC, DocumentEvent, DocumentReady
 from shared.contracts.dossiers import DOSSIER_TOPIC, DossierEvent, DueChanged
 from shared.contracts.events import EventEnvelope
-from shared.events import Outbox
-from shared.runtime import ConsumerSpec
+from shared.runtime import ConsumerSpec, Runtime
 
 logger = logging.getLogger("onestop.intake.consumers")
-# Events written by consumers, in their own transactions (no request around).
-OUTBOX = Outbox(OutboxRecord, source="intake")
 
 
 def _applies(dossier: Dossier, change: DueChanged) -> bool:
@@ -30,7 +27,9 @@ def _applies(dossier: Dossier, change: DueChanged) -> bool:
     return change.sequence is None or change.sequence == dossier.sequence
 
 
-async def apply_due_change(session: AsyncSession, envelope: EventEnvelope) -> None:
+async def apply_due_change(
+    runtime: Runtime, session: AsyncSession, envelope: EventEnvelope
+) -> None:
     if envelope.type != DossierEvent.DUE_CHANGED or envelope.subject is None:
         return
     change = DueChanged.model_validate(envelope.payload)
@@ -63,7 +62,7 @@ async def apply_due_change(session: AsyncSession, envelope: EventEnvelope) -> No
             "event": str(envelope.id),
         },
     )
-    OUTBOX.add(
+    runtime.events.add(
         session,
         DossierEvent.DUE_APPLIED,
         change.model_dump(mode="json"),
@@ -81,7 +80,7 @@ DUE_CHANGES = ConsumerSpec(
 )
 
 
-async def learn_document(session: AsyncSession, envelope: EventEnvelope) -> None:
+async def learn_document(runtime: Runtime, session: AsyncSession, envelope: EventEnvelope) -> None:
     if envelope.type != DocumentEvent.READY:
         return
     await known_documents.learn(session, DocumentReady.model_validate(envelope.payload))

@@ -10,20 +10,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tracking import ledger, repository
 from services.tracking.calendars import CALENDAR_CHANGED
-from services.tracking.models import Agency, OutboxRecord, ProcessedEvent
+from services.tracking.config import TrackingSettings
+from services.tracking.models import Agency, ProcessedEvent
 from shared.contracts.agencies import AGENCY_UPSERTED, AgencyUpserted
 from shared.contracts.dossiers import DOSSIER_TOPIC
 from shared.contracts.events import EventEnvelope
-from shared.events import Outbox
 from shared.runtime import ConsumerSpec, PeriodicSpec, Runtime
 
 logger = logging.getLogger("onestop.tracking")
 
-# Events written by consumers and jobs, in their own transactions (no request around).
-OUTBOX = Outbox(OutboxRecord, source="tracking")
+
+def _due_soon_minutes(runtime: Runtime) -> int:
+    settings = runtime.settings
+    assert isinstance(settings, TrackingSettings), settings
+    return settings.due_soon_minutes
 
 
-async def apply_agency(session: AsyncSession, envelope: EventEnvelope) -> None:
+async def apply_agency(runtime: Runtime, session: AsyncSession, envelope: EventEnvelope) -> None:
     """Keep the calendar each agency follows. An agency's own layer moves with it."""
     if envelope.type != AGENCY_UPSERTED:
         return  # other agency events are not tracking's business
@@ -40,22 +43,30 @@ async def apply_agency(session: AsyncSession, envelope: EventEnvelope) -> None:
         layer.version += 1
 
 
-async def apply_dossier(session: AsyncSession, envelope: EventEnvelope) -> None:
+async def apply_dossier(runtime: Runtime, session: AsyncSession, envelope: EventEnvelope) -> None:
     if envelope.type in ledger.CLOCK_EVENTS:
-        await ledger.record(session, envelope, OUTBOX)
+        await ledger.record(
+            session,
+            envelope,
+            outbox=runtime.events,
+            due_soon_minutes=_due_soon_minutes(runtime),
+        )
 
 
-async def apply_calendar_change(session: AsyncSession, envelope: EventEnvelope) -> None:
+async def apply_calendar_change(
+    runtime: Runtime, session: AsyncSession, envelope: EventEnvelope
+) -> None:
     if envelope.type != CALENDAR_CHANGED:
         return
     payload = envelope.payload
     moved = await ledger.recompute(
         session,
-        OUTBOX,
+        runtime.events,
         calendar_code=payload["calendar_code"],
         version=payload["version"],
         reason=f"Lịch {payload['calendar_code']} phiên bản {payload['version']}: "
         f"{payload['decision']}",
+        due_soon_minutes=_due_soon_minutes(runtime),
     )
     logger.info(
         "clocks recomputed",
@@ -65,7 +76,7 @@ async def apply_calendar_change(session: AsyncSession, envelope: EventEnvelope) 
 
 async def scan_clocks(runtime: Runtime) -> dict[str, int]:
     async with runtime.db.session() as session:
-        return await ledger.scan(session, OUTBOX, now=datetime.now(UTC))
+        return await ledger.scan(session, runtime.events, now=datetime.now(UTC))
 
 
 AGENCIES = ConsumerSpec(

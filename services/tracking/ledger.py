@@ -7,7 +7,6 @@ changes, with a report of every due date that moved.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -16,7 +15,6 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tracking import calendars, clocks, repository
-from services.tracking.config import TrackingSettings
 from services.tracking.models import (
     ClockAlert,
     ClockEntry,
@@ -42,18 +40,16 @@ CLOCK_EVENTS = {event.value for event in DossierEvent} - {
 }
 
 
-@functools.cache
-def settings() -> TrackingSettings:
-    """The service's settings, read once: consumers and jobs run without a request."""
-    return TrackingSettings()
-
-
 class MalformedEvent(ValueError):
     """An event the ledger cannot place: it goes to the dead-letter stream."""
 
 
 async def record(
-    session: AsyncSession, envelope: EventEnvelope, outbox: Outbox | None = None
+    session: AsyncSession,
+    envelope: EventEnvelope,
+    *,
+    outbox: Outbox | None,
+    due_soon_minutes: int,
 ) -> bool:
     """Append a dossier event to its ledger and refresh the clock; False if it was known.
 
@@ -89,7 +85,7 @@ async def record(
         )
     )
     await session.flush()
-    clock = await refresh(session, code)
+    clock = await refresh(session, code, due_soon_minutes=due_soon_minutes)
     if outbox is not None and clock is not None:
         await _correct_intake(session, outbox, clock, facts, sequence)
     return True
@@ -136,7 +132,9 @@ async def engine_for(session: AsyncSession, agency_code: str) -> WorkingTime:
     return await calendars.ENGINES.get(session, resolved)
 
 
-async def refresh(session: AsyncSession, code: str) -> DossierClock | None:
+async def refresh(
+    session: AsyncSession, code: str, *, due_soon_minutes: int
+) -> DossierClock | None:
     """Replay the dossier's ledger and store its clock (none before receipt)."""
     state = clocks.replay(await entries_of(session, code))
     clock = await session.get(DossierClock, code)
@@ -147,7 +145,7 @@ async def refresh(session: AsyncSession, code: str) -> DossierClock | None:
         return None
     engine = await engine_for(session, received.agency_code)
     computed = clocks.compute(
-        state, engine, now=datetime.now(UTC), due_soon_minutes=settings().due_soon_minutes
+        state, engine, now=datetime.now(UTC), due_soon_minutes=due_soon_minutes
     )
     if clock is None:
         clock = DossierClock(dossier_code=code)
@@ -251,7 +249,13 @@ async def affected_agencies(session: AsyncSession, calendar_code: str) -> list[s
 
 
 async def recompute(
-    session: AsyncSession, outbox: Outbox, *, calendar_code: str, version: int, reason: str
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    calendar_code: str,
+    version: int,
+    reason: str,
+    due_soon_minutes: int,
 ) -> list[Recomputation]:
     """Recompute every open clock the calendar governs; report and announce each move."""
     agencies = await affected_agencies(session, calendar_code)
@@ -268,7 +272,7 @@ async def recompute(
         clock = await session.get(DossierClock, code)
         assert clock is not None
         old_due = clock.due_at
-        refreshed = await refresh(session, code)
+        refreshed = await refresh(session, code, due_soon_minutes=due_soon_minutes)
         assert refreshed is not None
         if refreshed.due_at == old_due:
             continue

@@ -66,9 +66,10 @@ class Outbox:
     def __init__(self, model: type[OutboxMixin], *, source: str) -> None:
         self.model = model
         self.source = source
-        # Set after a transaction that wrote events commits: the relay wakes at once
-        # instead of waiting for its next poll.
-        self.committed = asyncio.Event()
+        # Set after a transaction that wrote events commits, to wake a relay running in
+        # this process (embedded mode) at once. It cannot reach another process: there
+        # (``onestop worker relay``) the relay finds the rows at its next poll.
+        self.committed_in_process = asyncio.Event()
 
     def envelope(
         self,
@@ -112,7 +113,7 @@ class Outbox:
         return envelope
 
     def wake_after_commit(self, session: AsyncSession) -> None:
-        """Wake the relay when ``session`` commits (``add`` does; a row written by a
+        """Wake this process's relay when ``session`` commits (``add`` does; a row written by a
         statement of the caller's own says so with this)."""
         if not session.info.get(_LISTENING):
             session.info[_LISTENING] = True
@@ -120,4 +121,4 @@ class Outbox:
 
     def _on_commit(self, sync_session: Any) -> None:
         sync_session.info.pop(_LISTENING, None)
-        self.committed.set()
+        self.committed_in_process.set()

@@ -87,7 +87,7 @@ class OutboxRelay:
         failures = 0
         while not stop.is_set():
             # Cleared before draining: a commit during the drain wakes the next wait at once.
-            self._outbox.committed.clear()
+            self._outbox.committed_in_process.clear()
             try:
                 published = await self.run_once()
                 if failures:
@@ -113,7 +113,7 @@ class OutboxRelay:
                 # five round trips each (bench/intake.py): let the next batch gather.
                 await _sleep_until(stop, self._linger)
             else:
-                wake = asyncio.ensure_future(self._outbox.committed.wait())
+                wake = asyncio.ensure_future(self._outbox.committed_in_process.wait())
                 await _sleep_until(stop, self._poll_interval, also=wake)
 
 

@@ -15,6 +15,8 @@ from services.documents.models import DownloadAudit
 from shared.contracts.dossiers import DossierDocuments, DossierEvent
 from shared.contracts.events import EventEnvelope
 from shared.db import Database
+from shared.events import InProcessBus
+from shared.runtime import open_runtime
 from tests.documents.conftest import CENTRE, OTHER, PDF, PEOPLE, PNG, Client, announced
 
 ISSUED = DossierEvent.RESULTS_ISSUED
@@ -39,12 +41,11 @@ async def submitted(
         sequence=1,
         payload=payload.model_dump(mode="json"),
     )
-    database = Database(settings.db_url)
-    try:
-        async with database.session() as session:
-            await apply_submission(session, envelope)
-    finally:
-        await database.dispose()
+    async with (
+        open_runtime(settings, bus=InProcessBus()) as runtime,
+        runtime.db.session() as session,
+    ):
+        await apply_submission(runtime, session, envelope)
 
 
 async def audit(settings: DocumentsSettings) -> list[tuple[str, str | None]]:

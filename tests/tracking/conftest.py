@@ -13,15 +13,32 @@ from services.tracking import seed as tracking_seed
 from services.tracking.config import TrackingSettings
 from services.tracking.consumers import apply_agency
 from services.tracking.main import create_app, spec
+from services.tracking.models import OutboxRecord
+from shared.auth import TokenService
 from shared.contracts.agencies import AGENCY_UPSERTED, AgencyUpserted
 from shared.contracts.events import EventEnvelope
 from shared.db import Database
+from shared.events import InProcessBus, Outbox
 from shared.migrations import upgrade
+from shared.runtime import Runtime
 from tests.conftest import PgDatabase, distributed_platform, embedded_platform, service_client
 
 # Two agencies of the seeded province, as procedures announces them.
 CENTRE = "000.00.15.H49"  # the provincial one-stop centre
 COMMUNE = "000.01.01.H49"
+
+
+def runtime_of(database: Database, settings: TrackingSettings | None = None) -> Runtime:
+    """Tracking's runtime around ``database``, to call its event handlers directly."""
+    settings = settings or TrackingSettings()
+    return Runtime(
+        name="tracking",
+        settings=settings,
+        db=database,
+        bus=InProcessBus(),
+        tokens=TokenService.from_settings(settings.platform),
+        outbox=Outbox(OutboxRecord, source="tracking"),
+    )
 
 
 def agency_event(code: str, name: str, calendar_code: str = "national") -> EventEnvelope:
@@ -45,10 +62,14 @@ async def tracking_settings(
         settings = TrackingSettings(platform=embedded_platform(tmp_path))
         await anyio.to_thread.run_sync(upgrade, spec.migrations, settings.db_url)
     database = Database(settings.db_url)
+    runtime = runtime_of(database, settings)
     async with database.session() as session:
         await tracking_seed.seed(session)
-        await apply_agency(session, agency_event(CENTRE, "Trung tâm Phục vụ hành chính công"))
-        await apply_agency(session, agency_event(COMMUNE, "UBND phường Hồng Gai"))
+        for code, name in (
+            (CENTRE, "Trung tâm Phục vụ hành chính công"),
+            (COMMUNE, "UBND phường Hồng Gai"),
+        ):
+            await apply_agency(runtime, session, agency_event(code, name))
     await database.dispose()
     return settings
 

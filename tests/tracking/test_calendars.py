@@ -12,12 +12,12 @@ from sqlalchemy import text
 
 from services.tracking import calendars
 from services.tracking import seed as tracking_seed
-from services.tracking.consumers import OUTBOX, apply_agency
+from services.tracking.consumers import apply_agency
 from services.tracking.schemas import CalendarEdit
 from shared.db import Database
 from shared.errors import Conflict
 from tests.conftest import PgDatabase
-from tests.tracking.conftest import CENTRE, COMMUNE, agency_event
+from tests.tracking.conftest import CENTRE, COMMUNE, agency_event, runtime_of
 
 MONDAY = "2026-11-23T09:00:00+07:00"
 
@@ -253,14 +253,19 @@ async def test_two_first_edits_of_one_agency_at_once_give_one_409(
     try:
         async with database.session() as session:
             await tracking_seed.seed(session)
-            await apply_agency(session, agency_event(CENTRE, "Trung tâm Phục vụ hành chính công"))
+            centre = agency_event(CENTRE, "Trung tâm Phục vụ hành chính công")
+            await apply_agency(runtime_of(database), session, centre)
         edit = CalendarEdit.model_validate(AGENCY_DAY_OFF)
         first = database.session_factory()
-        await calendars.change(first, OUTBOX, key=CENTRE, edit=edit, by="admin-1")
+        await calendars.change(
+            first, runtime_of(database).events, key=CENTRE, edit=edit, by="admin-1"
+        )
 
         async def second() -> None:
             async with database.session() as session:
-                await calendars.change(session, OUTBOX, key=CENTRE, edit=edit, by="admin-2")
+                await calendars.change(
+                    session, runtime_of(database).events, key=CENTRE, edit=edit, by="admin-2"
+                )
 
         waiting = asyncio.create_task(second())
         # Wait until the second really waits on the first's uncommitted layer row.

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 
 from services.tracking import ledger
 from services.tracking.config import TrackingSettings
-from services.tracking.consumers import OUTBOX, apply_calendar_change, apply_dossier
+from services.tracking.consumers import apply_calendar_change, apply_dossier
 from services.tracking.models import ClockAlert, DossierClock, OutboxRecord
 from shared.contracts.dossiers import DossierEvent
 from shared.contracts.events import EventEnvelope
 from shared.db import Database
-from tests.tracking.conftest import CENTRE
+from tests.tracking.conftest import CENTRE, runtime_of
 
 CODE = "000.00.15.H49-261123-0001"
 THREE_DAYS = {"unit": "working_days", "value": 3}
@@ -49,7 +49,7 @@ async def database(tracking_settings: TrackingSettings) -> AsyncIterator[Databas
 async def apply(database: Database, *events: EventEnvelope) -> None:
     for envelope in events:
         async with database.session() as session:
-            await apply_dossier(session, envelope)
+            await apply_dossier(runtime_of(database), session, envelope)
 
 
 async def clock(database: Database, code: str = CODE) -> DossierClock:
@@ -171,13 +171,15 @@ class TestReplay:
         envelope = received().model_copy(update={"sequence": None})
         async with database.session() as session:
             with pytest.raises(ledger.MalformedEvent):
-                await apply_dossier(session, envelope)
+                await apply_dossier(runtime_of(database), session, envelope)
 
 
 class TestScanner:
     async def scan(self, database: Database, now: str) -> dict[str, int]:
         async with database.session() as session:
-            return await ledger.scan(session, OUTBOX, now=datetime.fromisoformat(now))
+            return await ledger.scan(
+                session, runtime_of(database).events, now=datetime.fromisoformat(now)
+            )
 
     async def test_alerts_once_per_threshold(self, database: Database) -> None:
         await apply(database, received())
@@ -233,7 +235,8 @@ class TestRecomputation:
             change = (
                 await session.scalars(select(OutboxRecord).where(OutboxRecord.topic == "calendar"))
             ).one()
-            await apply_calendar_change(session, EventEnvelope.model_validate_json(change.envelope))
+            envelope = EventEnvelope.model_validate_json(change.envelope)
+            await apply_calendar_change(runtime_of(database), session, envelope)
         assert local((await clock(database)).due_at) == utc("2026-11-27T09:00:00+07:00")
         report_url = f"/api/v1/calendars/{CENTRE}/changes/1/report"
         assert (await api.get(report_url)).status_code == 401  # admins only
