@@ -15,10 +15,11 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Dialect, event, text
+from pydantic import TypeAdapter
+from sqlalchemy import JSON, DateTime, Dialect, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -215,3 +216,25 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+T = TypeVar("T")
+
+
+class ModelJSON(TypeDecorator[T]):
+    """A JSON column holding typed values (pydantic models, or lists or unions of
+    them): validated when read, dumped as JSON when written, so that a reader sees the
+    shape and mypy checks it while the database keeps plain JSON."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, adapter: TypeAdapter[T]) -> None:
+        super().__init__()
+        self.adapter = adapter
+
+    def process_bind_param(self, value: T | None, dialect: Dialect) -> Any:
+        return None if value is None else self.adapter.dump_python(value, mode="json")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> T | None:
+        return None if value is None else self.adapter.validate_python(value)

@@ -23,6 +23,7 @@ from services.intake.machine import Dossier as MachineDossier
 from services.intake.models import Dossier
 from services.intake.repository import known_documents
 from services.intake.schemas import ActionIn
+from services.intake.state import PaymentRequest, SupplementRequest, WithdrawalRequest
 from services.intake.submission import Problems, check_documents, invalid, reused
 from services.intake.upstreams import AgencyCalendar, DocumentFacts, Upstreams
 from shared.auth import Principal
@@ -217,13 +218,9 @@ async def _request_supplement(ctx: Context) -> None:
         ctx.details["counted_late"] = True
     ctx.dossier.supplement_requests += 1
     missing = list(ctx.body.missing or [])
-    ctx.dossier.pending_request = {
-        "kind": "supplement",
-        "missing": missing,
-        "note": ctx.body.note,
-        "at": ctx.now.isoformat(),
-        "by": ctx.actor.subject,
-    }
+    ctx.dossier.pending_request = SupplementRequest(
+        missing=missing, note=ctx.body.note, at=ctx.now, by=ctx.actor.subject
+    )
     ctx.details["missing"] = missing
     await ctx.engine()  # the calendar in force is recorded with the pause
     clock.pause(ctx.dossier, at=ctx.now, reason="supplement")
@@ -272,15 +269,15 @@ async def _request_payment(ctx: Context) -> None:
     amount = ctx.body.amount_vnd or ctx.dossier.fee_total_vnd
     if not amount:
         _require(ctx.body, "amount_vnd")
-    ctx.dossier.pending_request = {
-        "kind": "payment",
-        "amount_vnd": amount,
+    assert amount is not None  # given, or the procedure's fee (``_require`` refused neither)
+    ctx.dossier.pending_request = PaymentRequest(
+        amount_vnd=amount,
         # What the payment provider is told to collect, and names in its callback.
-        "payment_id": str(uuid.uuid4()),
-        "note": ctx.body.note,
-        "at": ctx.now.isoformat(),
-        "by": ctx.actor.subject,
-    }
+        payment_id=str(uuid.uuid4()),
+        note=ctx.body.note,
+        at=ctx.now,
+        by=ctx.actor.subject,
+    )
     ctx.details["amount_vnd"] = amount
     await ctx.engine()
     clock.pause(ctx.dossier, at=ctx.now, reason="payment")
@@ -288,9 +285,9 @@ async def _request_payment(ctx: Context) -> None:
 
 async def _pay(ctx: Context) -> None:
     _require(ctx.body, "payment_reference")
-    request = ctx.dossier.pending_request or {}
+    request = ctx.dossier.pending_request
     ctx.details["payment_reference"] = ctx.body.payment_reference
-    ctx.details["amount_vnd"] = request.get("amount_vnd")
+    ctx.details["amount_vnd"] = request.amount_vnd if isinstance(request, PaymentRequest) else None
     if ctx.body.note:  # the provider's own reference
         ctx.details["note"] = ctx.body.note
     ctx.dossier.pending_request = None
@@ -385,12 +382,9 @@ async def _apologize(ctx: Context) -> None:
 
 async def _request_withdrawal(ctx: Context) -> None:
     _require(ctx.body, "reason")
-    ctx.dossier.pending_request = {
-        "kind": "withdrawal",
-        "reason": ctx.body.reason,
-        "at": ctx.now.isoformat(),
-        "from_status": ctx.dossier.status,
-    }
+    ctx.dossier.pending_request = WithdrawalRequest(
+        reason=ctx.body.reason, at=ctx.now, from_status=ctx.dossier.status
+    )
     ctx.details["reason"] = ctx.body.reason
 
 

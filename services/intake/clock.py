@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from services.intake.models import Dossier
+from services.intake.state import PauseRecord
 from shared.worktime import WorkingTime
 from shared.worktime.clock import (
     ClockState,
@@ -41,14 +42,7 @@ class Dated(Protocol):
 
 
 def pauses_of(dossier: Dossier) -> list[Pause]:
-    return [
-        Pause(
-            datetime.fromisoformat(start or ""),
-            datetime.fromisoformat(end) if end else None,
-            reason or "",
-        )
-        for start, end, reason in dossier.pauses
-    ]
+    return [Pause(pause.start, pause.end, pause.reason) for pause in dossier.pauses]
 
 
 def _state(dossier: Dossier, engine: WorkingTime, at: datetime) -> ClockState | None:
@@ -94,16 +88,15 @@ def refresh(
 
 
 def pause(dossier: Dossier, *, at: datetime, reason: str) -> None:
-    if dossier.pauses and dossier.pauses[-1][1] is None:
+    if dossier.pauses and dossier.pauses[-1].end is None:
         return  # already waiting for the citizen
-    dossier.pauses = [*dossier.pauses, [at.isoformat(), None, reason]]
+    dossier.pauses = [*dossier.pauses, PauseRecord(start=at, end=None, reason=reason)]
     dossier.due_at = dossier.due_soon_at = None
 
 
 def resume(dossier: Dossier, engine: WorkingTime, *, at: datetime, due_soon_minutes: float) -> None:
-    if dossier.pauses and dossier.pauses[-1][1] is None:
-        begun, _, reason = dossier.pauses[-1]
-        dossier.pauses = [*dossier.pauses[:-1], [begun, at.isoformat(), reason]]
+    if dossier.pauses and dossier.pauses[-1].end is None:
+        dossier.pauses = [*dossier.pauses[:-1], dossier.pauses[-1].model_copy(update={"end": at})]
     refresh(dossier, engine, at=at, due_soon_minutes=due_soon_minutes)
 
 

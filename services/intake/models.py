@@ -17,7 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import UtcDateTime
+from services.intake.state import PAUSES, PENDING_REQUEST, PauseRecord, PendingRequest
+from shared.db import ModelJSON, UtcDateTime
 from shared.events import InboxMixin, OutboxMixin
 
 
@@ -149,7 +150,7 @@ class Dossier(Base):
     time_limit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     supplement_policy: Mapped[str] = mapped_column(String(10))
     budget_minutes: Mapped[float | None] = mapped_column(Float)
-    pauses: Mapped[list[list[str | None]]] = mapped_column(JSON, default=list)
+    pauses: Mapped[list[PauseRecord]] = mapped_column(ModelJSON(PAUSES), default=list)
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     received_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -166,7 +167,7 @@ class Dossier(Base):
     timeliness: Mapped[str | None] = mapped_column(String(10))  # once finished
     # The open request to the citizen (missing items, an amount), the forwarded steps,
     # the result documents, refusal or stop reason.
-    pending_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    pending_request: Mapped[PendingRequest | None] = mapped_column(ModelJSON(PENDING_REQUEST))
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     result_documents: Mapped[list[str]] = mapped_column(JSON, default=list)
     reason: Mapped[str | None] = mapped_column(Text)

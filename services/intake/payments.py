@@ -26,6 +26,7 @@ from services.intake.config import IntakeSettings
 from services.intake.machine import Action, Status
 from services.intake.models import Dossier
 from services.intake.schemas import ActionIn
+from services.intake.state import PaymentRequest
 from services.intake.upstreams import Upstreams
 from shared.auth import Principal, Role
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -94,12 +95,14 @@ async def apply_notice(
         raise NotFound(f"Không có hồ sơ {notice.dossier_code}.")
     if await _already_paid(session, dossier.code, notice.payment_id):
         return dossier  # a retried callback: answered as the first one was
-    pending = dossier.pending_request or {}
-    if dossier.status != Status.AWAITING_PAYMENT.value or pending.get("payment_id") != (
-        notice.payment_id
+    pending = dossier.pending_request
+    if (
+        dossier.status != Status.AWAITING_PAYMENT.value
+        or not isinstance(pending, PaymentRequest)
+        or pending.payment_id != notice.payment_id
     ):
         raise Conflict("Hồ sơ không chờ khoản thanh toán này.")
-    if notice.amount_vnd != pending.get("amount_vnd"):
+    if notice.amount_vnd != pending.amount_vnd:
         raise Unprocessable(
             "Số tiền không khớp với khoản phải nộp.",
             errors=[{"location": "body", "pointer": "#/amount_vnd", "message": "Sai số tiền."}],
@@ -125,15 +128,15 @@ async def mock_pay(
 ) -> tuple[SignedNotice, Dossier]:
     """The mock provider: the applicant pays what the dossier asks; the provider's signed
     notice is delivered to the callback's code in-process and returned for the record."""
-    pending = dossier.pending_request or {}
+    pending = dossier.pending_request
     if payer.subject != dossier.applicant:
         raise Forbidden("Chỉ người nộp hồ sơ thanh toán được.")
-    if dossier.status != Status.AWAITING_PAYMENT.value or "payment_id" not in pending:
+    if dossier.status != Status.AWAITING_PAYMENT.value or not isinstance(pending, PaymentRequest):
         raise Conflict("Hồ sơ không có khoản phải nộp.")
     notice = PaymentNotice(
-        payment_id=pending["payment_id"],
+        payment_id=pending.payment_id,
         dossier_code=dossier.code,
-        amount_vnd=pending["amount_vnd"],
+        amount_vnd=pending.amount_vnd,
         status="paid",
         provider_reference=f"MOCK-{uuid.uuid4().hex[:12].upper()}",
     )

@@ -20,6 +20,7 @@ from services.intake.schemas import (
     LookupOut,
     StepOut,
 )
+from services.intake.state import pending_out
 from shared.worktime import VIETNAM
 
 ZONE = ZoneInfo(VIETNAM)
@@ -87,7 +88,7 @@ def full(dossier: Dossier, *, now: datetime, remaining: float | None = None) -> 
         timeliness=timeliness(dossier, now),
         counted_late=dossier.counted_late,
         supplement_requests=dossier.supplement_requests,
-        pending_request=dossier.pending_request,
+        pending_request=pending_out(dossier.pending_request),
         steps=[StepOut.model_validate(step) for step in dossier.steps],
         result_documents=dossier.result_documents,
         reason=dossier.reason,
