@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from shared.contracts.actions import progress_text
 from shared.contracts.dvcqg import DossierIn, ProgressIn, format_date
 from shared.contracts.national import (
     NATIONAL_CHANNEL,
@@ -16,24 +17,8 @@ from shared.contracts.national import (
 )
 
 # NoiDungXuLy of each step, by intake's action.
-ACTION_TEXT: dict[str, str] = {
-    "submit": "Nộp hồ sơ",
-    "receive": "Tiếp nhận hồ sơ",
-    "refuse": "Từ chối tiếp nhận hồ sơ",
-    "assign": "Phân công xử lý hồ sơ",
-    "request-supplement": "Yêu cầu bổ sung hồ sơ",
-    "supplement": "Bổ sung hồ sơ",
-    "request-payment": "Yêu cầu thực hiện nghĩa vụ tài chính",
-    "pay": "Thực hiện nghĩa vụ tài chính",
-    "forward": "Chuyển cơ quan phối hợp xử lý",
-    "resolve": "Đã xử lý xong, có kết quả",
-    "return": "Trả kết quả",
-    "apologize": "Xin lỗi và hẹn lại ngày trả kết quả",
-    "request-withdrawal": "Công dân yêu cầu rút hồ sơ",
-    "withdraw": "Rút hồ sơ",
-    "stop": "Dừng xử lý hồ sơ",
-    "due_changed": "Điều chỉnh ngày hẹn trả do thay đổi lịch làm việc",
-}
+# A step's progress text for the portal: its declaration's.
+step_text = progress_text
 ROLE_TEXT = {"citizen": "Công dân", "system": "Hệ thống"}
 CITIZEN = 1  # LoaiDoiTuong: 1 công dân, 2 tổ chức (a citizen files, for a firm too)
 
@@ -69,7 +54,7 @@ def progress_body(
 ) -> dict[str, Any]:
     """``CapNhatTienDoHoSoMC`` for one step. The step's number leads its text, so two
     steps of one second and one status stay two steps at the portal."""
-    text = ACTION_TEXT.get(step.action, step.action)
+    text = step_text(step.action)
     note = step.details.get("reason") or step.details.get("note")
     if step.action == "request-supplement":
         note = "; ".join(str(item) for item in step.details.get("missing", [])) or note

@@ -41,7 +41,8 @@ from services.gateway.models import PortalSync, ProcessedEvent, User
 from services.gateway.portal_client import PortalClient, PortalError
 from services.gateway.schemas import DeadLetter, LagFigures, SyncStatus
 from shared.auth import Principal, Role, TokenService
-from shared.contracts.dossiers import DOSSIER_TOPIC, DossierEvent
+from shared.contracts.actions import DOSSIER_CHANGES
+from shared.contracts.dossiers import DOSSIER_TOPIC
 from shared.contracts.dvcqg import ErrorCode
 from shared.contracts.events import EventEnvelope
 from shared.contracts.national import NationalRecord, NationalVersions
@@ -52,12 +53,9 @@ from shared.runtime import BackgroundJob, ConsumerSpec, Runtime
 
 logger = logging.getLogger("onestop.gateway.sync")
 
-# Intake's events (tracking's warnings and proposals change nothing intake holds).
-SYNCED_EVENTS = frozenset(DossierEvent) - {
-    DossierEvent.DUE_SOON,
-    DossierEvent.OVERDUE,
-    DossierEvent.DUE_CHANGED,
-}
+# The events by which intake says a dossier changed (an allow-list: tracking's warnings
+# and proposals change nothing intake holds, and an event nobody declared is not sent).
+SYNCED_EVENTS = DOSSIER_CHANGES
 # Who the sync is when it reads intake: an admin principal of its own.
 SYNC_PRINCIPAL = Principal(subject="portal-sync", username="portal-sync", role=Role.ADMIN)
 

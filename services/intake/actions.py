@@ -27,6 +27,7 @@ from services.intake.state import PaymentRequest, SupplementRequest, WithdrawalR
 from services.intake.submission import Problems, check_documents, invalid, reused
 from services.intake.upstreams import AgencyCalendar, DocumentFacts, Upstreams
 from shared.auth import Principal
+from shared.contracts.actions import ACTIONS
 from shared.contracts.dossiers import (
     ClockFacts,
     DossierDocuments,
@@ -40,23 +41,12 @@ from shared.worktime import WorkingTime
 
 logger = logging.getLogger("onestop.intake.actions")
 
-# The event each action publishes (tracking keeps the clock from them).
-EVENTS: dict[Action, DossierEvent] = {
-    Action.RECEIVE: DossierEvent.RECEIVED,
-    Action.REFUSE: DossierEvent.REFUSED,
-    Action.ASSIGN: DossierEvent.ASSIGNED,
-    Action.REQUEST_SUPPLEMENT: DossierEvent.SUPPLEMENT_REQUESTED,
-    Action.SUPPLEMENT: DossierEvent.SUPPLEMENTED,
-    Action.REQUEST_PAYMENT: DossierEvent.PAYMENT_REQUESTED,
-    Action.PAY: DossierEvent.PAID,
-    Action.FORWARD: DossierEvent.FORWARDED,
-    Action.RESOLVE: DossierEvent.RESOLVED,
-    Action.RETURN: DossierEvent.RETURNED,
-    Action.APOLOGIZE: DossierEvent.REAPPOINTED,
-    Action.REQUEST_WITHDRAWAL: DossierEvent.WITHDRAWAL_REQUESTED,
-    Action.WITHDRAW: DossierEvent.STOPPED,
-    Action.STOP: DossierEvent.STOPPED,
-}
+
+def event_of(action: Action) -> DossierEvent:
+    """The event an action publishes (tracking keeps the clock from them)."""
+    return ACTIONS[action].event
+
+
 SECOND_SUPPLEMENT = (
     "Đây là lần yêu cầu bổ sung thứ hai: theo Bộ chỉ số 766, hồ sơ sẽ bị tính là trễ hạn. "
     "Gửi lại với confirm_counted_late=true nếu vẫn yêu cầu."
@@ -191,7 +181,6 @@ async def _receive(ctx: Context) -> None:
 
 async def _finish(ctx: Context) -> None:
     """Refuse, withdraw, stop: a reason, and the clock stops if it ran."""
-    _require(ctx.body, "reason")
     ctx.dossier.reason = ctx.body.reason
     ctx.dossier.pending_request = None
     ctx.details["reason"] = ctx.body.reason
@@ -210,7 +199,6 @@ async def _assign(ctx: Context) -> None:
 
 
 async def _request_supplement(ctx: Context) -> None:
-    _require(ctx.body, "missing")
     if ctx.dossier.supplement_requests >= 1:
         if not ctx.body.confirm_counted_late:
             raise Conflict(SECOND_SUPPLEMENT, title="Yêu cầu bổ sung lần hai")
@@ -227,7 +215,6 @@ async def _request_supplement(ctx: Context) -> None:
 
 
 async def _supplement(ctx: Context) -> None:
-    _require(ctx.body, "documents")
     refs = list(ctx.body.documents or [])
     problems = Problems()
     owner = ctx.dossier.applicant or ctx.actor.subject
@@ -284,7 +271,6 @@ async def _request_payment(ctx: Context) -> None:
 
 
 async def _pay(ctx: Context) -> None:
-    _require(ctx.body, "payment_reference")
     request = ctx.dossier.pending_request
     ctx.details["payment_reference"] = ctx.body.payment_reference
     ctx.details["amount_vnd"] = request.amount_vnd if isinstance(request, PaymentRequest) else None
@@ -296,7 +282,6 @@ async def _pay(ctx: Context) -> None:
 
 
 async def _forward(ctx: Context) -> None:
-    _require(ctx.body, "to_agency_code", "budget_hours")
     to_agency = ctx.body.to_agency_code
     assert to_agency is not None
     assert ctx.body.budget_hours is not None
@@ -321,7 +306,6 @@ async def _forward(ctx: Context) -> None:
 
 
 async def _resolve(ctx: Context) -> None:
-    _require(ctx.body, "result_documents")
     results = list(ctx.body.result_documents or [])
     problems = Problems()
     for index, document_id in enumerate(results):
@@ -356,7 +340,6 @@ async def _return(ctx: Context) -> None:
 
 
 async def _apologize(ctx: Context) -> None:
-    _require(ctx.body, "new_due_at", "reason")
     new_due = ctx.body.new_due_at
     assert new_due is not None
     if new_due <= ctx.now:
@@ -381,7 +364,6 @@ async def _apologize(ctx: Context) -> None:
 
 
 async def _request_withdrawal(ctx: Context) -> None:
-    _require(ctx.body, "reason")
     ctx.dossier.pending_request = WithdrawalRequest(
         reason=ctx.body.reason, at=ctx.now, from_status=ctx.dossier.status
     )
@@ -507,6 +489,7 @@ async def perform(
         ahead=ahead,
     )
     source = dossier.status
+    _require(body, *ACTIONS[action].requires)
     await HANDLERS[action](ctx)
     dossier.status = target.value
     if action is Action.WITHDRAW:
@@ -540,7 +523,7 @@ def _append(ctx: Context, *, source: str) -> None:
     )
     ctx.outbox.add(
         ctx.session,
-        EVENTS[ctx.action],
+        event_of(ctx.action),
         facts.model_dump(mode="json"),
         subject=dossier.code,
         sequence=dossier.sequence,

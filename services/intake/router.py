@@ -149,10 +149,21 @@ def _action_grants(action: Action) -> list[Grant]:
     return [*grants, Grant.AGENCY] if rule.desk_records else grants
 
 
+# The operation's description: what each action's body must carry, from its declaration.
+ACTION_REQUIREMENTS = (
+    "One action of the status machine; 409 (nothing changes) where it is not allowed.\n\n"
+    + "\n".join(
+        f"- `{action.value}`: {', '.join(f'`{f}`' for f in RULES[action].requires) or '—'}"
+        for action in Action
+    )
+)
+
+
 @router.post(
     "/dossiers/{code}/actions/{action}",
     response_model=DossierOut,
     tags=["dossiers"],
+    description=ACTION_REQUIREMENTS,
     **allow(Grant.OWN, Grant.AGENCY, by={"action": {a.value: _action_grants(a) for a in Action}}),
 )
 async def act(

@@ -139,15 +139,11 @@ class LookupOut(BaseModel):
 
 
 class ActionIn(BaseModel):
-    """The body of ``POST /dossiers/{code}/actions/{action}``: what each action needs.
-
-    receive: nothing (``note``); refuse, stop, withdraw, request-withdrawal: ``reason``;
-    assign: ``assignee`` (default: the caller); request-supplement: ``missing`` (every
-    item, once) and, for a second request, ``confirm_counted_late``; supplement:
-    ``documents``; request-payment: ``amount_vnd``; pay: ``payment_reference``; forward:
-    ``to_agency_code`` and ``budget_hours``; resolve: ``result_documents``; apologize:
-    ``new_due_at`` and ``reason``.
-    """
+    """The body of ``POST /dossiers/{code}/actions/{action}``. Which fields an action
+    cannot do without is its declaration's ``requires`` (``shared.contracts.actions``,
+    listed in the operation's description); the others are optional (``note``; ``assignee``
+    defaults to the caller; ``confirm_counted_late`` for a second supplement request;
+    ``amount_vnd`` when the procedure sets no fee)."""
 
     model_config = ConfigDict(extra="forbid")
 

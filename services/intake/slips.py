@@ -21,29 +21,14 @@ from fpdf import FPDF
 
 from services.intake.machine import LABELS, Status
 from services.intake.models import AuditEntry, Dossier
+from shared.contracts.actions import label
 from shared.errors import Conflict
 from shared.worktime import VIETNAM
 
 FONTS = Path(__file__).parent / "fonts"
 ZONE = ZoneInfo(VIETNAM)
-ACTION_LABELS = {
-    "submit": "Nộp hồ sơ",
-    "receive": "Tiếp nhận",
-    "refuse": "Từ chối",
-    "assign": "Giao xử lý",
-    "request-supplement": "Yêu cầu bổ sung",
-    "supplement": "Bổ sung hồ sơ",
-    "request-payment": "Yêu cầu thực hiện nghĩa vụ tài chính",
-    "pay": "Thực hiện nghĩa vụ tài chính",
-    "forward": "Chuyển cơ quan phối hợp",
-    "resolve": "Giải quyết xong",
-    "return": "Trả kết quả",
-    "apologize": "Xin lỗi, hẹn lại",
-    "request-withdrawal": "Đề nghị rút hồ sơ",
-    "withdraw": "Rút hồ sơ",
-    "stop": "Dừng xử lý",
-    "due_changed": "Hạn giải quyết tính lại",
-}
+# How a step of the audit trail reads on a slip: its declaration's label.
+step_label = label
 
 
 class SlipKind(StrEnum):
@@ -228,7 +213,7 @@ def _control(slip: Slip, context: SlipContext) -> None:
         cells = (
             str(number),
             entry.at.astimezone(ZONE).strftime("%d/%m/%Y %H:%M"),
-            ACTION_LABELS.get(entry.action, entry.action),
+            step_label(entry.action),
             f"{entry.actor} ({entry.role})",
         )
         for width, text in zip(widths, cells, strict=True):

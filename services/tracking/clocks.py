@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from shared.contracts.actions import ClockEffect, events_with
 from shared.contracts.dossiers import ClockFacts, DossierEvent, TimeLimit
 from shared.worktime import WorkingTime
 from shared.worktime.clock import (
@@ -29,9 +30,10 @@ from shared.worktime.clock import (
     budget_minutes as clock_budget,
 )
 
-PAUSING = {DossierEvent.SUPPLEMENT_REQUESTED, DossierEvent.PAYMENT_REQUESTED}
-RESUMING = {DossierEvent.SUPPLEMENTED, DossierEvent.PAID}
-FINISHING = {DossierEvent.RESOLVED, DossierEvent.REFUSED, DossierEvent.STOPPED}
+# What each event does to the clock: the declarations of the actions that publish them.
+PAUSING = events_with(ClockEffect.PAUSES)
+RESUMING = events_with(ClockEffect.RESUMES)
+FINISHING = events_with(ClockEffect.FINISHES)
 OUTCOMES = {
     DossierEvent.RESOLVED: "resolved",
     DossierEvent.RETURNED: "returned",

@@ -22,6 +22,7 @@ from services.tracking.models import (
     DossierClock,
     Recomputation,
 )
+from shared.contracts.actions import ACTION_EVENTS
 from shared.contracts.dossiers import ClockFacts, DossierEvent, DueChanged
 from shared.contracts.events import EventEnvelope
 from shared.events import Outbox
@@ -29,15 +30,10 @@ from shared.worktime import WorkingTime
 
 logger = logging.getLogger("onestop.tracking.ledger")
 
-CLOCK_EVENTS = {event.value for event in DossierEvent} - {
-    DossierEvent.SUBMITTED,  # before receipt: the clock has not started
-    DossierEvent.DOCUMENTS_ADDED,  # files, not time
-    DossierEvent.RESULTS_ISSUED,  # files, not time (the resolution itself stops it)
-    DossierEvent.DUE_SOON,
-    DossierEvent.OVERDUE,
-    DossierEvent.DUE_CHANGED,
-    DossierEvent.DUE_APPLIED,  # intake's echo of tracking's own change
-}
+# Every action's event (an allow-list: an event nobody declared is not the clock's). Each
+# carries the clock's facts; even those that leave the time alone (an assignment) are
+# kept, since their sequence numbers are how tracking and intake know they agree.
+CLOCK_EVENTS = ACTION_EVENTS
 
 
 class MalformedEvent(ValueError):

@@ -140,10 +140,16 @@ async def held_upstream(platform: Platform, service: str) -> AsyncIterator[async
         answer.set()
 
 
-async def transactions_waiting(connection: asyncpg.Connection) -> int:
-    """Sessions of this database idle inside a transaction."""
-    found = await connection.fetchval(
-        "SELECT count(*) FROM pg_stat_activity"
+async def transactions_waiting(connection: asyncpg.Connection, *, seconds: float = 1.0) -> int:
+    """Sessions of this database idle inside one and the same transaction for
+    ``seconds``. A relay or a consumer between two statements is idle in a transaction
+    for an instant (longer on a busy machine); a transaction held across a wait for
+    another service is there for the whole wait."""
+    query = (
+        "SELECT pid, xact_start FROM pg_stat_activity"
         " WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
     )
-    return int(found)
+    before = {tuple(row) for row in await connection.fetch(query)}
+    await asyncio.sleep(seconds)
+    after = {tuple(row) for row in await connection.fetch(query)}
+    return len(before & after)
