@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import audit, clock, repository
+from services.intake import audit, due_dates, repository
 from services.intake.config import IntakeSettings
 from services.intake.machine import Action, Status, check
 from services.intake.machine import Dossier as MachineDossier
@@ -164,7 +164,7 @@ Handler = Callable[[Context], Coroutine[Any, Any, None]]
 
 async def _receive(ctx: Context) -> None:
     engine = await ctx.engine()
-    clock.start(ctx.dossier, engine, at=ctx.now, due_soon_minutes=ctx.due_soon)
+    due_dates.start(ctx.dossier, engine, at=ctx.now, due_soon_minutes=ctx.due_soon)
     limit = ctx.dossier.time_limit
     ctx.facts.update(
         time_limit=TimeLimit.model_validate(limit) if limit else None,
@@ -186,7 +186,7 @@ async def _finish(ctx: Context) -> None:
     ctx.details["reason"] = ctx.body.reason
     ctx.facts["reason"] = ctx.body.reason
     if ctx.dossier.received_at is not None:
-        clock.finish(ctx.dossier, await ctx.engine(), at=ctx.now)
+        due_dates.finish(ctx.dossier, await ctx.engine(), at=ctx.now)
     else:
         ctx.dossier.finished_at = ctx.now
 
@@ -211,7 +211,7 @@ async def _request_supplement(ctx: Context) -> None:
     )
     ctx.details["missing"] = missing
     await ctx.engine()  # the calendar in force is recorded with the pause
-    clock.pause(ctx.dossier, at=ctx.now, reason="supplement")
+    due_dates.pause(ctx.dossier, at=ctx.now, reason="supplement")
 
 
 async def _supplement(ctx: Context) -> None:
@@ -238,7 +238,7 @@ async def _supplement(ctx: Context) -> None:
     ]
     ctx.dossier.pending_request = None
     ctx.details["documents"] = [str(ref.id) for ref in refs]
-    clock.resume(ctx.dossier, await ctx.engine(), at=ctx.now, due_soon_minutes=ctx.due_soon)
+    due_dates.resume(ctx.dossier, await ctx.engine(), at=ctx.now, due_soon_minutes=ctx.due_soon)
     ctx.extra_events.append(
         (
             DossierEvent.DOCUMENTS_ADDED,
@@ -267,7 +267,7 @@ async def _request_payment(ctx: Context) -> None:
     )
     ctx.details["amount_vnd"] = amount
     await ctx.engine()
-    clock.pause(ctx.dossier, at=ctx.now, reason="payment")
+    due_dates.pause(ctx.dossier, at=ctx.now, reason="payment")
 
 
 async def _pay(ctx: Context) -> None:
@@ -278,7 +278,7 @@ async def _pay(ctx: Context) -> None:
         ctx.details["note"] = ctx.body.note
     ctx.dossier.pending_request = None
     ctx.facts["paid_online"] = ctx.actor.role.value == "citizen"
-    clock.resume(ctx.dossier, await ctx.engine(), at=ctx.now, due_soon_minutes=ctx.due_soon)
+    due_dates.resume(ctx.dossier, await ctx.engine(), at=ctx.now, due_soon_minutes=ctx.due_soon)
 
 
 async def _forward(ctx: Context) -> None:
@@ -319,7 +319,7 @@ async def _resolve(ctx: Context) -> None:
     ctx.dossier.result_documents = [str(document_id) for document_id in results]
     ctx.details["result_documents"] = ctx.dossier.result_documents
     ctx.facts["electronic_result"] = True
-    clock.finish(ctx.dossier, await ctx.engine(), at=ctx.now)
+    due_dates.finish(ctx.dossier, await ctx.engine(), at=ctx.now)
     if applicant:  # a walk-in without an account has no wallet: the desk prints it
         ctx.extra_events.append(
             (
@@ -348,7 +348,7 @@ async def _apologize(ctx: Context) -> None:
     if current is None and ctx.dossier.received_at is not None:
         # Waiting for the citizen: the date the time left gives if the clock resumed now.
         engine = await ctx.engine()
-        left = clock.remaining_minutes(ctx.dossier, engine, ctx.now)
+        left = due_dates.remaining_minutes(ctx.dossier, engine, ctx.now)
         current = engine.due_at(ctx.now, max(left, 0.0)) if left is not None else None
     late_now = current is not None and ctx.now > current
     if not late_now and (current is None or new_due <= current):

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import repository
 from services.intake.actions import record_audit
-from services.intake.clock import PAUSED_STATUSES
+from services.intake.due_dates import PAUSED_STATUSES
 from services.intake.models import Dossier, ProcessedEvent
 from services.intake.repository import known_documents
 from shared.contracts.documents import DOCUMENT_TOPIC, DocumentEvent, DocumentReady

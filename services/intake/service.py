@@ -12,7 +12,7 @@ import anyio.to_thread
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import actions, clock, national, payments, repository, slips, views
+from services.intake import actions, due_dates, national, payments, repository, slips, views
 from services.intake.config import IntakeSettings
 from services.intake.machine import Action
 from services.intake.models import Dossier
@@ -42,13 +42,13 @@ async def visible(session: AsyncSession, code: str, principal: Principal) -> Dos
 
 async def _remaining(dossier: Dossier, upstreams: Upstreams, now: datetime) -> float | None:
     """Working time left, shown while the clock waits for the citizen."""
-    if dossier.status not in clock.PAUSED_STATUSES:
+    if dossier.status not in due_dates.PAUSED_STATUSES:
         return None
     try:
         calendar = await upstreams.calendar(dossier.agency_code)
     except AppError:
         return None  # tracking unreachable: the rest of the dossier still shows
-    return clock.remaining_minutes(dossier, calendar.engine, now) if calendar else None
+    return due_dates.remaining_minutes(dossier, calendar.engine, now) if calendar else None
 
 
 async def read(

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
 
-from services.intake import clock
+from services.intake import due_dates
 from services.intake.machine import LABELS, PORTAL_CODE, Status
 from services.intake.models import Dossier
 from services.intake.schemas import (
@@ -35,7 +35,7 @@ def local(value: datetime | None) -> datetime | None:
     return value.astimezone(ZONE) if value is not None else None
 
 
-class Summarised(clock.Dated, Protocol):
+class Summarised(due_dates.Dated, Protocol):
     """What a queue row shows: a ``Dossier``, or a row of ``queues.SUMMARY_COLUMNS``."""
 
     @property
@@ -57,7 +57,7 @@ class Summarised(clock.Dated, Protocol):
 
 
 def timeliness(dossier: Summarised, now: datetime) -> str | None:
-    return dossier.timeliness if dossier.finished_at else clock.open_timeliness(dossier, now)
+    return dossier.timeliness if dossier.finished_at else due_dates.open_timeliness(dossier, now)
 
 
 def full(dossier: Dossier, *, now: datetime, remaining: float | None = None) -> DossierOut:

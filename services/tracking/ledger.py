@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.tracking import calendars, clocks, repository
+from services.tracking import calendars, ledger_replay, repository
 from services.tracking.models import (
     ClockAlert,
     ClockEntry,
@@ -113,10 +113,10 @@ async def _correct_intake(
     )
 
 
-async def entries_of(session: AsyncSession, code: str) -> list[clocks.Entry]:
+async def entries_of(session: AsyncSession, code: str) -> list[ledger_replay.Entry]:
     rows = (await session.scalars(select(ClockEntry).where(ClockEntry.dossier_code == code))).all()
     return [
-        clocks.Entry(
+        ledger_replay.Entry(
             row.sequence, DossierEvent(row.event_type), ClockFacts.model_validate(row.facts)
         )
         for row in rows
@@ -132,7 +132,7 @@ async def refresh(
     session: AsyncSession, code: str, *, due_soon_minutes: int
 ) -> DossierClock | None:
     """Replay the dossier's ledger and store its clock (none before receipt)."""
-    state = clocks.replay(await entries_of(session, code))
+    state = ledger_replay.replay(await entries_of(session, code))
     clock = await session.get(DossierClock, code)
     received = state.received
     if received is None:
@@ -140,7 +140,7 @@ async def refresh(
             await session.delete(clock)
         return None
     engine = await engine_for(session, received.agency_code)
-    computed = clocks.compute(
+    computed = ledger_replay.compute(
         state, engine, now=datetime.now(UTC), due_soon_minutes=due_soon_minutes
     )
     if clock is None:

@@ -10,7 +10,7 @@ from services.gateway.sync import SYNCED_EVENTS
 from services.intake import actions as intake_actions
 from services.intake import machine, slips
 from services.intake.schemas import ActionIn
-from services.tracking import clocks, ledger
+from services.tracking import ledger, ledger_replay
 from shared.contracts.actions import (
     ACTION_EVENTS,
     ACTIONS,
@@ -56,9 +56,9 @@ def test_the_readers_take_the_declaration_not_a_copy() -> None:
 
 def test_the_clock_and_the_sync_follow_allow_lists_built_from_the_declarations() -> None:
     assert ledger.CLOCK_EVENTS == ACTION_EVENTS
-    assert events_with(ClockEffect.PAUSES) == clocks.PAUSING
-    assert events_with(ClockEffect.RESUMES) == clocks.RESUMING
-    assert events_with(ClockEffect.FINISHES) == clocks.FINISHING
+    assert events_with(ClockEffect.PAUSES) == ledger_replay.PAUSING
+    assert events_with(ClockEffect.RESUMES) == ledger_replay.RESUMING
+    assert events_with(ClockEffect.FINISHES) == ledger_replay.FINISHING
     # Tracking's own events are not changes of the dossier the portal holds.
     assert ACTION_EVENTS | {DossierEvent.SUBMITTED} <= SYNCED_EVENTS
     assert not SYNCED_EVENTS & {

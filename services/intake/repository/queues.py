@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.clock import PAUSED_STATUSES
+from services.intake.due_dates import PAUSED_STATUSES
 from services.intake.machine import FINAL, Status
 from services.intake.models import Dossier
 from services.intake.repository.tallies import tallied

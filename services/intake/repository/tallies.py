@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.clock import PAUSED_STATUSES
+from services.intake.due_dates import PAUSED_STATUSES
 from services.intake.machine import Status
 from services.intake.models import Dossier, QueueTally
 

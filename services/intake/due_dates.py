@@ -1,5 +1,7 @@
-"""The dossier's clock as intake keeps it: the appointment at receipt, pauses while the
-citizen is asked for something, and timeliness when it finishes.
+"""Intake's copy of a dossier's clock, kept on the dossier's row: the due date set at
+receipt, the pauses while the citizen is asked for something, the timeliness when it
+finishes. (The clock itself, with pauses over working time, is ``shared.worktime.clock``;
+tracking rebuilds the same clock from its events in ``ledger_replay``.)
 
 Counted with the shared engine and ``shared.worktime.clock`` over the agency calendar
 read from tracking: the same functions and data as tracking's ledger, so both give the

@@ -1,5 +1,6 @@
-"""A dossier's clock from its ledger: replay the events in order, then compute with the
-working-time engine. Pure: no database here (``ledger.py`` stores and loads).
+"""Tracking's clock of a dossier, rebuilt from the ledger of its events: replay them in
+order, then compute with ``shared.worktime.clock``. Pure: no database here (``ledger``
+stores and loads; intake keeps its own copy on the dossier, ``intake/due_dates``).
 
 The rules (DESIGN §4–5, regulation-facts §4.3):
 - the clock starts at receipt; a request to supplement or to pay pauses it, the answer
