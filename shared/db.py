@@ -187,6 +187,15 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 
 
+async def get_database(request: Request) -> Database:
+    """The service's database, for a route that opens its own sessions."""
+    database: Database = request.app.state.runtime.db
+    return database
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
 def dialect_insert(session: AsyncSession) -> type[postgresql.Insert] | type[sqlite.Insert]:
     """The ``INSERT`` of the session's database, with its ``ON CONFLICT`` clauses
     (PostgreSQL's and SQLite's are written alike)."""

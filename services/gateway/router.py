@@ -3,7 +3,7 @@ import logging
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -41,7 +41,7 @@ from shared.auth import (
     login_revocation_id,
 )
 from shared.contracts.health import PlatformHealth
-from shared.db import SessionDep
+from shared.db import DatabaseDep, SessionDep
 from shared.errors import TooManyRequests, Unauthorized, UpstreamUnavailable
 from shared.runtime import Runtime
 from shared.worktime import VIETNAM
@@ -70,12 +70,15 @@ async def get_hasher(request: Request) -> PasswordHasher:
     return hasher
 
 
-@router.post(
-    "/auth/token",
-    response_model=TokenResponse,
-    tags=["auth"],
+# The routes that hand out tokens: public, answered with the tokens.
+GIVES_TOKENS: dict[str, Any] = {
+    "response_model": TokenResponse,
+    "tags": ["auth"],
     **allow(Grant.PUBLIC),
-)
+}
+
+
+@router.post("/auth/token", **GIVES_TOKENS)
 async def issue_token(
     request: Request,
     session: SessionDep,
@@ -108,25 +111,21 @@ def refresh_ttl(request: Request) -> timedelta:
     return timedelta(seconds=settings.refresh_token_ttl_seconds)
 
 
-@router.post(
-    "/auth/refresh",
-    response_model=TokenResponse,
-    tags=["auth"],
-    **allow(Grant.PUBLIC),
-)
+@router.post("/auth/refresh", **GIVES_TOKENS)
 async def refresh_tokens(
+    body: RefreshRequest,
     request: Request,
     session: SessionDep,
-    body: RefreshRequest,
+    database: DatabaseDep,
     tokens: Annotated[TokenService, Depends(get_tokens)],
     _: NoStore,
 ) -> TokenResponse:
     """Trade a refresh token for new tokens; it is then used up. A refresh token used a
     second time was copied: that login is ended on every device that holds it."""
-    runtime: Runtime = request.app.state.runtime
+    ttl = refresh_ttl(request)
     issued = await account_service.trade_refresh_token(
-        session, runtime.db, body.refresh_token, tokens=tokens,
-        refresh_ttl=refresh_ttl(request), now=datetime.now(UTC),
+        session, database, body.refresh_token, tokens=tokens, refresh_ttl=ttl,
+        now=datetime.now(UTC),
     )  # fmt: skip
     return TokenResponse(**asdict(issued))
 

@@ -27,7 +27,7 @@ from services.intake.upstreams import Upstreams
 from shared.access import Grant, allow
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.contracts.national import NationalRecord, NationalVersions
-from shared.db import Database, ReadSessionDep, SessionDep
+from shared.db import DatabaseDep, ReadSessionDep, SessionDep
 from shared.runtime import OutboxDep
 
 router = APIRouter(prefix="/api/v1")
@@ -52,14 +52,8 @@ async def get_now(request: Request) -> datetime:
     return now
 
 
-async def get_database(request: Request) -> Database:
-    database: Database = request.app.state.runtime.db
-    return database
-
-
 UpstreamsDep = Annotated[Upstreams, Depends(get_upstreams)]
 SettingsDep = Annotated[IntakeSettings, Depends(get_settings)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 

@@ -1,99 +1,37 @@
-"""The sync to the national portal (DESIGN §8): every dossier reaches the portal with
-its newest state and every step of its handling, once, whatever fails on the way.
-
-- Intake's events about a dossier mark it owed (``note_change``, a consumer), in the
-  consumer's transaction with its inbox row: a redelivered event changes nothing more.
-- The worker claims owed dossiers, reads each one whole from intake
-  (``/api/v1/national/dossiers/{code}``), sends ``DongBoHoSoMC`` when the portal has an
-  older version, then each progress step the portal has not acknowledged, in order.
-  The portal keeps a version or a step once (``PhienBan``; a step's time, status and
-  text), so a call repeated after a lost answer is harmless: at-least-once sending
-  gives exactly-once holdings.
-- A failed attempt keeps what was acknowledged and tries again later, after an
-  exponential wait with jitter, capped. Attempts that move nothing forward count
-  against a budget; when it is spent, or when the portal refuses the dossier for a
-  reason a retry will not change, it is dead-lettered with that reason for an admin.
-- ``reconcile`` compares intake's versions with the portal's and marks what is missing
-  or stale as owed again, so a portal that lost records is repaired.
-"""
+"""The sync worker: claims owed dossiers, reads each whole from intake, sends the
+portal what it lacks, and retries with backoff or dead-letters what cannot be sent."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import math
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import case, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import case, select, update
 
 from services.gateway import national
 from services.gateway.config import GatewaySettings
-from services.gateway.models import PortalSync, ProcessedEvent, User
+from services.gateway.models import PortalSync, User
 from services.gateway.portal_client import PortalClient, PortalError
-from services.gateway.schemas import DeadLetter, LagFigures, SyncStatus
 from shared.auth import Principal, Role, TokenService
-from shared.contracts.actions import DOSSIER_CHANGES
-from shared.contracts.dossiers import DOSSIER_TOPIC
 from shared.contracts.dvcqg import ErrorCode
-from shared.contracts.events import EventEnvelope
 from shared.contracts.national import NationalRecord, NationalVersions
-from shared.db import Database, dialect_insert
-from shared.errors import Conflict, NotFound
+from shared.db import Database
 from shared.http import create_http_client
-from shared.runtime import BackgroundJob, ConsumerSpec, Runtime
+from shared.runtime import BackgroundJob, Runtime
 
 logger = logging.getLogger("onestop.gateway.sync")
 
-# The events by which intake says a dossier changed (an allow-list: tracking's warnings
-# and proposals change nothing intake holds, and an event nobody declared is not sent).
-SYNCED_EVENTS = DOSSIER_CHANGES
 # Who the sync is when it reads intake: an admin principal of its own.
 SYNC_PRINCIPAL = Principal(subject="portal-sync", username="portal-sync", role=Role.ADMIN)
-
-
-async def mark_owed(
-    session: AsyncSession, codes: Iterable[str], *, at: datetime, now: datetime | None = None
-) -> None:
-    """Something about these dossiers changed at ``at``: the portal is owed it. A
-    dead-lettered dossier that changes is tried again with a fresh budget."""
-    now = now or datetime.now(UTC)
-    fresh = {"changes": 1, "owed": True, "owed_since": at, "sent_version": 0, "sent_steps": 0,
-             "attempts": 0, "next_attempt_at": now}  # fmt: skip
-    rows = [{"code": code, **fresh} for code in dict.fromkeys(codes)]
-    if not rows:
-        return
-    statement = dialect_insert(session)(PortalSync).values(rows)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["code"],
-            set_={
-                "changes": PortalSync.changes + 1,
-                "owed": True,
-                "owed_since": func.coalesce(PortalSync.owed_since, statement.excluded.owed_since),
-                "attempts": case((PortalSync.dead_at.is_not(None), 0), else_=PortalSync.attempts),
-                "next_attempt_at": case(
-                    (PortalSync.dead_at.is_not(None), statement.excluded.next_attempt_at),
-                    else_=PortalSync.next_attempt_at,
-                ),
-                "dead_at": None,
-            },
-        )
-    )
-
-
-async def note_change(runtime: Runtime, session: AsyncSession, envelope: EventEnvelope) -> None:
-    """The consumer's handler: intake changed a dossier."""
-    if envelope.type in SYNCED_EVENTS and envelope.subject is not None:
-        await mark_owed(session, [envelope.subject], at=envelope.occurred_at)
 
 
 @dataclass(frozen=True)
@@ -359,64 +297,6 @@ class SyncWorker:
             )
 
 
-# -- reconciliation ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reconciled:
-    checked: int
-    missing: list[str]  # not at the portal at all
-    stale: list[str]  # at an older version, or with fewer steps
-
-
-async def reconcile(worker: SyncWorker, portal: PortalClient, db: Database,
-                    *, page: int = 1000) -> Reconciled:  # fmt: skip
-    """Walk intake's dossiers and the portal's holdings side by side (both by code) and
-    mark every dossier the portal lacks, or holds at an older version or with fewer
-    steps, as owed, starting over from what the portal holds."""
-    held: dict[str, tuple[int, int]] = {}
-    after: str | None = None
-    while True:
-        found = await portal.held(after=after, limit=page)
-        held.update((h.MaHoSo, (h.PhienBan, h.SoBuocXuLy)) for h in found.items)
-        if found.next_after is None:
-            break
-        after = found.next_after
-    checked = 0
-    missing: list[str] = []
-    stale: list[str] = []
-    after = None
-    now = datetime.now(UTC)
-    while True:
-        versions = await worker.versions(after=after, limit=page)
-        checked += len(versions.items)
-        # The portal holds one step per audit entry: the version counts them too.
-        behind = {}
-        for item in versions.items:
-            version, steps = held.get(item.code, (0, 0))
-            if version == 0:
-                missing.append(item.code)
-            elif version < item.version or steps < item.version:
-                stale.append(item.code)
-            else:
-                continue
-            behind[item.code] = (version, steps)
-        if behind:
-            async with db.session() as session:
-                await mark_owed(session, behind, at=now)
-                for code, (version, _steps) in behind.items():
-                    # Every step again: the portal answers those it keeps as done.
-                    await session.execute(
-                        update(PortalSync)
-                        .where(PortalSync.code == code)
-                        .values(sent_version=version, sent_steps=0, next_attempt_at=now)
-                    )
-        if versions.next_after is None:
-            break
-        after = versions.next_after
-    return Reconciled(checked=checked, missing=missing, stale=stale)
-
-
 async def run_sync(runtime: Runtime, stop: asyncio.Event) -> None:
     """The gateway's sync worker, until ``stop``. Beside the app it uses the app's
     clients of intake and the portal; in a worker process, clients of their URLs."""
@@ -459,92 +339,3 @@ def worker_for(runtime: Runtime) -> tuple[SyncWorker, PortalClient]:
 
 
 SYNC_JOB = BackgroundJob(name="gateway.portal_sync", run=run_sync)
-CHANGES = ConsumerSpec(
-    group="gateway.portal_sync",
-    topics=(DOSSIER_TOPIC,),
-    handler=note_change,
-    inbox_model=ProcessedEvent,
-    types=frozenset(SYNCED_EVENTS),
-)
-
-
-# -- what admins see ---------------------------------------------------------------------------
-
-
-async def status(session: AsyncSession, *, now: datetime) -> SyncStatus:
-    alive = PortalSync.dead_at.is_(None)
-    owed, dead, synced, oldest = (
-        await session.execute(
-            select(
-                func.count().filter(PortalSync.owed, alive),
-                func.count().filter(PortalSync.dead_at.is_not(None)),
-                func.count().filter(~PortalSync.owed, alive),
-                func.min(PortalSync.owed_since).filter(PortalSync.owed, alive),
-            )
-        )
-    ).one()
-    recent = sorted(
-        lag
-        for lag in await session.scalars(
-            select(PortalSync.lag_seconds)
-            .where(
-                PortalSync.synced_at >= now - timedelta(hours=1),
-                PortalSync.lag_seconds.is_not(None),
-            )
-            .order_by(PortalSync.synced_at.desc())
-            .limit(10_000)
-        )
-        if lag is not None
-    )
-    if oldest is not None and oldest.tzinfo is None:  # SQLite's aggregate is a plain string
-        oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=UTC)
-    return SyncStatus(
-        owed=owed,
-        dead_letters=dead,
-        synced=synced,
-        oldest_owed_since=oldest,
-        lag_seconds=max((now - oldest).total_seconds(), 0.0) if oldest else 0.0,
-        recent=lag_figures(recent),
-    )
-
-
-def lag_figures(lags: list[float]) -> LagFigures:
-    """Nearest-rank percentiles of sorted ``lags``."""
-    if not lags:
-        return LagFigures(count=0, p50=None, p95=None, max=None)
-
-    def rank(share: float) -> float:
-        return lags[max(math.ceil(share * len(lags)) - 1, 0)]
-
-    return LagFigures(count=len(lags), p50=rank(0.5), p95=rank(0.95), max=lags[-1])
-
-
-async def dead_letters(session: AsyncSession, *, limit: int) -> list[DeadLetter]:
-    rows = await session.scalars(
-        select(PortalSync)
-        .where(PortalSync.dead_at.is_not(None))
-        .order_by(PortalSync.dead_at.desc())
-        .limit(limit)
-    )
-    return [
-        DeadLetter(code=row.code, reason=row.last_error, dead_at=row.dead_at,
-                   attempts=row.attempts, sent_version=row.sent_version,
-                   sent_steps=row.sent_steps)
-        for row in rows
-    ]  # fmt: skip
-
-
-async def retry(session: AsyncSession, code: str, *, now: datetime) -> None:
-    """An admin sends a dead-lettered dossier again, with a fresh budget; 409 for one
-    the sync has not given up on, 404 for one it does not know."""
-    result = await session.execute(
-        update(PortalSync)
-        .where(PortalSync.code == code, PortalSync.dead_at.is_not(None))
-        .values(dead_at=None, attempts=0, owed=True, next_attempt_at=now,
-                owed_since=func.coalesce(PortalSync.owed_since, now))
-    )  # fmt: skip
-    if result.rowcount:  # type: ignore[attr-defined]
-        return
-    if await session.get(PortalSync, code) is None:
-        raise NotFound(f"Hồ sơ {code} chưa từng được đồng bộ.")
-    raise Conflict(f"Hồ sơ {code} không nằm trong danh sách đồng bộ lỗi.")

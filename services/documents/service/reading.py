@@ -1,0 +1,100 @@
+"""Who may read a document, the wallet, and the audited download links."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.documents import repository
+from services.documents.config import DocumentsSettings
+from services.documents.models import Document, DocumentStatus, DownloadAudit
+from services.documents.schemas import DocumentOut, DownloadOut
+from services.documents.service.storing import UNAVAILABLE, StoreUnavailable, out
+from shared.auth import Principal, Role
+from shared.errors import Forbidden, NotFound, Unprocessable
+from shared.logging import current_request_id
+from shared.storage import ObjectStorage, StorageUnavailable
+
+
+async def readable(
+    session: AsyncSession, *, document_id: uuid.UUID, principal: Principal
+) -> tuple[Document, str | None]:
+    """The document and the caller's ground to read it (an agency for officers); 404
+    for anyone else, exactly as for an id that does not exist."""
+    document = await repository.get(session, document_id)
+    if document is not None and document.status is DocumentStatus.READY:
+        if (
+            principal.role is Role.CITIZEN
+            and document.owner == principal.subject
+            and document.in_wallet
+        ):
+            return document, None
+        if principal.role is Role.OFFICER:
+            mine = {membership.agency_code for membership in principal.agencies}
+            for agency in await repository.agencies_using(session, document.id):
+                if agency in mine:
+                    return document, agency
+    raise NotFound("Không có tài liệu này.")
+
+
+async def detail(
+    session: AsyncSession, *, document_id: uuid.UUID, principal: Principal
+) -> DocumentOut:
+    document, _ = await readable(session, document_id=document_id, principal=principal)
+    return out(document, uses=await repository.use_count(session, document.id))
+
+
+async def wallet(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    dossier_code: str | None,
+    ids: list[uuid.UUID] | None = None,
+) -> list[DocumentOut]:
+    """A citizen's documents (uploads and results), or those of ``ids`` they own; an
+    officer's view of one dossier's."""
+    if principal.role is Role.CITIZEN:
+        rows = await repository.owned(session, principal.subject, ids)
+        return [out(document, uses) for document, uses in rows]
+    if principal.role is not Role.OFFICER:
+        raise Forbidden("Chỉ công dân và cán bộ xem được tài liệu.")
+    if dossier_code:
+        agencies = [membership.agency_code for membership in principal.agencies]
+        rows = await repository.of_dossier(session, dossier_code, agencies)
+        return [out(document, uses) for document, uses in rows]
+    raise Unprocessable(
+        "Cán bộ xem tài liệu theo từng hồ sơ.",
+        errors=[{"pointer": "#/query/dossier", "message": "Cần mã hồ sơ."}],
+    )
+
+
+async def download(
+    session: AsyncSession,
+    storage: ObjectStorage,
+    settings: DocumentsSettings,
+    *,
+    document_id: uuid.UUID,
+    principal: Principal,
+) -> DownloadOut:
+    document, agency = await readable(session, document_id=document_id, principal=principal)
+    ttl = timedelta(seconds=settings.download_ttl_seconds)
+    try:
+        url = await storage.presigned_get_url(
+            document.storage_key, expires=ttl, filename=document.original_name
+        )
+    except StorageUnavailable as exc:
+        raise StoreUnavailable(UNAVAILABLE) from exc
+    now = datetime.now(UTC)
+    session.add(
+        DownloadAudit(
+            document_id=document.id,
+            subject=principal.subject,
+            role=principal.role,
+            agency_code=agency,
+            request_id=current_request_id(),
+            at=now,
+        )
+    )
+    return DownloadOut(url=url, expires_at=now + ttl)

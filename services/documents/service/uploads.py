@@ -1,0 +1,110 @@
+"""Uploads through the service: a citizen's file, an officer's result."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.documents import receiving
+from services.documents.config import DocumentsSettings
+from services.documents.models import DocumentKind, DocumentUse
+from services.documents.scanning import ClamAV
+from services.documents.schemas import DocumentOut, ResultFields, UploadFields
+from services.documents.service.storing import (
+    announce,
+    form_fields,
+    new_key,
+    out,
+    ready,
+    store_and_keep,
+    store_then_record,
+)
+from shared.auth import Principal, Role
+from shared.errors import Forbidden, Unprocessable
+from shared.events import Outbox
+from shared.storage import ObjectStorage
+
+
+async def upload(
+    session: AsyncSession,
+    outbox: Outbox,
+    storage: ObjectStorage,
+    settings: DocumentsSettings,
+    scanner: ClamAV | None,
+    *,
+    principal: Principal,
+    content_type: str,
+    body: AsyncIterator[bytes],
+    office_formats: bool,
+) -> DocumentOut:
+    """A citizen gives a document for their wallet."""
+    if principal.role is not Role.CITIZEN:
+        raise Forbidden("Chỉ công dân tải giấy tờ vào kho của mình.")
+    allowed = receiving.ALWAYS | (receiving.OFFICE if office_formats else frozenset())
+    received = await receiving.receive(
+        content_type, body, max_bytes=settings.max_upload_bytes, allowed=allowed
+    )
+    try:
+        fields = form_fields(UploadFields, received)
+    except Unprocessable:
+        received.close()
+        raise
+    document = ready(
+        received, new_key(), owner=principal.subject, kind=DocumentKind.UPLOAD, label=fields.kind
+    )
+    try:
+        stored = await store_then_record(session, outbox, storage, scanner, received, document)
+    finally:
+        received.close()
+    return out(stored)
+
+
+NOT_THE_AGENCY = "Chỉ cán bộ của cơ quan giải quyết được trả kết quả."
+
+
+async def issue_result(
+    session: AsyncSession,
+    outbox: Outbox,
+    storage: ObjectStorage,
+    settings: DocumentsSettings,
+    scanner: ClamAV | None,
+    *,
+    principal: Principal,
+    content_type: str,
+    body: AsyncIterator[bytes],
+) -> DocumentOut:
+    """An officer stores a dossier's result (an e-certificate) for its citizen."""
+    if principal.role is not Role.OFFICER:  # refused before a byte of the file is read
+        raise Forbidden(NOT_THE_AGENCY)
+    received = await receiving.receive(
+        content_type,
+        body,
+        max_bytes=settings.max_upload_bytes,
+        allowed=receiving.ALWAYS | receiving.OFFICE,
+    )
+    try:
+        fields = form_fields(ResultFields, received)
+        if not principal.is_member_of(fields.agency_code):
+            raise Forbidden(NOT_THE_AGENCY)
+        result = ready(
+            received,
+            new_key(),
+            owner=fields.owner,
+            kind=DocumentKind.RESULT,
+            label=fields.kind,
+            issued_by=fields.agency_code,
+        )
+        document = await store_and_keep(session, storage, scanner, received, result)
+    finally:
+        received.close()
+    session.add(
+        DocumentUse(
+            document_id=document.id,
+            dossier_code=fields.dossier_code,
+            agency_code=fields.agency_code,
+            used_at=document.created_at,
+        )
+    )
+    announce(session, outbox, document, uses=1)
+    return out(document, uses=1)
