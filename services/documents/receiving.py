@@ -17,11 +17,14 @@ import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from tempfile import SpooledTemporaryFile
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import anyio.to_thread
 import filetype
 from python_multipart import MultipartParser
+
+if TYPE_CHECKING:  # declared for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
 from python_multipart.multipart import parse_options_header
 
 from shared.errors import AppError, BadRequest, PayloadTooLarge, Unprocessable
@@ -131,6 +134,100 @@ class _Part:
         self.data = bytearray()
 
 
+class _FormReader:
+    """The parser's callbacks and what they gather: the one file (spooled, hashed, its
+    first bytes kept for the type, its size capped as it streams) and the text fields."""
+
+    def __init__(self, *, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.spool: BinaryIO = SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # type: ignore[assignment]  # noqa: SIM115
+        self.digest = hashlib.sha256()
+        self.header = bytearray()
+        self.size = 0
+        self.ended = False
+        self.file_name: str | None = None
+        self.fields: dict[str, str] = {}
+        self.repeated: set[str] = set()
+        self.current = _Part()
+        self.header_field = b""
+        self.header_value = b""
+
+    def callbacks(self) -> MultipartCallbacks:
+        return {
+            "on_part_begin": self.on_part_begin,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+            "on_end": self.on_end,
+        }
+
+    def on_part_begin(self) -> None:
+        self.current = _Part()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        if self.header_field.lower() == b"content-disposition":
+            self.current.disposition = self.header_value
+        self.header_field = self.header_value = b""
+
+    def on_headers_finished(self) -> None:
+        current = self.current
+        _, disposition = parse_options_header(current.disposition)
+        current.name = disposition.get(b"name", b"").decode("utf-8", "replace")
+        if b"filename" in disposition:
+            current.filename = disposition[b"filename"].decode("utf-8", "replace")
+            if current.name != "file" or self.file_name is not None:
+                raise BadRequest("Chỉ gửi một tệp, trong trường 'file'.")
+            self.file_name = clean_name(current.filename)
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        chunk = data[start:end]
+        if self.current.filename is None:
+            self.current.data.extend(chunk)
+            if len(self.current.data) > MAX_FIELD:
+                raise BadRequest("Trường biểu mẫu quá dài.")
+            return
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise PayloadTooLarge(f"Tệp vượt quá {self.max_bytes // (1024 * 1024)} MB.")
+        if len(self.header) < HEADER_BYTES:
+            self.header.extend(chunk[: HEADER_BYTES - len(self.header)])
+        self.digest.update(chunk)
+        self.spool.write(chunk)
+
+    def on_part_end(self) -> None:
+        current = self.current
+        if current.filename is None and current.name:
+            if current.name in self.fields:
+                self.repeated.add(current.name)
+            self.fields[current.name] = current.data.decode("utf-8", "replace")
+
+    def on_end(self) -> None:
+        self.ended = True
+
+    def check_complete(self) -> str:
+        """The file's name once the whole body is read, or why there is no usable file."""
+        if not self.ended:
+            raise BadRequest("Nội dung gửi lên bị cắt ngang: tệp chưa nhận đủ.")
+        if self.file_name is None:
+            raise Unprocessable(
+                "Thiếu tệp.", errors=[{"pointer": "#/file", "message": "Cần trường 'file'."}]
+            )
+        if self.size == 0:
+            raise Unprocessable(
+                "Tệp rỗng.", errors=[{"pointer": "#/file", "message": "Tệp không có nội dung."}]
+            )
+        return self.file_name
+
+
 async def receive(
     content_type: str,
     body: AsyncIterator[bytes],
@@ -142,110 +239,31 @@ async def receive(
     media, options = parse_options_header(content_type)
     if media != b"multipart/form-data" or b"boundary" not in options:
         raise UnsupportedMediaType("Cần gửi tệp dạng multipart/form-data (trường 'file').")
-    spool: BinaryIO = SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # type: ignore[assignment]  # noqa: SIM115
-    digest = hashlib.sha256()
-    state = {"size": 0, "ended": False, "files": 0}
-    header = bytearray()
-    fields: dict[str, str] = {}
-    repeated: set[str] = set()
-    current = _Part()
-    pending_header: list[bytes] = [b"", b""]
-    file_name: list[str] = []
-
-    def on_part_begin() -> None:
-        nonlocal current
-        current = _Part()
-
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        pending_header[0] += data[start:end]
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        pending_header[1] += data[start:end]
-
-    def on_header_end() -> None:
-        if pending_header[0].lower() == b"content-disposition":
-            current.disposition = pending_header[1]
-        pending_header[0] = pending_header[1] = b""
-
-    def on_headers_finished() -> None:
-        _, disposition = parse_options_header(current.disposition)
-        current.name = disposition.get(b"name", b"").decode("utf-8", "replace")
-        if b"filename" in disposition:
-            current.filename = disposition[b"filename"].decode("utf-8", "replace")
-            if current.name != "file" or state["files"]:
-                raise BadRequest("Chỉ gửi một tệp, trong trường 'file'.")
-            state["files"] += 1
-            file_name.append(clean_name(current.filename))
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        chunk = data[start:end]
-        if current.filename is None:
-            current.data.extend(chunk)
-            if len(current.data) > MAX_FIELD:
-                raise BadRequest("Trường biểu mẫu quá dài.")
-            return
-        state["size"] += len(chunk)
-        if state["size"] > max_bytes:
-            raise PayloadTooLarge(f"Tệp vượt quá {max_bytes // (1024 * 1024)} MB.")
-        if len(header) < HEADER_BYTES:
-            header.extend(chunk[: HEADER_BYTES - len(header)])
-        digest.update(chunk)
-        spool.write(chunk)
-
-    def on_part_end() -> None:
-        if current.filename is None and current.name:
-            if current.name in fields:
-                repeated.add(current.name)
-            fields[current.name] = current.data.decode("utf-8", "replace")
-
-    def on_end() -> None:
-        state["ended"] = True
-
-    parser = MultipartParser(
-        options[b"boundary"],
-        {
-            "on_part_begin": on_part_begin,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_headers_finished": on_headers_finished,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-            "on_end": on_end,
-        },
-    )
+    reader = _FormReader(max_bytes=max_bytes)
+    parser = MultipartParser(options[b"boundary"], reader.callbacks())
     try:
         async for chunk in body:
             if chunk:
                 parser.write(chunk)
-        if not state["ended"]:
-            raise BadRequest("Nội dung gửi lên bị cắt ngang: tệp chưa nhận đủ.")
-        if not file_name:
-            raise Unprocessable(
-                "Thiếu tệp.", errors=[{"pointer": "#/file", "message": "Cần trường 'file'."}]
-            )
-        if state["size"] == 0:
-            raise Unprocessable(
-                "Tệp rỗng.", errors=[{"pointer": "#/file", "message": "Tệp không có nội dung."}]
-            )
-        content = detect(bytes(header), allowed)
+        name = reader.check_complete()
+        content = detect(bytes(reader.header), allowed)
         if content in OFFICE:
-            await anyio.to_thread.run_sync(check_archive, spool)
+            await anyio.to_thread.run_sync(check_archive, reader.spool)
     except AppError:
-        spool.close()
+        reader.spool.close()
         raise
     except Exception as exc:  # the parser's own errors: a malformed body
-        spool.close()
+        reader.spool.close()
         raise BadRequest("Nội dung multipart không hợp lệ.") from exc
-    spool.seek(0)
+    reader.spool.seek(0)
     return Received(
-        spool=spool,
-        name=file_name[0],
-        size=state["size"],
-        sha256=digest.hexdigest(),
+        spool=reader.spool,
+        name=name,
+        size=reader.size,
+        sha256=reader.digest.hexdigest(),
         content_type=content,
-        fields=fields,
-        repeated=frozenset(repeated),
+        fields=reader.fields,
+        repeated=frozenset(reader.repeated),
     )
 
 
