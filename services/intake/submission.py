@@ -333,14 +333,39 @@ async def record(
     """Write the dossier, its first audit entry and its event (``filing``: one statement
     on PostgreSQL; the caller's session commits, or needs no commit)."""
     now = now or datetime.now(UTC)
-    procedure, handling, submitter = accepted.procedure, accepted.handling, accepted.submitter
+    dossier = _new_dossier(body, accepted, principal, now)
+    handling = accepted.handling
+    event = DossierDocuments(
+        at=now,
+        owner=accepted.submitter,
+        documents=[ref.id for ref in body.documents],
+        agency_codes=list(dict.fromkeys([handling, body.agency_code])),
+    )
+    new = filing.NewDossier(
+        dossier=dossier,
+        entry=_first_entry(dossier, principal, now),
+        event=(DossierEvent.SUBMITTED, event.model_dump(mode="json")),
+        files=accepted.documents,
+        receiving_agency_code=body.agency_code,
+        at=now,
+    )
+    await filing.write(session, outbox, new)
+    return dossier
+
+
+def _new_dossier(
+    body: SubmissionIn, accepted: Accepted, principal: Principal, now: datetime
+) -> Dossier:
+    """The dossier as filed: the procedure's version in force pinned on it, before its
+    code (``filing`` numbers it as it writes)."""
+    procedure = accepted.procedure
     fees, total = fees_for(procedure, body.channel)
     documents = [
         {**ref.model_dump(mode="json"), "reused": ref.id in accepted.reused}
         for ref in body.documents
     ] + [{"requirement": index, "id": None} for index in body.received_on_paper]
     time_limit = procedure.processing_time
-    dossier = Dossier(
+    return Dossier(
         status=Status.SUBMITTED.value,
         sequence=1,
         audit_sequence=1,
@@ -348,11 +373,11 @@ async def record(
         procedure_version=procedure.version,
         procedure_name=procedure.name,
         field_code=procedure.field_code,
-        agency_code=handling,
+        agency_code=accepted.handling,
         receiving_agency_code=body.agency_code,
         channel=body.channel,
         applicant=accepted.applicant,
-        submitted_by=submitter,
+        submitted_by=accepted.submitter,
         # Only the citizen's own login says who they are; an officer filing for them
         # checked a card, which the index does not count as VNeID.
         applicant_verified=principal.role is Role.CITIZEN and principal.identity_verified,
@@ -369,7 +394,11 @@ async def record(
         result_documents=[],
         updated_at=now,
     )
-    entry = AuditEntry(
+
+
+def _first_entry(dossier: Dossier, principal: Principal, now: datetime) -> AuditEntry:
+    """The audit trail's first entry: who filed what, where."""
+    return AuditEntry(
         sequence=1,
         prev_hash=audit.GENESIS,
         actor=principal.subject,
@@ -379,29 +408,13 @@ async def record(
         to_status=Status.SUBMITTED.value,
         at=now,
         details={
-            "procedure": f"{procedure.code}@{procedure.version}",
-            "channel": body.channel,
-            "agency_code": handling,
-            "receiving_agency_code": body.agency_code,
-            "documents": len(documents),
+            "procedure": f"{dossier.procedure_code}@{dossier.procedure_version}",
+            "channel": dossier.channel,
+            "agency_code": dossier.agency_code,
+            "receiving_agency_code": dossier.receiving_agency_code,
+            "documents": len(dossier.documents),
         },
     )
-    event = DossierDocuments(
-        at=now,
-        owner=submitter,
-        documents=[ref.id for ref in body.documents],
-        agency_codes=list(dict.fromkeys([handling, body.agency_code])),
-    )
-    new = filing.NewDossier(
-        dossier=dossier,
-        entry=entry,
-        event=(DossierEvent.SUBMITTED, event.model_dump(mode="json")),
-        files=accepted.documents,
-        receiving_agency_code=body.agency_code,
-        at=now,
-    )
-    await filing.write(session, outbox, new)
-    return dossier
 
 
 @dataclass(frozen=True)

@@ -345,21 +345,48 @@ async def change(
     target = await repository.get_calendar(session, resolved.calendar.code, for_update=True)
     assert target is not None
     first, last = resolved.root.first_day, resolved.root.last_day
-    problems: list[dict[str, str]] = []
-    for index, day_edit in enumerate(edit.days):
-        if not first <= day_edit.day <= last:
-            problems.append(
-                {
-                    "pointer": f"#/days/{index}/day",
-                    "message": f"Ngày nằm ngoài lịch ({first:%d/%m/%Y}–{last:%d/%m/%Y}).",
-                }
-            )
+    _refuse_if_any(_outside(edit, first, last))
+    changes, problems = await _apply_days(session, resolved, target, edit)
+    touched_years = {day_edit.day.year for day_edit in edit.days}
+    if edit.week is not None:
+        problems += _apply_week(target, edit.week, first, last, changes)
+        touched_years = set(range(first.year, last.year + 1))
+    _refuse_if_any(problems)
+    await session.flush()
+    await _keep_working_days(session, resolved, touched_years, edit)
+    record = _record(session, outbox, target, edit, changes, by=by)
+    await session.flush()
+    return ChangeOut.model_validate(record)
+
+
+Problems = list[dict[str, str]]
+
+
+def _refuse_if_any(problems: Problems) -> None:
     if problems:
         raise Unprocessable("Thay đổi lịch không hợp lệ.", errors=problems)
 
+
+def _outside(edit: CalendarEdit, first: date, last: date) -> Problems:
+    """The edited days outside the calendar's years."""
+    return [
+        {
+            "pointer": f"#/days/{index}/day",
+            "message": f"Ngày nằm ngoài lịch ({first:%d/%m/%Y}–{last:%d/%m/%Y}).",
+        }
+        for index, day_edit in enumerate(edit.days)
+        if not first <= day_edit.day <= last
+    ]
+
+
+async def _apply_days(
+    session: AsyncSession, resolved: Resolved, target: Calendar, edit: CalendarEdit
+) -> tuple[list[dict[str, object]], Problems]:
+    """Each day's edit on the calendar's own layer: what changed, and what was refused."""
     effective = await effective_days(session, resolved)
     own = {day.day: day for day in effective.values() if day.calendar_code == target.code}
     changes: list[dict[str, object]] = []
+    problems: Problems = []
     for index, day_edit in enumerate(edit.days):
         after, found = await _apply_day(
             session, target, day_edit, index, own=own, effective=effective, decision=edit.decision
@@ -373,21 +400,33 @@ async def change(
                 "after": after,
             }
         )
-    touched_years = {day_edit.day.year for day_edit in edit.days}
-    if edit.week is not None:
-        try:
-            CalendarSpec(code=target.code, first=first, last=last, week=_parse(edit.week))
-        except CalendarError as exc:
-            problems.append({"pointer": "#/week", "message": f"Buổi làm việc không hợp lệ: {exc}"})
-        changes.append({"week": {"before": target.week, "after": serialise_week(edit.week)}})
-        target.week = serialise_week(edit.week)
-        touched_years = set(range(first.year, last.year + 1))
-    if problems:
-        raise Unprocessable("Thay đổi lịch không hợp lệ.", errors=problems)
+    return changes, problems
 
-    await session.flush()
+
+def _apply_week(
+    target: Calendar,
+    week: dict[int, list[SessionModel]],
+    first: date,
+    last: date,
+    changes: list[dict[str, object]],
+) -> Problems:
+    """The sessions of each weekday, replaced (refused if the engine cannot use them)."""
+    problems: Problems = []
+    try:
+        CalendarSpec(code=target.code, first=first, last=last, week=_parse(week))
+    except CalendarError as exc:
+        problems.append({"pointer": "#/week", "message": f"Buổi làm việc không hợp lệ: {exc}"})
+    changes.append({"week": {"before": target.week, "after": serialise_week(week)}})
+    target.week = serialise_week(week)
+    return problems
+
+
+async def _keep_working_days(
+    session: AsyncSession, resolved: Resolved, years: set[int], edit: CalendarEdit
+) -> None:
+    """Refuse a change that would leave one of ``years`` without a working day."""
     spec = build_spec(resolved, (await effective_days(session, resolved)).values())
-    for year in sorted(touched_years):
+    for year in sorted(years):
         if spec.working_days_in(year) == 0:
             raise Unprocessable(
                 f"Sau thay đổi, năm {year} không còn ngày làm việc nào.",
@@ -399,6 +438,17 @@ async def change(
                 ],
             )
 
+
+def _record(
+    session: AsyncSession,
+    outbox: Outbox,
+    target: Calendar,
+    edit: CalendarEdit,
+    changes: list[dict[str, object]],
+    *,
+    by: str,
+) -> CalendarChange:
+    """The new version, its record, and its event (tracking recomputes the open clocks)."""
     target.version += 1
     record = CalendarChange(
         calendar_code=target.code,
@@ -422,8 +472,7 @@ async def change(
         subject=target.code,
         sequence=target.version,
     )
-    await session.flush()
-    return ChangeOut.model_validate(record)
+    return record
 
 
 def _parse(week: dict[int, list[SessionModel]]) -> dict[int, tuple[Session, ...]]:
