@@ -86,11 +86,7 @@ async def upload(
     """Upload a document to the caller's wallet (citizen): multipart field ``file``,
     optional ``kind``. Checked by content while it streams; a failed check keeps nothing."""
     return await document_service.upload(
-        session,
-        outbox,
-        storage,
-        settings,
-        scanner,
+        document_service.Store(session, outbox, storage, settings, scanner),
         principal=principal,
         content_type=content_type,
         body=request.stream(),
@@ -117,11 +113,7 @@ async def issue_result(
     """Store a dossier's result for its citizen (officer of the agency): fields ``file``,
     ``owner``, ``dossier_code``, ``agency_code``. It appears in the citizen's wallet."""
     return await document_service.issue_result(
-        session,
-        outbox,
-        storage,
-        settings,
-        scanner,
+        document_service.Store(session, outbox, storage, settings, scanner),
         principal=principal,
         content_type=content_type,
         body=request.stream(),
@@ -161,11 +153,7 @@ async def confirm_direct_upload(
 ) -> DocumentOut:
     """Check what arrived (size, type from its bytes, checksum, scan) and make it usable."""
     return await document_service.confirm(
-        session,
-        outbox,
-        storage,
-        settings,
-        scanner,
+        document_service.Store(session, outbox, storage, settings, scanner),
         principal=principal,
         document_id=document_id,
         office_formats=office,

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.documents import receiving, repository
 from services.documents.config import DocumentsSettings
 from services.documents.models import Document, DocumentKind, DocumentStatus
-from services.documents.scanning import ClamAV
 from services.documents.schemas import DirectUploadOut, DocumentOut
 from services.documents.service.storing import (
     UNAVAILABLE,
+    Store,
     StoreUnavailable,
     announce,
     new_key,
@@ -25,7 +25,6 @@ from services.documents.service.storing import (
 )
 from shared.auth import Principal, Role
 from shared.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable
-from shared.events import Outbox
 from shared.storage import (
     DirectUploadUnsupported,
     ObjectNotFound,
@@ -78,11 +77,7 @@ async def start_direct_upload(
 
 
 async def confirm(
-    session: AsyncSession,
-    outbox: Outbox,
-    storage: ObjectStorage,
-    settings: DocumentsSettings,
-    scanner: ClamAV | None,
+    store: Store,
     *,
     principal: Principal,
     document_id: uuid.UUID,
@@ -90,6 +85,8 @@ async def confirm(
 ) -> DocumentOut:
     """Check a presigned upload as if it had come through the service: size, type from
     its bytes, checksum, scan. A file that fails is deleted and the document rejected."""
+    session, outbox, storage = store.session, store.outbox, store.storage
+    settings, scanner = store.settings, store.scanner
     document = await repository.get(session, document_id)
     if document is None or document.owner != principal.subject:
         raise NotFound("Không có tài liệu này.")

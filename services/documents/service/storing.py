@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, TypeVar
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.documents import receiving, repository
+from services.documents.config import DocumentsSettings
 from services.documents.models import Document, DocumentKind, DocumentStatus
 from services.documents.scanning import ClamAV, Infected, ScannerUnavailable
 from services.documents.schemas import DocumentOut
@@ -80,16 +82,25 @@ async def put_object(storage: ObjectStorage, received: receiving.Received, key: 
         raise StoreUnavailable(UNAVAILABLE) from exc
 
 
+@dataclass(frozen=True)
+class Store:
+    """Where a request's files go: its session and outbox, the object store, the
+    service's settings and its malware scanner (None when not configured)."""
+
+    session: AsyncSession
+    outbox: Outbox
+    storage: ObjectStorage
+    settings: DocumentsSettings
+    scanner: ClamAV | None
+
+
 async def store_and_keep(
-    session: AsyncSession,
-    storage: ObjectStorage,
-    scanner: ClamAV | None,
-    received: receiving.Received,
-    document: Document,
+    store: Store, received: receiving.Received, document: Document
 ) -> Document:
     """Scan (when configured), then put the file and write its record at once: they take
     about as long as each other. The record commits only with the request, so a failed
     put leaves no record; a record that cannot be written takes the object away again."""
+    session, storage, scanner = store.session, store.storage, store.scanner
     if scanner is not None:
         await scan_spool(scanner, received.spool)
     session.add(document)
@@ -150,16 +161,12 @@ def announce(session: AsyncSession, outbox: Outbox, document: Document, uses: in
 
 
 async def store_then_record(
-    session: AsyncSession,
-    outbox: Outbox,
-    storage: ObjectStorage,
-    scanner: ClamAV | None,
-    received: receiving.Received,
-    document: Document,
+    store: Store, received: receiving.Received, document: Document
 ) -> Document:
     """Scan (when configured), put the file, then write its record and its ready event
     together (one statement on PostgreSQL). A failed put writes nothing; a record that
     cannot be written takes the object away again."""
+    session, outbox, storage, scanner = store.session, store.outbox, store.storage, store.scanner
     if scanner is not None:
         await scan_spool(scanner, received.spool)
     await put_object(storage, received, document.storage_key)

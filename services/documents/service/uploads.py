@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from services.documents import receiving
-from services.documents.config import DocumentsSettings
 from services.documents.models import DocumentKind, DocumentUse
-from services.documents.scanning import ClamAV
 from services.documents.schemas import DocumentOut, ResultFields, UploadFields
 from services.documents.service.storing import (
+    Store,
     announce,
     form_fields,
     new_key,
@@ -22,16 +19,10 @@ from services.documents.service.storing import (
 )
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, Unprocessable
-from shared.events import Outbox
-from shared.storage import ObjectStorage
 
 
 async def upload(
-    session: AsyncSession,
-    outbox: Outbox,
-    storage: ObjectStorage,
-    settings: DocumentsSettings,
-    scanner: ClamAV | None,
+    store: Store,
     *,
     principal: Principal,
     content_type: str,
@@ -39,6 +30,7 @@ async def upload(
     office_formats: bool,
 ) -> DocumentOut:
     """A citizen gives a document for their wallet."""
+    settings = store.settings
     if principal.role is not Role.CITIZEN:
         raise Forbidden("Chỉ công dân tải giấy tờ vào kho của mình.")
     allowed = receiving.ALWAYS | (receiving.OFFICE if office_formats else frozenset())
@@ -54,7 +46,7 @@ async def upload(
         received, new_key(), owner=principal.subject, kind=DocumentKind.UPLOAD, label=fields.kind
     )
     try:
-        stored = await store_then_record(session, outbox, storage, scanner, received, document)
+        stored = await store_then_record(store, received, document)
     finally:
         received.close()
     return out(stored)
@@ -64,17 +56,14 @@ NOT_THE_AGENCY = "Chỉ cán bộ của cơ quan giải quyết được trả k
 
 
 async def issue_result(
-    session: AsyncSession,
-    outbox: Outbox,
-    storage: ObjectStorage,
-    settings: DocumentsSettings,
-    scanner: ClamAV | None,
+    store: Store,
     *,
     principal: Principal,
     content_type: str,
     body: AsyncIterator[bytes],
 ) -> DocumentOut:
     """An officer stores a dossier's result (an e-certificate) for its citizen."""
+    session, settings = store.session, store.settings
     if principal.role is not Role.OFFICER:  # refused before a byte of the file is read
         raise Forbidden(NOT_THE_AGENCY)
     received = await receiving.receive(
@@ -95,7 +84,7 @@ async def issue_result(
             label=fields.kind,
             issued_by=fields.agency_code,
         )
-        document = await store_and_keep(session, storage, scanner, received, result)
+        document = await store_and_keep(store, received, result)
     finally:
         received.close()
     session.add(
@@ -106,5 +95,5 @@ async def issue_result(
             used_at=document.created_at,
         )
     )
-    announce(session, outbox, document, uses=1)
+    announce(session, store.outbox, document, uses=1)
     return out(document, uses=1)
