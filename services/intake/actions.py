@@ -23,7 +23,13 @@ from services.intake.machine import Dossier as MachineDossier
 from services.intake.models import Dossier
 from services.intake.repository import known_documents
 from services.intake.schemas import ActionIn
-from services.intake.state import PaymentRequest, SupplementRequest, WithdrawalRequest
+from services.intake.state import (
+    DossierDocument,
+    ForwardStep,
+    PaymentRequest,
+    SupplementRequest,
+    WithdrawalRequest,
+)
 from services.intake.submission import Problems, check_documents, invalid, reused
 from services.intake.upstreams import AgencyCalendar, DocumentFacts, Upstreams
 from shared.auth import Principal
@@ -32,7 +38,6 @@ from shared.contracts.dossiers import (
     ClockFacts,
     DossierDocuments,
     DossierEvent,
-    TimeLimit,
 )
 from shared.contracts.procedures import AgencyFacts
 from shared.errors import AppError, Conflict, NotFound, UpstreamUnavailable
@@ -167,11 +172,11 @@ async def _receive(ctx: Context) -> None:
     due_dates.start(ctx.dossier, engine, at=ctx.now, due_soon_minutes=ctx.due_soon)
     limit = ctx.dossier.time_limit
     ctx.facts.update(
-        time_limit=TimeLimit.model_validate(limit) if limit else None,
+        time_limit=limit,
         supplement_policy=ctx.dossier.supplement_policy,
         channel=ctx.dossier.channel,
         documents=len(ctx.dossier.documents),
-        reused_documents=sum(1 for d in ctx.dossier.documents if d.get("reused")),
+        reused_documents=sum(1 for d in ctx.dossier.documents if d.reused),
         applicant_verified=ctx.dossier.applicant_verified,
     )
     ctx.details["due_at"] = ctx.dossier.due_at.isoformat() if ctx.dossier.due_at else None
@@ -234,7 +239,10 @@ async def _supplement(ctx: Context) -> None:
     await known_documents.count_uses(ctx.session, facts)
     ctx.dossier.documents = [
         *ctx.dossier.documents,
-        *({**ref.model_dump(mode="json"), "reused": ref.id in given_before} for ref in refs),
+        *(
+            DossierDocument(requirement=ref.requirement, id=ref.id, reused=ref.id in given_before)
+            for ref in refs
+        ),
     ]
     ctx.dossier.pending_request = None
     ctx.details["documents"] = [str(ref.id) for ref in refs]
@@ -293,15 +301,15 @@ async def _forward(ctx: Context) -> None:
         )
     if ctx.ahead.agencies.get(to_agency) is None:
         raise invalid("Không có cơ quan mã này.", "to_agency_code", "Không tồn tại.")
-    step = {
-        "agency_code": to_agency,
-        "budget_hours": ctx.body.budget_hours,
-        "note": ctx.body.note,
-        "forwarded_at": ctx.now.isoformat(),
-        "forwarded_by": ctx.actor.subject,
-    }
+    step = ForwardStep(
+        agency_code=to_agency,
+        budget_hours=ctx.body.budget_hours,
+        note=ctx.body.note,
+        forwarded_at=ctx.now,
+        forwarded_by=ctx.actor.subject,
+    )
     ctx.dossier.steps = [*ctx.dossier.steps, step]
-    ctx.details.update(step)
+    ctx.details.update(step.model_dump(mode="json"))
     ctx.facts.update(to_agency_code=to_agency, step_minutes=round(ctx.body.budget_hours * 60))
 
 
@@ -536,7 +544,7 @@ def visible_to(dossier: Dossier, principal: Principal) -> bool:
     """The applicant, who filed it, and officers of the agencies on it (forwarded too)."""
     if principal.subject in (dossier.applicant, dossier.submitted_by):
         return True
-    agencies = {*_agencies(dossier), *(step["agency_code"] for step in dossier.steps)}
+    agencies = {*_agencies(dossier), *(step.agency_code for step in dossier.steps)}
     return any(principal.is_member_of(agency) for agency in agencies)
 
 

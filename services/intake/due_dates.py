@@ -68,9 +68,9 @@ def start(dossier: Dossier, engine: WorkingTime, *, at: datetime, due_soon_minut
         dossier.budget_minutes = budget_minutes(
             engine,
             at,
-            unit=limit["unit"],
-            value=limit.get("value"),
-            cutoff_hour=limit.get("cutoff_hour"),
+            unit=limit.unit,
+            value=limit.value,
+            cutoff_hour=limit.cutoff_hour,
         )
     refresh(dossier, engine, at=at, due_soon_minutes=due_soon_minutes)
 

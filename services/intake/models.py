@@ -17,7 +17,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.intake.state import PAUSES, PENDING_REQUEST, PauseRecord, PendingRequest
+from services.intake.state import (
+    DOCUMENTS,
+    FEES,
+    PAUSES,
+    PENDING_REQUEST,
+    STEPS,
+    TIME_LIMIT,
+    DossierDocument,
+    FeeItem,
+    ForwardStep,
+    PauseRecord,
+    PendingRequest,
+)
+from shared.contracts.dossiers import TimeLimit
 from shared.db import ModelJSON, UtcDateTime
 from shared.events import InboxMixin, OutboxMixin
 
@@ -141,13 +154,13 @@ class Dossier(Base):
     # Filed online by an account whose identity VNeID verified (index indicator 4.5).
     applicant_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     applicant_data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    documents: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # requirement, id
-    fees: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    documents: Mapped[list[DossierDocument]] = mapped_column(ModelJSON(DOCUMENTS))
+    fees: Mapped[list[FeeItem]] = mapped_column(ModelJSON(FEES))
     fee_total_vnd: Mapped[int | None] = mapped_column(Integer)  # None: an amount is open
     assignee: Mapped[str | None] = mapped_column(String(64))
     # The clock (DESIGN §5): the legal time pinned at submission, the pauses as they
     # happened, and the due date the engine gives for them.
-    time_limit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    time_limit: Mapped[TimeLimit | None] = mapped_column(ModelJSON(TIME_LIMIT))
     supplement_policy: Mapped[str] = mapped_column(String(10))
     budget_minutes: Mapped[float | None] = mapped_column(Float)
     pauses: Mapped[list[PauseRecord]] = mapped_column(ModelJSON(PAUSES), default=list)
@@ -168,7 +181,7 @@ class Dossier(Base):
     # The open request to the citizen (missing items, an amount), the forwarded steps,
     # the result documents, refusal or stop reason.
     pending_request: Mapped[PendingRequest | None] = mapped_column(ModelJSON(PENDING_REQUEST))
-    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    steps: Mapped[list[ForwardStep]] = mapped_column(ModelJSON(STEPS), default=list)
     result_documents: Mapped[list[str]] = mapped_column(JSON, default=list)
     reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import repository
+from services.intake.state import DOCUMENTS, FEES
 from services.intake.views import local
 from shared.contracts.national import NationalRecord, NationalStep, NationalVersion
 
@@ -35,8 +36,8 @@ async def record(session: AsyncSession, code: str) -> NationalRecord | None:
         received_at=local(dossier.received_at),
         due_at=local(dossier.appointment_at or dossier.due_at),
         finished_at=local(dossier.finished_at),
-        documents=dossier.documents,
-        fees=dossier.fees,
+        documents=DOCUMENTS.dump_python(dossier.documents, mode="json"),
+        fees=FEES.dump_python(dossier.fees, mode="json"),
         steps=[
             NationalStep(
                 sequence=entry.sequence,

@@ -1,13 +1,18 @@
 """The parts of a dossier's state kept as JSON, typed: the open request to the citizen
-(one of three kinds) and the clock's pauses. ``models.Dossier`` stores them through
-``shared.db.ModelJSON``: validated when read, plain JSON in the database."""
+(one of three kinds), the clock's pauses, the documents, fees, legal time and forwarded
+steps. ``models.Dossier`` stores them through ``shared.db.ModelJSON``: validated when
+read, plain JSON in the database. (The applicant's e-form data stays free JSON: its
+shape is each procedure's JSON Schema, checked at submission.)"""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, model_validator
+
+from shared.contracts.dossiers import TimeLimit
 
 # Written as Python's isoformat (``+00:00``), as these columns always held them.
 Instant = Annotated[datetime, PlainSerializer(lambda value: value.isoformat(), return_type=str)]
@@ -73,6 +78,46 @@ class PauseRecord(BaseModel):
 
 
 PAUSES: TypeAdapter[list[PauseRecord]] = TypeAdapter(list[PauseRecord])
+
+
+class DossierDocument(BaseModel):
+    """A document of the dossier, for one of the procedure's required documents."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requirement: int
+    id: uuid.UUID | None  # None: received on paper at the desk
+    reused: bool = False  # given before (the national index counts reuse)
+
+
+class FeeItem(BaseModel):
+    """A fee of the procedure that applies to the dossier's channel."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    amount_vnd: int | None  # None: the province's rate, set by the officer
+    unit: str | None
+    collected: Literal["on_submission", "on_result"]
+    condition: str | None
+
+
+class ForwardStep(BaseModel):
+    """An inter-agency step (forwarded) with its own budget."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agency_code: str
+    budget_hours: float
+    note: str | None
+    forwarded_at: Instant
+    forwarded_by: str
+
+
+DOCUMENTS: TypeAdapter[list[DossierDocument]] = TypeAdapter(list[DossierDocument])
+FEES: TypeAdapter[list[FeeItem]] = TypeAdapter(list[FeeItem])
+STEPS: TypeAdapter[list[ForwardStep]] = TypeAdapter(list[ForwardStep])
+TIME_LIMIT: TypeAdapter[TimeLimit] = TypeAdapter(TimeLimit)
 
 
 def pending_out(request: PendingRequest | None) -> dict[str, Any] | None:

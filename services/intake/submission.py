@@ -25,6 +25,7 @@ from services.intake.machine import Status
 from services.intake.models import AuditEntry, Dossier
 from services.intake.repository import filing, idempotency, known_documents
 from services.intake.schemas import SubmissionIn
+from services.intake.state import DossierDocument, FeeItem
 from services.intake.upstreams import DocumentFacts, Upstreams
 from shared import eforms
 from shared.auth import Position, Principal, Role
@@ -114,17 +115,17 @@ def eform_problems(
 # -- fees -----------------------------------------------------------------------------------
 
 
-def fees_for(procedure: ProcedureFacts, channel: str) -> tuple[list[dict[str, Any]], int | None]:
+def fees_for(procedure: ProcedureFacts, channel: str) -> tuple[list[FeeItem], int | None]:
     """The fee items that apply to the channel, and their total (None if one is open)."""
     applying = [fee for fee in procedure.fees if fee.channel in ("any", FEE_CHANNEL[channel])]
     items = [
-        {
-            "name": fee.name,
-            "amount_vnd": fee.amount_vnd,
-            "unit": fee.unit,
-            "collected": fee.collected,
-            "condition": fee.condition,
-        }
+        FeeItem(
+            name=fee.name,
+            amount_vnd=fee.amount_vnd,
+            unit=fee.unit,
+            collected=fee.collected,
+            condition=fee.condition,
+        )
         for fee in applying
     ]
     amounts = [fee.amount_vnd for fee in applying if fee.condition is None]
@@ -361,10 +362,9 @@ def _new_dossier(
     procedure = accepted.procedure
     fees, total = fees_for(procedure, body.channel)
     documents = [
-        {**ref.model_dump(mode="json"), "reused": ref.id in accepted.reused}
+        DossierDocument(requirement=ref.requirement, id=ref.id, reused=ref.id in accepted.reused)
         for ref in body.documents
-    ] + [{"requirement": index, "id": None} for index in body.received_on_paper]
-    time_limit = procedure.processing_time
+    ] + [DossierDocument(requirement=index, id=None) for index in body.received_on_paper]
     return Dossier(
         status=Status.SUBMITTED.value,
         sequence=1,
@@ -385,7 +385,7 @@ def _new_dossier(
         documents=documents,
         fees=fees,
         fee_total_vnd=total,
-        time_limit=time_limit.model_dump(mode="json") if time_limit else None,
+        time_limit=procedure.processing_time,
         supplement_policy=procedure.supplement_policy,
         pauses=[],
         submitted_at=now,

@@ -70,3 +70,58 @@ def test_pauses_read_old_triples_and_write_records() -> None:
     assert PAUSES.process_bind_param(pauses[1:], dialect) == [
         {"start": "2026-02-13T02:00:00+00:00", "end": None, "reason": ""}
     ]
+
+
+@pytest.mark.parametrize(
+    ("column", "stored"),
+    [
+        (
+            "documents",
+            [
+                {"requirement": 0, "id": "7f1c0e7a-3c1b-4f4e-9a52-0b8f3f0c2a11", "reused": True},
+                {"requirement": 1, "id": None, "reused": False},
+            ],
+        ),
+        (
+            "fees",
+            [
+                {
+                    "name": "Lệ phí",
+                    "amount_vnd": 135000,
+                    "unit": "lần",
+                    "collected": "on_submission",
+                    "condition": None,
+                }
+            ],
+        ),
+        ("time_limit", {"unit": "working_days", "value": 5, "cutoff_hour": None}),
+        (
+            "steps",
+            [
+                {
+                    "agency_code": "000.31.01.H49",
+                    "budget_hours": 16.0,
+                    "note": None,
+                    "forwarded_at": "2026-02-13T02:00:00+00:00",
+                    "forwarded_by": "chuyenvien1",
+                }
+            ],
+        ),
+    ],
+)
+def test_the_other_json_columns_read_what_was_written_and_write_it_back(
+    column: str, stored: Any
+) -> None:
+    """The JSON these columns held before they were typed reads as models and is
+    written back unchanged."""
+    kind = cast(ModelJSON[Any], Dossier.__table__.c[column].type)
+    for dialect in (POSTGRESQL, SQLITE):
+        read = kind.process_result_value(stored, dialect)
+        assert read != stored  # models now, not the raw JSON
+        assert kind.process_bind_param(read, dialect) == stored
+
+
+def test_a_document_of_an_unknown_shape_is_refused() -> None:
+    kind = cast(ModelJSON[Any], Dossier.__table__.c["documents"].type)
+    with pytest.raises(ValidationError):
+        kind.process_result_value([{"requirement": "first"}], SQLITE)
