@@ -118,16 +118,7 @@ def eform_problems(
 def fees_for(procedure: ProcedureFacts, channel: str) -> tuple[list[FeeItem], int | None]:
     """The fee items that apply to the channel, and their total (None if one is open)."""
     applying = [fee for fee in procedure.fees if fee.channel in ("any", FEE_CHANNEL[channel])]
-    items = [
-        FeeItem(
-            name=fee.name,
-            amount_vnd=fee.amount_vnd,
-            unit=fee.unit,
-            collected=fee.collected,
-            condition=fee.condition,
-        )
-        for fee in applying
-    ]
+    items = [FeeItem.model_validate(fee, from_attributes=True) for fee in applying]
     amounts = [fee.amount_vnd for fee in applying if fee.condition is None]
     total = None if any(a is None for a in amounts) else sum(a for a in amounts if a is not None)
     return items, total
