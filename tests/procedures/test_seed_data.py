@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 from jsonschema import Draft202012Validator
 
 from services.procedures.schemas import FeeChannel
@@ -105,3 +106,43 @@ class TestBirthRegistrationForm:
             "$.child",  # place_of_birth missing
             "$.child.sex",
         ]
+
+
+# What a schema may say: the 2020-12 keywords jsonschema validates, and the annotations.
+SCHEMA_KEYWORDS = set(Draft202012Validator.VALIDATORS) | {
+    "$schema", "$id", "$defs", "$comment", "title", "description", "default", "examples",
+    "readOnly", "writeOnly", "deprecated", "format",
+}  # fmt: skip
+# Keywords whose value is data or a map of names to schemas, not a schema.
+DATA = {"enum", "const", "default", "examples", "required"}
+NAMED = {"properties", "$defs", "patternProperties", "dependentSchemas"}
+
+
+def _strays(schema: Any, path: str) -> list[str]:
+    """Keys of ``schema`` and its subschemas that are no schema keyword (a title with an
+    unquoted comma in YAML's flow style splits into a title and such a key)."""
+    if not isinstance(schema, dict):
+        return []
+    found = [f"{path}/{key}" for key in schema if key not in SCHEMA_KEYWORDS]
+    for key, value in schema.items():
+        if key in NAMED and isinstance(value, dict):
+            for name, sub in value.items():
+                found += _strays(sub, f"{path}/{key}/{name}")
+        elif key not in DATA and isinstance(value, dict):
+            found += _strays(value, f"{path}/{key}")
+        elif key not in DATA and isinstance(value, list):
+            for index, sub in enumerate(value):
+                found += _strays(sub, f"{path}/{key}/{index}")
+    return found
+
+
+@pytest.mark.parametrize("procedure", PROCEDURES, ids=lambda p: p.code)
+def test_each_e_form_says_only_what_json_schema_reads(procedure: Any) -> None:
+    assert _strays(procedure.eform_schema, "#") == []
+
+
+def test_a_title_split_by_a_comma_is_caught() -> None:
+    split = yaml.safe_load("{type: string, title: Họ, chữ đệm và tên, minLength: 1}")
+    assert _strays({"properties": {"full_name": split}}, "#") == [
+        "#/properties/full_name/chữ đệm và tên"
+    ]
