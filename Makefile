@@ -12,7 +12,7 @@ FUZZ_EXAMPLES ?= 150
 PYTEST_WORKERS ?= 4
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck imports pytest services bench fuzz lock clean
+.PHONY: help install run test lint typecheck imports pytest services browser bench fuzz lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -42,7 +42,12 @@ typecheck: $(STAMP) ## mypy --strict
 imports: $(STAMP) ## import-linter: services never import each other
 	$(BIN)/lint-imports
 
-pytest: $(STAMP) services ## pytest against real PostgreSQL, Redis and an S3 server, in parallel
+browser: ## The machine's Chromium for the web tests (Debian's package, installed when root)
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; }; } \
+		|| { echo "Chromium is needed for the web tests: apt-get install chromium"; exit 1; }
+
+pytest: $(STAMP) services browser ## pytest against real PostgreSQL, Redis and an S3 server, in parallel
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 test: lint typecheck imports pytest ## Everything CI runs

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from contextlib import AsyncExitStack
@@ -41,14 +42,33 @@ from services.procedures.caching import invalidate_shared_cache as invalidate_ca
 from services.procedures.main import spec as procedures_spec
 from services.tracking import seed as tracking_seed
 from services.tracking.main import spec as tracking_spec
+from services.web.config import WebSettings
+from services.web.main import bind_api
+from services.web.main import create_app as create_pages
 from shared.db import Database
-from shared.events import InProcessBus, OutboxRelay
+from shared.events import EventBus, InProcessBus, OutboxRelay
 from shared.http import create_http_client
 from shared.migrations import ensure_database, upgrade
 from shared.runtime import Runtime, ServiceSpec, open_runtime
 from shared.settings import Mode, PlatformSettings, ServiceSettings
 
 logger = logging.getLogger("onestop.platform")
+
+
+def gateway_with_pages(
+    settings: GatewaySettings | None = None,
+    *,
+    upstreams: Mapping[str, Upstream] | None = None,
+    bus: EventBus | None = None,
+) -> GatewayApp:
+    """The gateway serving the web pages (services/web) outside /api/, in both modes;
+    the pages call /api/v1 back through this same gateway."""
+    settings = settings or GatewaySettings()
+    pages = create_pages(WebSettings(platform=settings.platform))
+    gateway = create_gateway(settings, upstreams=upstreams, bus=bus, pages=pages)
+    bind_api(pages, gateway)
+    return gateway
+
 
 SPECS: dict[str, ServiceSpec] = {
     spec.name: spec
@@ -57,7 +77,7 @@ SPECS: dict[str, ServiceSpec] = {
         intake_spec,
         tracking_spec,
         documents_spec,
-        gateway_spec,
+        dataclasses.replace(gateway_spec, create_app=gateway_with_pages),
         national_portal_spec,
     )
 }
@@ -186,7 +206,9 @@ class EmbeddedPlatform:
         upstreams["national_portal"] = AsgiUpstream(
             "national_portal", self.portal, max_body_bytes=cap
         )
-        self.gateway: GatewayApp = create_gateway(gateway_settings, upstreams=upstreams, bus=bus)
+        self.gateway: GatewayApp = gateway_with_pages(
+            gateway_settings, upstreams=upstreams, bus=bus
+        )
         self._stack: AsyncExitStack | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -62,6 +62,53 @@ def validator(schema: dict[str, Any]) -> Any:
     return EformValidator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
+FORMATS = {"date": "Ngày không hợp lệ.", "email": "Địa chỉ thư điện tử không hợp lệ."}
+
+
+def message(error: ValidationError) -> str:
+    """What is wrong, as a person reads it beside the field, without echoing the value
+    (it may be personal data). The web form's own checks say the same words
+    (services/web/static/app.js)."""
+    kind, limit = error.validator, error.validator_value
+    messages = {
+        "required": "Trường này là bắt buộc.",
+        "format": FORMATS.get(str(limit), f"Không đúng định dạng {limit}."),
+        "pattern": "Không đúng định dạng.",
+        "type": "Sai kiểu dữ liệu.",
+        "enum": "Giá trị không nằm trong danh sách cho phép.",
+        "additionalProperties": "Có trường không thuộc biểu mẫu.",
+        "minLength": "Trường này là bắt buộc." if limit == 1 else f"Cần ít nhất {limit} ký tự.",
+        "maxLength": f"Tối đa {limit} ký tự.",
+        "minimum": f"Phải lớn hơn hoặc bằng {limit}.",
+        "maximum": f"Phải nhỏ hơn hoặc bằng {limit}.",
+        "exclusiveMinimum": f"Phải lớn hơn {limit}.",
+        "exclusiveMaximum": f"Phải nhỏ hơn {limit}.",
+        "minItems": f"Cần ít nhất {limit} mục.",
+        "maxItems": f"Tối đa {limit} mục.",
+    }
+    return messages.get(str(kind), f"Giá trị không hợp lệ ({kind}).")
+
+
+def problems(schema: dict[str, Any], data: object) -> Iterator[tuple[list[str | int], str]]:
+    """Each problem of ``data`` against the e-form, at the path of the field at fault: a
+    missing field is named at its own path, not its parent's."""
+    shape = shape_problem(data)
+    if shape is not None:  # bounded before the walk: it runs on the event loop
+        yield [], shape
+        return
+    found = []
+    for error in validator(schema).iter_errors(data):
+        path = list(error.absolute_path)
+        if error.validator == "required" and isinstance(error.instance, dict):
+            required = error.validator_value if isinstance(error.validator_value, list) else []
+            for name in required:
+                if name not in error.instance:
+                    found.append(([*path, str(name)], message(error)))
+        else:
+            found.append((path, message(error)))
+    yield from sorted(found, key=lambda problem: list(map(str, problem[0])))
+
+
 def shape_problem(value: object, *, max_nodes: int = MAX_NODES) -> str | None:
     """Why ``value`` (parsed JSON) is too deep or too large to check, or None."""
     stack: list[tuple[object, int]] = [(value, 0)]

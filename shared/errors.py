@@ -137,13 +137,52 @@ def json_pointer(location: Sequence[str | int]) -> str:
     return "#/" + "/".join(parts)
 
 
+# Pydantic's failures in the words a person reads beside the field (its ``ctx`` fills
+# the blanks); a failure not listed keeps pydantic's own message.
+VALIDATION_MESSAGES: dict[str, str] = {
+    "missing": "Trường này là bắt buộc.",
+    "string_too_short": "Cần ít nhất {min_length} ký tự.",
+    "string_too_long": "Tối đa {max_length} ký tự.",
+    "string_pattern_mismatch": "Không đúng định dạng.",
+    "string_type": "Phải là một chuỗi ký tự.",
+    "int_parsing": "Phải là một số nguyên.",
+    "int_type": "Phải là một số nguyên.",
+    "float_parsing": "Phải là một số.",
+    "greater_than_equal": "Phải lớn hơn hoặc bằng {ge}.",
+    "less_than_equal": "Phải nhỏ hơn hoặc bằng {le}.",
+    "greater_than": "Phải lớn hơn {gt}.",
+    "less_than": "Phải nhỏ hơn {lt}.",
+    "enum": "Giá trị không nằm trong danh sách cho phép.",
+    "literal_error": "Giá trị không nằm trong danh sách cho phép.",
+    "bool_parsing": "Phải là đúng hoặc sai.",
+    "date_from_datetime_parsing": "Ngày không hợp lệ (dạng YYYY-MM-DD).",
+    "date_parsing": "Ngày không hợp lệ (dạng YYYY-MM-DD).",
+    "datetime_parsing": "Thời điểm không hợp lệ.",
+    "uuid_parsing": "Mã định danh không hợp lệ.",
+    "too_short": "Cần ít nhất {min_length} phần tử.",
+    "too_long": "Tối đa {max_length} phần tử.",
+    "extra_forbidden": "Trường này không được phép.",
+    "json_invalid": "JSON không hợp lệ.",
+}
+
+
+def validation_message(error: Mapping[str, Any]) -> str:
+    template = VALIDATION_MESSAGES.get(str(error.get("type", "")))
+    if template is None:
+        return str(error.get("msg", ""))
+    try:
+        return template.format(**(error.get("ctx") or {}))
+    except (KeyError, IndexError):
+        return str(error.get("msg", ""))
+
+
 def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     """Describe each validation failure with where it is and why, without echoing input."""
     described = []
     for error in exc.errors():
         location = list(error.get("loc", ()))
         part = str(location.pop(0)) if location else "body"
-        item: dict[str, Any] = {"location": part, "message": error.get("msg", "")}
+        item: dict[str, Any] = {"location": part, "message": validation_message(error)}
         if part == "body":
             item["pointer"] = json_pointer(location)
         else:

@@ -97,11 +97,12 @@ async def _migrated_and_seeded(data_dir: Path) -> None:
 
 
 @contextlib.asynccontextmanager
-async def embedded(data_dir: Path) -> AsyncIterator[Platform]:
+async def embedded(data_dir: Path, *, public_url: str = "http://gw") -> AsyncIterator[Platform]:
+    """``public_url``: where browsers reach it, when a test serves it on a socket."""
     settings = embedded_platform(data_dir)
     await _migrated_and_seeded(data_dir)
     stack = composition.EmbeddedPlatform(
-        settings, public_url="http://gw", poll_interval=POLL_SECONDS
+        settings, public_url=public_url, poll_interval=POLL_SECONDS
     )
     await stack.start()
     try:

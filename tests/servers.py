@@ -20,10 +20,11 @@ async def serving(
     *,
     lifespan: Literal["auto", "on", "off"] = "on",
     fleet: list[uvicorn.Server] | None = None,
+    port: int | None = None,
 ) -> AsyncIterator[str]:
-    """Serve ``app`` on a free port for the duration of the block; yield its base URL.
-    ``fleet`` collects the servers for ``stop_all``."""
-    port = free_port()
+    """Serve ``app`` on ``port`` (a free one by default) for the duration of the block;
+    yield its base URL. ``fleet`` collects the servers for ``stop_all``."""
+    port = port or free_port()
     server = uvicorn.Server(config(app, host="127.0.0.1", port=port, lifespan=lifespan))
     if fleet is not None:
         fleet.append(server)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.gateway import admin, openapi, sync, vneid
 from services.gateway.config import UPSTREAM_NAMES, GatewaySettings
@@ -49,6 +49,9 @@ ROUTES: dict[str, str] = {
 UPLOAD_PATHS = frozenset({"/api/v1/documents", "/api/v1/documents/results"})
 BULK_PATHS = frozenset({"/api/v1/catalogue/import"})
 WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The gateway's own addresses outside /api/: everything else is a page, when the
+# composition hands the gateway an app of pages (services/web).
+OWN_PATHS = frozenset({"/docs", "/healthz", "/readyz"})
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,10 @@ class GatewayApp:
         *,
         own_max_body_bytes: int,
         body_caps: BodyCaps | None = None,
+        pages: ASGIApp | None = None,
     ) -> None:
         self.api = api
+        self.pages = pages
         self._own_max_body_bytes = own_max_body_bytes
         self._body_caps = body_caps
         self.upstreams = dict(upstreams)
@@ -101,6 +106,12 @@ class GatewayApp:
                 if upstream is not None:
                     await self._forward(upstream, scope, receive, send)
                     return
+            elif self.pages is not None and path not in OWN_PATHS:
+                # A page's form may carry the citizen's files (to upload through the API).
+                cap = self._body_caps.upload if self._body_caps else self._own_max_body_bytes
+                await call_capped(self.pages, scope, receive, send, max_body_bytes=cap,
+                                  service="web")  # fmt: skip
+                return
             # Its own routes take small bodies (a login, a registration): capped low.
             cap = self._own_max_body_bytes
             await call_capped(self.api, scope, receive, send, max_body_bytes=cap, service="gateway")
@@ -211,8 +222,10 @@ def create_app(
     *,
     upstreams: Mapping[str, Upstream] | None = None,
     bus: EventBus | None = None,
+    pages: ASGIApp | None = None,
 ) -> GatewayApp:
-    """The gateway, handed its upstreams (in-process apps or URLs); it imports no service."""
+    """The gateway, handed its upstreams (in-process apps or URLs) and the web pages it
+    serves outside /api/ (the composition's ``services.web``); it imports no service."""
     settings = settings or GatewaySettings()
     if upstreams is None:
         upstreams = http_upstreams(settings)
@@ -220,8 +233,9 @@ def create_app(
     caps = BodyCaps(settings.max_body_bytes, settings.max_bulk_body_bytes,
                     settings.max_json_body_bytes)  # fmt: skip
     return GatewayApp(
-        api, upstreams, own_max_body_bytes=settings.own_max_body_bytes, body_caps=caps
-    )
+        api, upstreams, own_max_body_bytes=settings.own_max_body_bytes, body_caps=caps,
+        pages=pages,
+    )  # fmt: skip
 
 
 spec = ServiceSpec(

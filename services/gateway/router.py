@@ -1,9 +1,11 @@
 import contextlib
 import logging
+import re
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -166,6 +168,10 @@ async def register(
     return Registered(id=str(user.id), username=user.username, identity_verified=False)
 
 
+# A path of this platform's pages (no scheme, no host, no "//"): never an open redirect.
+LOCAL_PAGE = r"^(/[A-Za-z0-9_-]+)+$"
+
+
 @router.get(
     "/auth/vneid",
     status_code=302,
@@ -179,22 +185,40 @@ async def register(
     tags=["auth"],
     **allow(Grant.PUBLIC),
 )
-async def vneid_start(request: Request) -> RedirectResponse:
+async def vneid_start(
+    request: Request,
+    return_to: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            pattern=LOCAL_PAGE,
+            description="A page of this platform the browser comes back to with the "
+            "provider's answer (the web login finishes there); without it, the "
+            "callback answers the tokens.",
+        ),
+    ] = None,
+) -> RedirectResponse:
     """Log in with the national digital identity (VNeID): a redirect to the provider,
     which sends the browser back to ``/auth/vneid/callback``."""
     settings: GatewaySettings = request.app.state.runtime.settings
     state = vneid.new_state()
     base = vneid.platform_base(settings, str(request.base_url))
     response = RedirectResponse(vneid.authorize_redirect(settings, state, base=base), 302)
+    secure = base.startswith("https://")
+    # Path /: the web login's page reads it too, to finish the login with it.
     response.set_cookie(
         vneid.STATE_COOKIE,
         state,
         max_age=vneid.STATE_SECONDS,
-        path="/api/v1/auth/vneid",
-        secure=base.startswith("https://"),
+        path="/",
+        secure=secure,
         httponly=True,
-        samesite="lax",  # sent on the provider's top-level redirect back
-    )
+        samesite="lax",
+    )  # sent on the provider's top-level redirect back
+    if return_to is not None:
+        response.set_cookie(vneid.RETURN_COOKIE, return_to, max_age=vneid.STATE_SECONDS,
+                            path=vneid.START_PATH, secure=secure, httponly=True,
+                            samesite="lax")  # fmt: skip
     return response
 
 
@@ -209,6 +233,13 @@ COMPACT_JWS = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$"
 @router.get(
     "/auth/vneid/callback",
     response_model=VerifiedLogin,
+    responses={
+        303: {
+            "description": "A login begun with ``return_to``: to that page, with the "
+            "same query, to be finished there.",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        }
+    },
     tags=["auth"],
     # No login: the provider's signed assertion, bound to this browser's state, is it.
     **allow(Grant.SIGNED),
@@ -219,9 +250,16 @@ async def vneid_callback(
     tokens: Annotated[TokenService, Depends(get_tokens)],
     state: Annotated[str, Query(max_length=200, pattern=URL_SAFE)],
     assertion: Annotated[str, Query(max_length=4096, pattern=COMPACT_JWS)],
-) -> JSONResponse:
+) -> Response:
     """The provider's answer: the citizen's account (made if new), marked verified, and
-    their tokens. An assertion is accepted once, from the browser that asked for it."""
+    their tokens. An assertion is accepted once, from the browser that asked for it.
+    A login begun with ``return_to`` is sent on there, untouched, to be finished."""
+    return_to = request.cookies.get(vneid.RETURN_COOKIE)
+    if return_to is not None and re.fullmatch(LOCAL_PAGE, return_to):
+        query = urlencode({"state": state, "assertion": assertion})
+        bounce = RedirectResponse(f"{return_to}?{query}", status_code=303, headers=NO_STORE)
+        bounce.delete_cookie(vneid.RETURN_COOKIE, path=vneid.START_PATH)
+        return bounce
     throttle: Throttle = request.app.state.throttle
     proven = await vneid.accept(
         assertion,
@@ -244,7 +282,7 @@ async def vneid_callback(
     )
     login = VerifiedLogin(**asdict(issued), username=user.username, identity_verified=True)
     response = JSONResponse(login.model_dump(mode="json"), headers=NO_STORE)
-    response.delete_cookie(vneid.STATE_COOKIE, path="/api/v1/auth/vneid")
+    response.delete_cookie(vneid.STATE_COOKIE, path="/")
     return response
 
 

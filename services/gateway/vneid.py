@@ -35,7 +35,10 @@ logger = logging.getLogger("onestop.gateway.vneid")
 
 STATE_COOKIE = "onestop_vneid_state"
 STATE_SECONDS = 600  # the citizen has this long to confirm in the provider's app
-CALLBACK_PATH = "/api/v1/auth/vneid/callback"
+START_PATH = "/api/v1/auth/vneid"
+CALLBACK_PATH = START_PATH + "/callback"
+# Where a login begun by a page (``return_to``) goes back to, kept for the callback.
+RETURN_COOKIE = "onestop_vneid_return"
 # An unknown key id makes the key set be fetched again (the provider rotated its key),
 # but not more often than this: a forged key id must not make every call a fetch.
 REFETCH_SECONDS = 30.0

@@ -16,6 +16,7 @@ from shared.auth import Position, Principal, Role
 from shared.contracts.actions import (
     ACTIONS,
     FINAL,
+    STATUS_LABELS,
     Action,
     Declared,
     Status,
@@ -28,18 +29,7 @@ __all__ = ["FINAL", "RULES", "Action", "Dossier", "Rule", "Status", "check"]
 # The national portal's TrangThaiHoSo for each status (DESIGN §4): the shared table the
 # portal sync sends, so the code a dossier shows is the code the portal gets.
 PORTAL_CODE = {status: NATIONAL_STATUS[status.value] for status in Status}
-LABELS = {
-    Status.SUBMITTED: "Mới đăng ký (chờ tiếp nhận)",
-    Status.RECEIVED: "Đã tiếp nhận",
-    Status.REFUSED: "Không được tiếp nhận",
-    Status.PROCESSING: "Đang xử lý",
-    Status.SUPPLEMENT_REQUESTED: "Yêu cầu bổ sung",
-    Status.AWAITING_PAYMENT: "Yêu cầu thực hiện nghĩa vụ tài chính",
-    Status.WITHDRAWAL_REQUESTED: "Công dân yêu cầu rút hồ sơ",
-    Status.STOPPED: "Dừng xử lý",
-    Status.RESOLVED: "Đã xử lý xong",
-    Status.RETURNED: "Đã trả kết quả",
-}
+LABELS = STATUS_LABELS
 # Who may take each action from which status: the action's declaration.
 Rule = Declared
 RULES: dict[Action, Rule] = ACTIONS

@@ -91,6 +91,7 @@ class DossierOut(BaseModel):
     appointment_at: AwareDatetime | None  # the date the citizen was given, re-appointed
     remaining_minutes: float | None  # working time left while paused
     timeliness: str | None
+    timeliness_label: str | None  # how people read it (Trước hạn, Quá hạn...)
     counted_late: str | None
     supplement_requests: int
     pending_request: dict[str, Any] | None
@@ -114,7 +115,9 @@ class DossierSummary(BaseModel):
     assignee: str | None
     submitted_at: AwareDatetime
     due_at: AwareDatetime | None
+    appointment_at: AwareDatetime | None  # the date the citizen was given
     timeliness: str | None
+    timeliness_label: str | None  # how people read it (Trước hạn, Quá hạn...)
 
 
 class QueuePage(BaseModel):
@@ -136,6 +139,7 @@ class LookupOut(BaseModel):
     submitted_at: AwareDatetime
     appointment_at: AwareDatetime | None
     timeliness: str | None
+    timeliness_label: str | None  # how people read it (Trước hạn, Quá hạn...)
 
 
 class ActionIn(BaseModel):

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from jsonschema.exceptions import ValidationError as SchemaError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import audit, views
@@ -79,37 +78,11 @@ def province_of(agency_code: str) -> str:
 # -- the e-form ---------------------------------------------------------------------------
 
 
-def _schema_message(error: SchemaError) -> str:
-    """Say what is wrong without echoing the value (it may be personal data)."""
-    kind = error.validator
-    if kind == "required":
-        given = error.instance if isinstance(error.instance, dict) else {}
-        required = error.validator_value if isinstance(error.validator_value, list) else []
-        missing = [str(name) for name in required if name not in given]
-        return "Thiếu thông tin bắt buộc: " + ", ".join(missing) + "."
-    if kind == "format":
-        return f"Không đúng định dạng {error.validator_value}."
-    if kind == "pattern":
-        return "Không đúng định dạng."
-    if kind == "type":
-        return f"Sai kiểu dữ liệu (cần {error.validator_value})."
-    if kind == "enum":
-        return "Giá trị không nằm trong danh sách cho phép."
-    if kind == "additionalProperties":
-        return "Có trường không thuộc biểu mẫu."
-    return f"Giá trị không hợp lệ ({kind})."
-
-
 def eform_problems(
     schema: dict[str, Any], data: dict[str, Any]
 ) -> Iterator[tuple[list[str | int], str]]:
-    shape = eforms.shape_problem(data)
-    if shape is not None:  # bounded before the walk: it runs on the event loop
-        yield ["applicant"], shape
-        return
-    validator = eforms.validator(schema)
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        yield ["applicant", *error.absolute_path], _schema_message(error)
+    for path, message in eforms.problems(schema, data):
+        yield ["applicant", *path], message
 
 
 # -- fees -----------------------------------------------------------------------------------

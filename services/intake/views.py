@@ -21,6 +21,7 @@ from services.intake.schemas import (
     StepOut,
 )
 from services.intake.state import pending_out
+from shared.contracts.dossiers import TIMELINESS_LABELS, Timeliness
 from shared.worktime import VIETNAM
 
 ZONE = ZoneInfo(VIETNAM)
@@ -51,6 +52,8 @@ class Summarised(due_dates.Dated, Protocol):
     @property
     def submitted_at(self) -> datetime: ...
     @property
+    def appointment_at(self) -> datetime | None: ...
+    @property
     def finished_at(self) -> datetime | None: ...
     @property
     def timeliness(self) -> str | None: ...
@@ -58,6 +61,10 @@ class Summarised(due_dates.Dated, Protocol):
 
 def timeliness(dossier: Summarised, now: datetime) -> str | None:
     return dossier.timeliness if dossier.finished_at else due_dates.open_timeliness(dossier, now)
+
+
+def timeliness_label(value: str | None) -> str | None:
+    return TIMELINESS_LABELS[Timeliness(value)] if value is not None else None
 
 
 def full(dossier: Dossier, *, now: datetime, remaining: float | None = None) -> DossierOut:
@@ -85,7 +92,8 @@ def full(dossier: Dossier, *, now: datetime, remaining: float | None = None) -> 
         due_at=local(dossier.due_at),
         appointment_at=local(dossier.appointment_at or dossier.due_at),
         remaining_minutes=remaining,
-        timeliness=timeliness(dossier, now),
+        timeliness=(in_time := timeliness(dossier, now)),
+        timeliness_label=timeliness_label(in_time),
         counted_late=dossier.counted_late,
         supplement_requests=dossier.supplement_requests,
         pending_request=pending_out(dossier.pending_request),
@@ -117,7 +125,9 @@ def summaries(rows: Iterable[Summarised], *, now: datetime) -> list[DossierSumma
                 "assignee": row.assignee,
                 "submitted_at": local(row.submitted_at),
                 "due_at": local(row.due_at),
-                "timeliness": timeliness(row, now),
+                "appointment_at": local(row.appointment_at or row.due_at),
+                "timeliness": (in_time := timeliness(row, now)),
+                "timeliness_label": timeliness_label(in_time),
             }
             for row in rows
         ]
@@ -134,5 +144,6 @@ def lookup(dossier: Dossier, *, now: datetime) -> LookupOut:
         status_label=LABELS[status],
         submitted_at=local(dossier.submitted_at),
         appointment_at=local(dossier.appointment_at or dossier.due_at),
-        timeliness=timeliness(dossier, now),
+        timeliness=(in_time := timeliness(dossier, now)),
+        timeliness_label=timeliness_label(in_time),
     )

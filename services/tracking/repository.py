@@ -149,6 +149,25 @@ async def timeliness_counts(
     return [dict(row) for row in rows]
 
 
+async def monthly_timeliness(
+    session: AsyncSession, *, months: Sequence[tuple[datetime, datetime]], group_by: str
+) -> list[dict[str, Any]]:
+    """Per group: the dossiers finished in each month ([start, end) of ``months``), by
+    timeliness, as ``<timeliness>_<month index>`` in one pass over the clocks."""
+    finished = (DossierClock.status == ClockStatus.FINISHED) & DossierClock.timeliness.is_not(None)
+    columns: list[ColumnElement[Any]] = []
+    for index, (start, end) in enumerate(months):
+        in_month = finished & (DossierClock.finished_at >= start) & (DossierClock.finished_at < end)
+        for timeliness in ("early", "on_time", "late"):
+            condition = in_month & (DossierClock.timeliness == timeliness)
+            columns.append(func.count().filter(condition).label(f"{timeliness}_{index}"))
+    key = GROUPS[group_by].label("key")
+    window = (DossierClock.finished_at >= months[0][0]) & (DossierClock.finished_at < months[-1][1])
+    statement = select(key, *columns).where(finished & window).group_by(key).order_by(key)
+    rows = (await session.execute(statement)).mappings().all()
+    return [dict(row) for row in rows]
+
+
 async def resolution_times(
     session: AsyncSession,
     *,

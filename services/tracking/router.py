@@ -11,6 +11,7 @@ from services.tracking.schemas import (
     ChangeReport,
     DeadlineOut,
     IndexReport,
+    PublicTimeliness,
     TimelinessReport,
 )
 from shared.access import Grant, allow
@@ -159,6 +160,21 @@ async def timeliness(
         end=end,
         group_by=group_by,
         now=datetime.now(UTC),
+    )
+
+
+@router.get(
+    "/stats/public", response_model=PublicTimeliness, tags=["statistics"], **allow(Grant.PUBLIC)
+)
+async def public_timeliness(
+    session: SessionDep,
+    group_by: Literal["agency", "field"] = "agency",
+    months: Annotated[int, Query(ge=1, le=24)] = 12,
+) -> PublicTimeliness:
+    """On-time rates of the dossiers finished each month, by agency or by field, for
+    everyone: counts and rates only, nothing about a person or a dossier."""
+    return await stats.public_timeliness(
+        session, group_by=group_by, months=months, now=datetime.now(UTC)
     )
 
 

@@ -183,6 +183,30 @@ class TimelinessReport(BaseModel):
     resolution_times: list[ResolutionTime]
 
 
+class MonthTimeliness(BaseModel):
+    month: str  # YYYY-MM, in Vietnam's time
+    finished: int
+    early: int
+    on_time: int
+    late: int
+    in_time_rate: Figure
+
+
+class PublicTimelinessRow(BaseModel):
+    key: str  # the agency's or the field's code
+    months: list[MonthTimeliness]  # oldest first, every month of the period
+    total: MonthTimeliness  # the period as a whole (``month``: its first and last)
+
+
+class PublicTimeliness(BaseModel):
+    """On-time rates per month of dossiers finished, by agency or field: counts only,
+    nothing about any person or dossier."""
+
+    group_by: str
+    months: list[str]
+    rows: list[PublicTimelinessRow]
+
+
 class Indicator(BaseModel):
     """One indicator of Decision 766/QĐ-TTg, as far as tracking's data allows."""
 

@@ -18,6 +18,9 @@ from services.tracking.schemas import (
     Figure,
     IndexReport,
     Indicator,
+    MonthTimeliness,
+    PublicTimeliness,
+    PublicTimelinessRow,
     ResolutionTime,
     TimelinessReport,
     TimelinessRow,
@@ -165,6 +168,57 @@ async def timeliness(
         total=_row(None, total[0]),
         resolution_times=[_resolution(row) for row in times],
     )
+
+
+def _month(month: str, early: int, on_time: int, late: int) -> MonthTimeliness:
+    finished = early + on_time + late
+    return MonthTimeliness(
+        month=month, finished=finished, early=early, on_time=on_time, late=late,
+        in_time_rate=rate(early + on_time, finished,
+                          "(trước hạn + đúng hạn) / đã giải quyết xong trong tháng",
+                          early=early, on_time=on_time, finished=finished),
+    )  # fmt: skip
+
+
+def last_months(today: date, count: int) -> list[tuple[str, datetime, datetime]]:
+    """The ``count`` calendar months up to this one, oldest first: their names and
+    their first and next-month-first local midnights."""
+    months = []
+    year, month = today.year, today.month
+    for _ in range(count):
+        first = date(year, month, 1)
+        following = date(year + month // 12, month % 12 + 1, 1)
+        start = datetime.combine(first, time(0), tzinfo=ZONE)
+        end = datetime.combine(following, time(0), tzinfo=ZONE)
+        months.append((f"{year:04d}-{month:02d}", start, end))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months[::-1]
+
+
+async def public_timeliness(
+    session: AsyncSession, *, group_by: str, months: int, now: datetime
+) -> PublicTimeliness:
+    """For the public statistics page: every agency's or field's on-time rate, month by
+    month, over the last ``months`` months."""
+    window = last_months(now.astimezone(ZONE).date(), months)
+    rows = await repository.monthly_timeliness(
+        session, months=[(start, end) for _, start, end in window], group_by=group_by
+    )
+    names = [name for name, _, _ in window]
+    report = []
+    for row in rows:
+        per_month = [
+            _month(name, row[f"early_{i}"], row[f"on_time_{i}"], row[f"late_{i}"])
+            for i, name in enumerate(names)
+        ]
+        total = _month(
+            f"{names[0]}/{names[-1]}",
+            sum(m.early for m in per_month),
+            sum(m.on_time for m in per_month),
+            sum(m.late for m in per_month),
+        )
+        report.append(PublicTimelinessRow(key=str(row["key"]), months=per_month, total=total))
+    return PublicTimeliness(group_by=group_by, months=names, rows=report)
 
 
 def _points(figure: Figure, target: float, max_points: float) -> float | None:

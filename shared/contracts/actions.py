@@ -32,6 +32,20 @@ class Status(StrEnum):
     RETURNED = "returned"  # 10 Đã trả kết quả
 
 
+# How people read each status (DESIGN §4): pages, slips and the API's ``status_label``.
+STATUS_LABELS: dict[Status, str] = {
+    Status.SUBMITTED: "Mới đăng ký (chờ tiếp nhận)",
+    Status.RECEIVED: "Đã tiếp nhận",
+    Status.REFUSED: "Không được tiếp nhận",
+    Status.PROCESSING: "Đang xử lý",
+    Status.SUPPLEMENT_REQUESTED: "Yêu cầu bổ sung",
+    Status.AWAITING_PAYMENT: "Yêu cầu thực hiện nghĩa vụ tài chính",
+    Status.WITHDRAWAL_REQUESTED: "Công dân yêu cầu rút hồ sơ",
+    Status.STOPPED: "Dừng xử lý",
+    Status.RESOLVED: "Đã xử lý xong",
+    Status.RETURNED: "Đã trả kết quả",
+}
+
 FINAL = frozenset({Status.REFUSED, Status.STOPPED, Status.RETURNED})
 # While the clock runs (received and not finished): where supplements, payments,
 # forwarding and apologies can happen.

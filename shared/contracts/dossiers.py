@@ -16,6 +16,31 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 DOSSIER_TOPIC = "dossier"
 
 
+class Timeliness(StrEnum):
+    """How a dossier stands against its due date (DESIGN §5): the first three once it
+    is finished, the others while it is open."""
+
+    EARLY = "early"
+    ON_TIME = "on_time"
+    LATE = "late"
+    ON_TRACK = "on_track"
+    DUE_SOON = "due_soon"
+    PAUSED = "paused"
+    OVERDUE = "overdue"
+
+
+# How people read each (pages, slips, the API's ``timeliness_label``).
+TIMELINESS_LABELS: dict[Timeliness, str] = {
+    Timeliness.EARLY: "Trước hạn",
+    Timeliness.ON_TIME: "Đúng hạn",
+    Timeliness.LATE: "Trễ hạn",
+    Timeliness.ON_TRACK: "Trong hạn",
+    Timeliness.DUE_SOON: "Sắp đến hạn",
+    Timeliness.PAUSED: "Tạm dừng",
+    Timeliness.OVERDUE: "Quá hạn",
+}
+
+
 class DossierEvent(StrEnum):
     SUBMITTED = "dossier.submitted"  # filed (online, at a desk, by post): DossierDocuments
     RECEIVED = "dossier.received"  # the clock starts

@@ -36,9 +36,9 @@ async def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
         yield running
 
 
-async def start(platform: Platform) -> tuple[str, dict[str, list[str]]]:
+async def start(platform: Platform, **params: str) -> tuple[str, dict[str, list[str]]]:
     """The login's start: where the browser is sent, and the query it carries."""
-    started = await platform.client.get("/api/v1/auth/vneid")
+    started = await platform.client.get("/api/v1/auth/vneid", params=params)
     assert started.status_code == 302, started.text
     location = started.headers["location"]
     assert vneid.STATE_COOKIE in started.headers["set-cookie"]
@@ -46,9 +46,9 @@ async def start(platform: Platform) -> tuple[str, dict[str, list[str]]]:
     return location, parse_qs(urlsplit(location).query)
 
 
-async def confirm(platform: Platform, id_number: str, full_name: str) -> str:
+async def confirm(platform: Platform, id_number: str, full_name: str, **params: str) -> str:
     """The citizen goes through the provider's page; the URL it sends them back to."""
-    location, query = await start(platform)
+    location, query = await start(platform, **params)
     page = await platform.client.get(location)
     assert page.status_code == 200
     assert "Số định danh cá nhân" in page.text
@@ -407,3 +407,22 @@ def test_distributed_the_configured_public_url_is_used_whatever_the_host_says() 
     assert base == "https://motcua.example.gov.vn"
     query = parse_qs(urlsplit(vneid.authorize_redirect(settings, "s", base=base)).query)
     assert query["redirect_uri"] == ["https://motcua.example.gov.vn/api/v1/auth/vneid/callback"]
+
+
+async def test_a_login_begun_by_a_page_is_finished_there(platform: Platform) -> None:
+    """The web login (services/web) asks to get the browser back at its page, which
+    finishes the login with the same state and assertion."""
+    back = await confirm(platform, "001099000002", "Nguyễn Văn An", return_to="/dang-nhap/vneid")
+    bounced = await platform.client.get(back)
+    assert bounced.status_code == 303, bounced.text
+    page = urlsplit(bounced.headers["location"])
+    assert page.path == "/dang-nhap/vneid"
+    assert parse_qs(page.query).keys() == {"state", "assertion"}
+    assert platform.client.cookies.get(vneid.STATE_COOKIE)  # not spent: the page spends it
+    finished = await platform.client.get(bounced.headers["location"])
+    assert finished.status_code == 303, finished.text
+    assert "onestop_session" in finished.headers["set-cookie"]
+    # Only a page of this platform: never another site.
+    for elsewhere in ("//evil.example/x", "https://evil.example/x", "/dang-nhap/../x", "x"):
+        refused = await platform.client.get("/api/v1/auth/vneid", params={"return_to": elsewhere})
+        assert refused.status_code == 422, elsewhere

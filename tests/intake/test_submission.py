@@ -84,8 +84,13 @@ class TestWhatIsChecked:
         form["issue_date"] = "31/12/2020"
         schema = await submit(platform, citizen, documents=documents, form=form)
         assert schema.status_code == 422
-        assert pointers(schema) == {"#/applicant", "#/applicant/applicant/id_number",
+        # A missing field is named at its own path (a form shows the message beside it).
+        assert pointers(schema) == {"#/applicant/licence_class",
+                                    "#/applicant/applicant/id_number",
                                     "#/applicant/issue_date"}  # fmt: skip
+        messages = {e["pointer"]: e["message"] for e in schema.json()["errors"]}
+        assert messages["#/applicant/licence_class"] == "Trường này là bắt buộc."
+        assert messages["#/applicant/issue_date"] == "Ngày không hợp lệ."
         assert "12" not in schema.text.replace("TTHC", "")  # the value is not echoed
 
         # An e-form's data too large or too deep to walk: refused before the walk.

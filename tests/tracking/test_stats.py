@@ -176,3 +176,47 @@ class TestAccess:
                 path, api.headers["x-test-admin"], **{"from": "2026-12-01", "to": "2026-11-01"}
             )
             assert bad_period == 422
+
+
+class TestPublic:
+    async def test_on_time_rates_by_agency_and_month(self, data: Database) -> None:
+        async with data.session() as session:
+            report = await stats.public_timeliness(session, group_by="agency", months=2, now=NOW)
+        assert report.months == ["2026-10", "2026-11"]
+        rows = {row.key: row for row in report.rows}
+        october, november = rows[CENTRE].months
+        assert (october.finished, october.in_time_rate.value) == (0, None)
+        # D1 early, D2 on time, D3 and D4 late.
+        assert (november.early, november.on_time, november.late) == (1, 1, 2)
+        assert november.in_time_rate.value == 50.0
+        assert rows[CENTRE].total.in_time_rate.inputs == {"early": 1, "on_time": 1, "finished": 4}
+        assert rows[COMMUNE].total.in_time_rate.value == 100.0
+
+    async def test_a_month_is_counted_in_vietnam_time(
+        self, tracking_settings: TrackingSettings
+    ) -> None:
+        database = Database(tracking_settings.db_url)
+        try:
+            # Received 30/11, resolved 1/12 at 06:30 +07:00 (30/11 23:30 UTC): December's.
+            await apply(
+                database,
+                received("2026-11-30T09:00:00+07:00", code="M1"),
+                resolved("M1", 2, "2026-12-01T06:30:00+07:00"),
+            )
+            december = datetime.fromisoformat("2026-12-02T10:00:00+07:00")
+            async with database.session() as session:
+                report = await stats.public_timeliness(
+                    session, group_by="field", months=2, now=december
+                )
+        finally:
+            await database.dispose()
+        [row] = report.rows
+        assert [month.finished for month in row.months] == [0, 1]
+
+    async def test_anyone_may_read_it(self, api: httpx.AsyncClient) -> None:
+        answer = await api.get("/api/v1/stats/public", params={"group_by": "field"})
+        assert answer.status_code == 200, answer.text
+        assert len(answer.json()["months"]) == 12
+        assert (await api.get("/api/v1/stats/public", params={"months": 25})).status_code == 422
+        refused = await api.get("/api/v1/stats/public", params={"group_by": "procedure"})
+        assert refused.status_code == 422

@@ -53,6 +53,7 @@ SUMMARY_COLUMNS = (
     Dossier.received_at,
     Dossier.due_at,
     Dossier.due_soon_at,
+    Dossier.appointment_at,
     Dossier.finished_at,
     Dossier.timeliness,
 )

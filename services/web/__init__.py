@@ -1,0 +1,1 @@
+"""The web pages of the platform: server-rendered, a client of ``/api/v1`` only."""
