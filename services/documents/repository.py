@@ -89,6 +89,24 @@ _OWNED_AMONG = _OWNED.where(Document.id.in_(bindparam("ids", expanding=True))).o
 )
 
 
+async def dossiers_of(
+    session: AsyncSession, document_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[str]]:
+    """The dossiers each document was used in, oldest use first."""
+    if not document_ids:
+        return {}
+    rows = await session.execute(
+        select(DocumentUse.document_id, DocumentUse.dossier_code, func.min(DocumentUse.used_at))
+        .where(DocumentUse.document_id.in_(document_ids))
+        .group_by(DocumentUse.document_id, DocumentUse.dossier_code)
+        .order_by(func.min(DocumentUse.used_at))
+    )
+    found: dict[uuid.UUID, list[str]] = {}
+    for document_id, dossier_code, _ in rows:
+        found.setdefault(document_id, []).append(dossier_code)
+    return found
+
+
 async def owned(
     session: AsyncSession, owner: str, ids: Sequence[uuid.UUID] | None = None
 ) -> Sequence[tuple[Document, int]]:

@@ -19,6 +19,8 @@ class DocumentOut(BaseModel):
     issued_by: str | None  # the agency, for a result
     owner: str  # the account it belongs to (the citizen's, for a result too)
     uses: int  # how many dossiers used it: reuse counts in the national index
+    # Those dossiers' codes, in the owner's wallet (elsewhere: not listed).
+    dossiers: list[str] = Field(default_factory=list)
 
 
 class DownloadOut(BaseModel):

@@ -153,6 +153,10 @@ class Dossier(Base):
     submitted_by: Mapped[str] = mapped_column(String(64))
     # Filed online by an account whose identity VNeID verified (index indicator 4.5).
     applicant_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The citizen's rating once the result was returned (once: 1 to 5, and a comment).
+    rating_score: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(String(1000))
+    rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     applicant_data: Mapped[dict[str, Any]] = mapped_column(JSON)
     documents: Mapped[list[DossierDocument]] = mapped_column(ModelJSON(DOCUMENTS))
     fees: Mapped[list[FeeItem]] = mapped_column(ModelJSON(FEES))

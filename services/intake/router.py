@@ -20,6 +20,7 @@ from services.intake.schemas import (
     DossierOut,
     LookupOut,
     QueuePage,
+    RatingIn,
     SubmissionIn,
 )
 from services.intake.service import PAID_BY_PROVIDER
@@ -201,6 +202,26 @@ async def slip(
         media_type="application/pdf",
         headers={"content-disposition": f'inline; filename="{filename}"'},
     )
+
+
+@router.post(
+    "/dossiers/{code}/rating",
+    response_model=DossierOut,
+    status_code=201,
+    tags=["dossiers"],
+    **allow(Grant.OWN),
+)
+async def rate(
+    session: SessionDep,
+    outbox: OutboxDep,
+    principal: CurrentPrincipal,
+    now: NowDep,
+    code: DossierCode,
+    body: RatingIn,
+) -> DossierOut:
+    """The applicant rates the service (1–5, a comment), once, after the result was
+    returned; 409 before that or a second time. Counted in the satisfaction indicator."""
+    return await service.rate(session, outbox, code, principal, body, now=now)
 
 
 @router.post("/dossiers/{code}/payment/mock-pay", tags=["payments"], **allow(Grant.OWN))

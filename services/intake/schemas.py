@@ -67,6 +67,21 @@ class StepOut(BaseModel):
     forwarded_by: str
 
 
+class RatingIn(BaseModel):
+    """The citizen's rating of the service, once the result is returned."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score: int = Field(ge=1, le=5, description="1 rất không hài lòng … 5 rất hài lòng")
+    comment: str | None = Field(default=None, max_length=1000)
+
+
+class RatingOut(BaseModel):
+    score: int
+    comment: str | None
+    at: AwareDatetime
+
+
 class DossierOut(BaseModel):
     code: str
     status: str
@@ -101,6 +116,7 @@ class DossierOut(BaseModel):
     calendar_code: str | None
     calendar_version: int | None
     finished_at: AwareDatetime | None
+    rating: RatingOut | None = None  # the citizen's, once returned
 
 
 class DossierSummary(BaseModel):

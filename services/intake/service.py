@@ -14,12 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import actions, due_dates, national, payments, repository, slips, views
 from services.intake.config import IntakeSettings
-from services.intake.machine import Action
+from services.intake.machine import Action, Status
 from services.intake.models import Dossier
 from services.intake.repository import queues
-from services.intake.schemas import DossierOut, LookupOut, QueuePage
+from services.intake.schemas import DossierOut, LookupOut, QueuePage, RatingIn
 from services.intake.upstreams import Upstreams
 from shared.auth import Principal, Role
+from shared.contracts.dossiers import DossierEvent, Rated
 from shared.contracts.national import NationalRecord, NationalVersions
 from shared.errors import AppError, Conflict, Forbidden, NotFound
 from shared.events.outbox import Outbox
@@ -86,6 +87,35 @@ async def act(
     return views.full(dossier, now=now, remaining=await _remaining(dossier, upstreams, now))
 
 
+async def rate(
+    session: AsyncSession,
+    outbox: Outbox,
+    code: str,
+    principal: Principal,
+    body: RatingIn,
+    *,
+    now: datetime,
+) -> DossierOut:
+    """The applicant rates the service once, after the result was returned; the rating
+    goes to tracking's satisfaction indicator (dossier.rated)."""
+    dossier = await repository.get_for_update(session, code)
+    if dossier is None or not actions.visible_to(dossier, principal):
+        raise _not_found(code)
+    if principal.role is not Role.CITIZEN or dossier.applicant != principal.subject:
+        raise Forbidden("Chỉ người nộp hồ sơ đánh giá được.")
+    if dossier.status != Status.RETURNED.value:
+        raise Conflict("Đánh giá khi đã nhận kết quả giải quyết.")
+    if dossier.rating_score is not None:
+        raise Conflict("Hồ sơ này đã được đánh giá.")
+    dossier.rating_score = body.score
+    dossier.rating_comment = body.comment.strip() if body.comment else None
+    dossier.rated_at = now
+    outbox.add(session, DossierEvent.RATED,
+               Rated(score=body.score, at=now).model_dump(mode="json"), subject=code)  # fmt: skip
+    await session.flush()
+    return views.full(dossier, now=now)
+
+
 async def slip(
     session: AsyncSession,
     code: str,
@@ -112,7 +142,8 @@ async def slip(
         entries=entries,
         agency_name=await name_of(dossier.agency_code),
         receiving_name=await name_of(dossier.receiving_agency_code),
-        lookup_url=f"{settings.public_url.rstrip('/')}/api/v1/lookup/{code}",
+        # The public lookup page (services/web), a fixed address: slips outlive releases.
+        lookup_url=f"{settings.public_url.rstrip('/')}/tra-cuu/{code}",
     )
     return await anyio.to_thread.run_sync(slips.render, kind, context)  # CPU: off the loop
 

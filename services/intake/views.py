@@ -18,6 +18,7 @@ from services.intake.schemas import (
     DossierSummary,
     FeeOut,
     LookupOut,
+    RatingOut,
     StepOut,
 )
 from services.intake.state import pending_out
@@ -103,7 +104,15 @@ def full(dossier: Dossier, *, now: datetime, remaining: float | None = None) -> 
         calendar_code=dossier.calendar_code,
         calendar_version=dossier.calendar_version,
         finished_at=local(dossier.finished_at),
+        rating=rating(dossier),
     )
+
+
+def rating(dossier: Dossier) -> RatingOut | None:
+    if dossier.rating_score is None or dossier.rated_at is None:
+        return None
+    return RatingOut(score=dossier.rating_score, comment=dossier.rating_comment,
+                     at=local(dossier.rated_at))  # fmt: skip
 
 
 _SUMMARIES = TypeAdapter(list[DossierSummary])

@@ -13,7 +13,7 @@ from services.tracking.calendars import CALENDAR_CHANGED
 from services.tracking.config import TrackingSettings
 from services.tracking.models import Agency, ProcessedEvent
 from shared.contracts.agencies import AGENCY_UPSERTED, AgencyUpserted
-from shared.contracts.dossiers import DOSSIER_TOPIC
+from shared.contracts.dossiers import DOSSIER_TOPIC, DossierEvent
 from shared.contracts.events import EventEnvelope
 from shared.runtime import ConsumerSpec, PeriodicSpec, Runtime
 
@@ -51,6 +51,8 @@ async def apply_dossier(runtime: Runtime, session: AsyncSession, envelope: Event
             outbox=runtime.events,
             due_soon_minutes=_due_soon_minutes(runtime),
         )
+    elif envelope.type == DossierEvent.RATED:
+        await ledger.rate(session, envelope)
 
 
 async def apply_calendar_change(
@@ -91,7 +93,7 @@ DOSSIERS = ConsumerSpec(
     topics=(DOSSIER_TOPIC,),
     handler=apply_dossier,
     inbox_model=ProcessedEvent,
-    types=frozenset(ledger.CLOCK_EVENTS),
+    types=frozenset({*ledger.CLOCK_EVENTS, DossierEvent.RATED}),
 )
 CALENDARS = ConsumerSpec(
     group="tracking.calendars",

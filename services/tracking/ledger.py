@@ -23,7 +23,7 @@ from services.tracking.models import (
     Recomputation,
 )
 from shared.contracts.actions import ACTION_EVENTS
-from shared.contracts.dossiers import ClockFacts, DossierEvent, DueChanged
+from shared.contracts.dossiers import ClockFacts, DossierEvent, DueChanged, Rated
 from shared.contracts.events import EventEnvelope
 from shared.events import Outbox
 from shared.worktime import WorkingTime
@@ -85,6 +85,17 @@ async def record(
     if outbox is not None and clock is not None:
         await _correct_intake(session, outbox, clock, facts, sequence)
     return True
+
+
+async def rate(session: AsyncSession, envelope: EventEnvelope) -> None:
+    """The citizen's rating onto the dossier's clock (a returned dossier has one)."""
+    if envelope.subject is None:
+        raise MalformedEvent("a rating needs its dossier's code (subject)")
+    rated = Rated.model_validate(envelope.payload)
+    clock = await session.get(DossierClock, envelope.subject)
+    if clock is None:
+        raise MalformedEvent("a rating of a dossier that was never received")
+    clock.rating = rated.score
 
 
 async def _correct_intake(

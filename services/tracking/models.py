@@ -161,6 +161,7 @@ class DossierClock(Base):
     applicant_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     paid_online: Mapped[bool | None] = mapped_column(Boolean)
     electronic_result: Mapped[bool | None] = mapped_column(Boolean)
+    rating: Mapped[int | None] = mapped_column(Integer)  # the citizen's, 1 to 5 (dossier.rated)
     last_sequence: Mapped[int] = mapped_column(Integer)
 
 

@@ -16,6 +16,7 @@ from services.tracking.models import (
     DossierClock,
     Recomputation,
 )
+from shared.contracts.dossiers import DISSATISFIED_AT_MOST
 
 
 async def get_calendar(
@@ -211,6 +212,7 @@ async def index_counts(
     )
     resolved = finished & DossierClock.outcome.in_(("resolved", "returned"))
     timed = finished & DossierClock.timeliness.is_not(None)
+    dissatisfied = DossierClock.rating <= DISSATISFIED_AT_MOST
     counts = {
         "received": func.count().filter(received),
         "received_online": func.count().filter(received & (DossierClock.channel == "online")),
@@ -223,6 +225,13 @@ async def index_counts(
             timed & DossierClock.timeliness.in_(("early", "on_time"))
         ),
         "finished_late": func.count().filter(timed & (DossierClock.timeliness == "late")),
+        # 5.c: the finished dossiers rated, those whose citizen was dissatisfied, and
+        # those late or dissatisfied (each dossier counted once).
+        "finished_rated": func.count().filter(timed & DossierClock.rating.is_not(None)),
+        "finished_dissatisfied": func.count().filter(timed & dissatisfied),
+        "finished_late_or_dissatisfied": func.count().filter(
+            timed & ((DossierClock.timeliness == "late") | dissatisfied)
+        ),
         "resolved": func.count().filter(resolved),
         "resolved_electronic": func.count().filter(
             resolved & DossierClock.electronic_result.is_(True)

@@ -26,6 +26,7 @@ from services.tracking.schemas import (
     TimelinessRow,
 )
 from shared.auth import Principal, Role
+from shared.contracts.dossiers import DISSATISFIED_AT_MOST
 from shared.errors import Forbidden, Unprocessable
 from shared.worktime import MINUTES_PER_WORKING_DAY, VIETNAM
 
@@ -362,13 +363,22 @@ def _digital(c: dict[str, int]) -> list[Indicator]:
 
 
 def _satisfaction(c: dict[str, int]) -> Indicator:
-    """5.c: satisfaction, from what the clocks know (complaints are not recorded yet)."""
-    late = c["finished_late"]
+    """5.c: the finished dossiers neither late nor rated with dissatisfaction (a rating
+    of DISSATISFIED_AT_MOST or less) over all finished; complaints are not recorded yet."""
+    finished, counted = c["finished_timed"], c["finished_late_or_dissatisfied"]
     satisfaction = Figure(
-        value=(round(100 - 100 * late / c["finished_timed"], 2) if c["finished_timed"] else None),
+        value=round(100 * (finished - counted) / finished, 2) if finished else None,
         unit="%",
-        formula="100% − (tỷ lệ quá hạn + tỷ lệ có phản ánh, kiến nghị)",
-        inputs={"late": late, "finished": c["finished_timed"], "complaints": 0},
+        formula="(số hồ sơ đã giải quyết − số hồ sơ quá hạn hoặc bị đánh giá không hài lòng)"
+        " / số hồ sơ đã giải quyết",
+        inputs={
+            "finished": finished,
+            "late": c["finished_late"],
+            "rated": c["finished_rated"],
+            "dissatisfied": c["finished_dissatisfied"],
+            "late_or_dissatisfied": counted,
+            "complaints": 0,
+        },
     )
     return Indicator(
         code="5.c",
@@ -378,5 +388,6 @@ def _satisfaction(c: dict[str, int]) -> Indicator:
         target=90,
         max_points=6,
         points=_points(satisfaction, 90, 6),
-        note="Chưa có dữ liệu phản ánh, kiến nghị: chỉ trừ tỷ lệ quá hạn.",
+        note=f"Không hài lòng: đánh giá từ {DISSATISFIED_AT_MOST}/5 trở xuống. "
+        "Chưa có dữ liệu phản ánh, kiến nghị.",
     )

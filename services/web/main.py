@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.web import rendering
 from services.web.api import Api, ApiError
 from services.web.config import WebSettings
-from services.web.pages import account, dossiers, public
+from services.web.pages import account, dossiers, public, submission
 from services.web.session import SESSION_COOKIE, Refresher
 from services.web.visit import CsrfRefused, LoginRequired, Reference, Visit, Web
 
@@ -106,6 +106,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(public.router)
     app.include_router(account.router)
     app.include_router(dossiers.router)
+    app.include_router(submission.router)
     install_error_pages(app)
     app.add_middleware(SecurityHeaders)
     return app

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import httpx
-from fastapi import Request
+from fastapi import Depends, Request
 from jinja2 import Environment
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -28,6 +28,15 @@ from services.web.session import (
     new_csrf_seed,
 )
 from shared.logging import REQUEST_ID_HEADER, current_request_id
+
+
+async def visiting(request: Request) -> AsyncIterator[Visit]:
+    """A page's visit, as a dependency: the form's uploaded files closed after it."""
+    visit = Visit(request)
+    try:
+        yield visit
+    finally:
+        await request.close()
 
 
 class LoginRequired(Exception):
@@ -167,7 +176,8 @@ class Visit:
         self._csrf_new = True
 
     async def form(self) -> dict[str, Any]:
-        """The submitted form, once its CSRF token is checked (else ``CsrfRefused``)."""
+        """The submitted form, once its CSRF token is checked (else ``CsrfRefused``);
+        its files are closed when the visit ends (``visiting``)."""
         form = await self.request.form()
         sent = form.get(CSRF_FIELD)
         seed = self.request.cookies.get(CSRF_COOKIE)
@@ -217,3 +227,6 @@ class Visit:
         """This page's address, as ``next`` after a login."""
         query = self.request.url.query
         return quote(self.request.url.path + (f"?{query}" if query else ""), safe="/?=&")
+
+
+VisitDep = Annotated[Visit, Depends(visiting)]

@@ -69,6 +69,20 @@ class DossierEvent(StrEnum):
     # Published by intake when it has applied a due change: its record changed (the
     # portal sync sends the new appointment). The payload is the DueChanged applied.
     DUE_APPLIED = "dossier.due_applied"
+    # The citizen rated the service once the result was returned (tracking counts it in
+    # the satisfaction indicator, 5.c). Payload: Rated.
+    RATED = "dossier.rated"
+
+
+class Rated(BaseModel):
+    """A citizen's rating of a returned dossier: 1 (very dissatisfied) to 5."""
+
+    score: int = Field(ge=1, le=5)
+    at: AwareDatetime
+
+
+# A rating at or under this is dissatisfaction (the 5.c indicator counts the dossier).
+DISSATISFIED_AT_MOST = 2
 
 
 class TimeLimit(BaseModel):

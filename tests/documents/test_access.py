@@ -117,6 +117,7 @@ class TestWallet:
         await submitted(documents_settings, "B-2", [document["id"]], [OTHER])
         [listed] = (await client.get("/api/v1/documents")).json()
         assert listed["uses"] == 2
+        assert listed["dossiers"] == ["A-1", "B-2"]  # the citizen sees where it served
         # The second dossier's agency can now read it too.
         path = f"/api/v1/documents/{document['id']}"
         assert (await client.get(path, who="other_officer")).status_code == 200

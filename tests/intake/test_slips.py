@@ -58,7 +58,7 @@ async def test_each_slip_carries_the_code_the_dates_and_its_facts(platform: Plat
     assert "16 giờ 00, ngày 13/02/2026" in receipt  # received
     assert "16 giờ 00, ngày 27/02/2026" in receipt  # the appointment, after Tết
     assert "135.000 đồng" in receipt
-    assert f"/api/v1/lookup/{code}" in receipt
+    assert f"/tra-cuu/{code}" in receipt
 
     set_clock(platform, at("2026-02-23 09:00"))
     await act(platform, code, "assign", officer)

@@ -13,6 +13,7 @@ from services.tracking import stats
 from services.tracking.config import TrackingSettings
 from shared.auth import AgencyMembership, Position, Principal, Role, TokenService
 from shared.contracts.dossiers import DossierEvent
+from shared.contracts.events import EventEnvelope
 from shared.db import Database
 from tests.tracking.conftest import CENTRE, COMMUNE
 from tests.tracking.test_ledger import apply, event, received
@@ -28,6 +29,13 @@ def at(day: int, hour: int, minute: int = 0) -> str:
 
 def resolved(code: str, sequence: int, when: str, **facts: Any) -> Any:
     return event(DossierEvent.RESOLVED, sequence, when, code=code, **facts)
+
+
+def rated(code: str, score: int) -> EventEnvelope:
+    """The citizen's rating (intake's dossier.rated: no transition, no sequence)."""
+    payload = {"score": score, "at": at(20, 9)}
+    return EventEnvelope(type=DossierEvent.RATED, source="intake", subject=code,
+                         payload=payload)  # fmt: skip
 
 
 # Three working days each (1,440 working minutes); the centre unless said otherwise.
@@ -53,6 +61,10 @@ DATA = [
     # D5 at the commune: Mon 9/11 09:00 to Tue 09:00, early. Used 480.
     received(at(9, 9), code="D5", agency_code=COMMUNE, channel="counter"),
     resolved("D5", 2, at(10, 9)),
+    # Ratings: D1 satisfied; D2 (on time) and D3 (late) dissatisfied.
+    rated("D1", 5),
+    rated("D2", 1),
+    rated("D3", 2),
     # Open at NOW (Friday 20/11 10:00):
     # O1 due Thu 19/11 09:00: overdue.
     received(at(16, 9), code="O1"),
@@ -146,7 +158,10 @@ class TestIndex:
         assert (verified.value, verified.inputs) == (33.33, {"verified": 1, "online": 3})
         satisfaction = by_code["5.c"]
         assert satisfaction.rate is not None
-        assert (satisfaction.rate.value, satisfaction.points) == (60.0, 4.0)  # 6 × 60 / 90
+        # Late or dissatisfied, each counted once: D2, D3 and D4 of the five finished.
+        assert satisfaction.rate.inputs == {"finished": 5, "late": 2, "rated": 3,
+            "dissatisfied": 2, "late_or_dissatisfied": 3, "complaints": 0}  # fmt: skip
+        assert (satisfaction.rate.value, satisfaction.points) == (40.0, 2.67)  # 6 × 40 / 90
 
 
 class TestAccess:

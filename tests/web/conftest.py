@@ -17,6 +17,9 @@ from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, slug
 
 pytestmark = pytest.mark.slow
 
+CITIZEN = "001099000001"  # a demo citizen (services/gateway/seed.py)
+PASSWORD = "congdan-demo"
+
 
 @dataclass
 class Site:
@@ -78,3 +81,12 @@ async def page(context: BrowserContext) -> AsyncIterator[Page]:
 def shots(request: pytest.FixtureRequest) -> Path:
     """This test's folder of screenshots."""
     return SHOTS / slug(request.node.name)
+
+
+async def log_in(page: Page, site: Site, username: str = CITIZEN, password: str = PASSWORD) -> None:
+    await page.goto(site.url + "/dang-nhap")
+    await page.get_by_label("Số định danh cá nhân (công dân) hoặc tên đăng nhập (cán bộ)").fill(
+        username
+    )
+    await page.get_by_label("Mật khẩu").fill(password)
+    await page.get_by_role("button", name="Đăng nhập", exact=True).click()

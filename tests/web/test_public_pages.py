@@ -12,19 +12,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.intake.flow import submit
 from tests.platform import CENTRE
 from tests.web.browser import check_page
-from tests.web.conftest import Site
-
-CITIZEN = "001099000001"
-PASSWORD = "congdan-demo"
-
-
-async def log_in(page: Page, site: Site, username: str = CITIZEN, password: str = PASSWORD) -> None:
-    await page.goto(site.url + "/dang-nhap")
-    await page.get_by_label("Số định danh cá nhân (công dân) hoặc tên đăng nhập (cán bộ)").fill(
-        username
-    )
-    await page.get_by_label("Mật khẩu").fill(password)
-    await page.get_by_role("button", name="Đăng nhập", exact=True).click()
+from tests.web.conftest import CITIZEN, PASSWORD, Site, log_in
 
 
 async def test_a_citizen_finds_birth_registration_without_diacritics(

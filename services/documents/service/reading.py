@@ -57,7 +57,8 @@ async def wallet(
     officer's view of one dossier's."""
     if principal.role is Role.CITIZEN:
         rows = await repository.owned(session, principal.subject, ids)
-        return [out(document, uses) for document, uses in rows]
+        used_in = await repository.dossiers_of(session, [document.id for document, _ in rows])
+        return [out(document, uses, used_in.get(document.id)) for document, uses in rows]
     if principal.role is not Role.OFFICER:
         raise Forbidden("Chỉ công dân và cán bộ xem được tài liệu.")
     if dossier_code:

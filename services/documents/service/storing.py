@@ -44,7 +44,7 @@ def new_key() -> str:
     return f"d/{uuid.uuid4().hex}"
 
 
-def out(document: Document, uses: int = 0) -> DocumentOut:
+def out(document: Document, uses: int = 0, dossiers: list[str] | None = None) -> DocumentOut:
     return DocumentOut(
         id=document.id,
         kind=document.kind,
@@ -58,6 +58,7 @@ def out(document: Document, uses: int = 0) -> DocumentOut:
         issued_by=document.issued_by,
         owner=document.owner,
         uses=uses,
+        dossiers=dossiers or [],
     )
 
 

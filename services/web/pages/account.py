@@ -7,12 +7,12 @@ import re
 from typing import Any
 from urllib.parse import quote, unquote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
 from services.web.api import ApiError
 from services.web.session import Tokens
-from services.web.visit import Visit
+from services.web.visit import Visit, VisitDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,16 +49,15 @@ def problem_message(error: ApiError) -> str:
 
 
 @router.get("/dang-nhap")
-async def login_page(request: Request) -> Response:
-    visit = Visit(request)
+async def login_page(visit: VisitDep) -> Response:
+    request = visit.request
     return visit.render(
         "login.html", next=safe_next(request.query_params.get("next")), username="", error=None
     )
 
 
 @router.post("/dang-nhap")
-async def login(request: Request) -> Response:
-    visit = Visit(request)
+async def login(visit: VisitDep) -> Response:
     form = await visit.form()
     username = str(form.get("username", "")).strip()[:64]
     password = str(form.get("password", ""))[:128]
@@ -76,8 +75,7 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/dang-xuat")
-async def logout(request: Request) -> Response:
-    visit = Visit(request)
+async def logout(visit: VisitDep) -> Response:
     await visit.form()
     if visit.tokens is not None:
         # Ends the API's session too: its refresh token is refused from now on.
@@ -88,8 +86,8 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("/dang-ky")
-async def register_page(request: Request) -> Response:
-    visit = Visit(request)
+async def register_page(visit: VisitDep) -> Response:
+    request = visit.request
     return visit.render("register.html", values={}, errors={}, error=None,
                         next=safe_next(request.query_params.get("next")))  # fmt: skip
 
@@ -98,8 +96,7 @@ REGISTER_FIELDS = ("id_number", "full_name")
 
 
 @router.post("/dang-ky")
-async def register(request: Request) -> Response:
-    visit = Visit(request)
+async def register(visit: VisitDep) -> Response:
     form = await visit.form()
     values = {name: str(form.get(name, "")).strip()[:200] for name in REGISTER_FIELDS}
     password = str(form.get("password", ""))[:128]
@@ -131,11 +128,10 @@ async def register(request: Request) -> Response:
 
 
 @router.get("/dang-nhap/vneid/bat-dau")
-async def vneid_start(request: Request) -> Response:
+async def vneid_start(visit: VisitDep) -> Response:
     """To the API's VNeID login, which brings the browser back to ``vneid_finish``."""
-    target = safe_next(request.query_params.get("next"))
+    target = safe_next(visit.request.query_params.get("next"))
     response = RedirectResponse(f"/api/v1/auth/vneid?return_to={VNEID_RETURN}", 303)
-    visit = Visit(request)
     response.set_cookie(NEXT_COOKIE, quote(target), max_age=600, path="/dang-nhap",
                         secure=visit.web.settings.cookie_secure, httponly=True,
                         samesite="lax")  # fmt: skip
@@ -143,9 +139,9 @@ async def vneid_start(request: Request) -> Response:
 
 
 @router.get(VNEID_RETURN)
-async def vneid_finish(request: Request) -> Response:
+async def vneid_finish(visit: VisitDep) -> Response:
     """The provider's answer, handed to the API with the state this browser holds."""
-    visit = Visit(request)
+    request = visit.request
     state = request.query_params.get("state", "")
     assertion = request.query_params.get("assertion", "")
     cookie = request.cookies.get(VNEID_STATE_COOKIE, "")

@@ -1,19 +1,36 @@
-"""A citizen's dossiers: the list, and each dossier's page."""
+"""A citizen's dossiers: the list, each dossier's page, and what the citizen can do on
+it (answer a supplement request, pay, ask to withdraw, download the result)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from services.web.visit import Visit
+from services.web.api import ApiError
+from services.web.pages.public import agencies
+from services.web.visit import Visit, VisitDep
 
 router = APIRouter(include_in_schema=False)
 CURSOR_LIMIT = 500
+SLIPS = {
+    "receipt": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+    "supplement": "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+    "refusal": "Phiếu từ chối tiếp nhận giải quyết hồ sơ",
+    "apology": "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
+}
+# What the citizen may do in each status (the API checks it again: its state machine
+# decides; this only keeps the page from offering what would be refused).
+WITHDRAWABLE = {"submitted", "received", "processing", "supplement_requested", "awaiting_payment"}
 
 
 @router.get("/ho-so")
-async def my_dossiers(request: Request) -> Response:
-    visit = Visit(request)
+async def my_dossiers(visit: VisitDep) -> Response:
+    request = visit.request
     visit.require_login()
     params: dict[str, str | int] = {"limit": visit.web.settings.page_size}
     cursor = request.query_params.get("sau", "")[:CURSOR_LIMIT]
@@ -22,3 +39,187 @@ async def my_dossiers(request: Request) -> Response:
     listed = await visit.get("/api/v1/dossiers", signed=True, params=params)
     return visit.render("my_dossiers.html", dossiers=listed["items"],
                         next_cursor=listed.get("next_cursor"))  # fmt: skip
+
+
+def dossier_path(code: str) -> str:
+    return f"/api/v1/dossiers/{quote(code, safe='')}"
+
+
+def slips_of(dossier: dict[str, Any]) -> list[tuple[str, str]]:
+    """The slips this dossier has: the receipt once received, and each request's."""
+    kinds = []
+    if dossier["received_at"]:
+        kinds.append("receipt")
+    if dossier["supplement_requests"]:
+        kinds.append("supplement")
+    if dossier["status"] == "refused":
+        kinds.append("refusal")
+    if dossier["appointment_at"] and dossier["appointment_at"] != dossier["due_at"]:
+        kinds.append("apology")
+    return [(kind, SLIPS[kind]) for kind in kinds]
+
+
+async def render_dossier(
+    visit: Visit, code: str, *, status: int = 200, message: str | None = None
+) -> Response:
+    dossier = await visit.get(dossier_path(code), signed=True)
+    wallet = {d["id"]: d for d in await visit.get("/api/v1/documents", signed=True)}
+    agency = (await agencies(visit)).get(dossier["receiving_agency_code"])
+    pending = dossier.get("pending_request") or {}
+    return visit.render(
+        "dossier.html", status=status, dossier=dossier, wallet=wallet, agency=agency,
+        pending=pending, slips=slips_of(dossier), message=message, scores=SCORES,
+        withdrawable=dossier["status"] in WITHDRAWABLE and pending.get("kind") != "withdrawal",
+        new=visit.request.query_params.get("moi") == "1",
+    )  # fmt: skip
+
+
+@router.get("/ho-so/{code}")
+async def dossier_page(visit: VisitDep, code: str) -> Response:
+    visit.require_login()
+    return await render_dossier(visit, code)
+
+
+@router.get("/ho-so/{code}/phieu/{kind}")
+async def slip(visit: VisitDep, code: str, kind: str) -> Response:
+    """The slip's PDF, as the API gives it (the QR code on it opens the lookup)."""
+    visit.require_login()
+    if kind not in SLIPS:
+        raise HTTPException(404)
+    answer = await visit.call("GET", f"{dossier_path(code)}/slips/{kind}")
+    if answer.status_code != 200:
+        raise ApiError.of(answer)
+    filename = f"{code}-{kind}.pdf"
+    disposition = f'inline; filename="{filename}"'
+    response = Response(answer.content, media_type="application/pdf",
+                        headers={"content-disposition": disposition})  # fmt: skip
+    return visit.finish(response)
+
+
+@router.get("/giay-to/{document_id}")
+async def download(visit: VisitDep, document_id: str) -> Response:
+    """A document of the citizen's (a result too): to the short-lived link the API gives,
+    which it audits."""
+    visit.require_login()
+    link = await visit.get(f"/api/v1/documents/{quote(document_id, safe='')}/download", signed=True)
+    return visit.redirect(link["url"])
+
+
+async def act(visit: Visit, code: str, action: str, body: dict[str, Any]) -> Response:
+    """An action of the citizen's through the API; the page again, with what happened."""
+    try:
+        await visit.send("POST", f"{dossier_path(code)}/actions/{action}", json=body)
+    except ApiError as error:
+        if error.status not in (409, 422):
+            raise
+        problems = "; ".join(e for e in error.field_errors().values())
+        message = " ".join(part for part in (error.detail or error.title, problems) if part)
+        return await render_dossier(visit, code, status=error.status, message=message)
+    return visit.redirect(f"/ho-so/{quote(code, safe='')}?xong={action}")
+
+
+@router.post("/ho-so/{code}/bo-sung")
+async def supplement(visit: VisitDep, code: str) -> Response:
+    """The answer to a supplement request: a file (new or from the wallet) per item."""
+    visit.require_login()
+    form = await visit.form()
+    documents = []
+    for key, value in form.items():
+        index = key.removeprefix("tep_").removeprefix("kho_")
+        if not index.isdigit():
+            continue
+        if isinstance(value, UploadFile) and value.filename:
+            file = (value.filename, await value.read(), value.content_type or "")
+            stored = await visit.send("POST", "/api/v1/documents", files={"file": file})
+            documents.append({"requirement": int(index), "id": stored["id"]})
+        elif key.startswith("kho_") and isinstance(value, str) and value:
+            documents.append({"requirement": int(index), "id": value})
+    if not documents:
+        return await render_dossier(visit, code, status=422,
+            message="Hãy đính kèm ít nhất một giấy tờ được yêu cầu bổ sung.")  # fmt: skip
+    return await act(visit, code, "supplement", {"documents": documents})
+
+
+@router.post("/ho-so/{code}/rut")
+async def withdraw(visit: VisitDep, code: str) -> Response:
+    visit.require_login()
+    form = await visit.form()
+    reason = str(form.get("reason", "")).strip()[:2000]
+    return await act(visit, code, "request-withdrawal", {"reason": reason})
+
+
+@router.post("/ho-so/{code}/thanh-toan")
+async def pay(visit: VisitDep, code: str) -> Response:
+    """The mock provider's flow: it takes the payment and sends the platform its signed
+    notice (a real provider's page would be a redirect)."""
+    visit.require_login()
+    await visit.form()
+    try:
+        await visit.send("POST", f"{dossier_path(code)}/payment/mock-pay")
+    except ApiError as error:
+        if error.status not in (409, 422):
+            raise
+        return await render_dossier(visit, code, status=error.status,
+                                    message=error.detail or error.title)  # fmt: skip
+    return visit.redirect(f"/ho-so/{quote(code, safe='')}?xong=pay")
+
+
+SCORES = {
+    5: "Rất hài lòng",
+    4: "Hài lòng",
+    3: "Bình thường",
+    2: "Không hài lòng",
+    1: "Rất không hài lòng",
+}
+
+
+@router.post("/ho-so/{code}/danh-gia")
+async def rate(visit: VisitDep, code: str) -> Response:
+    """The citizen's rating of the service, once the result is returned."""
+    visit.require_login()
+    form = await visit.form()
+    score = str(form.get("score", ""))
+    comment = str(form.get("comment", "")).strip()[:1000] or None
+    if not score.isdigit() or int(score) not in SCORES:
+        return await render_dossier(visit, code, status=422,
+                                    message="Hãy chọn một mức độ hài lòng.")  # fmt: skip
+    try:
+        await visit.send("POST", f"{dossier_path(code)}/rating",
+                         json={"score": int(score), "comment": comment})  # fmt: skip
+    except ApiError as error:
+        if error.status not in (409, 422):
+            raise
+        return await render_dossier(visit, code, status=error.status,
+                                    message=error.detail or error.title)  # fmt: skip
+    return visit.redirect(f"/ho-so/{quote(code, safe='')}?xong=danh-gia")
+
+
+@router.get("/kho-giay-to")
+async def wallet_page(visit: VisitDep) -> Response:
+    """The citizen's documents, each with the dossiers it was used in."""
+    visit.require_login()
+    documents = await visit.get("/api/v1/documents", signed=True)
+    names = {code: agency["name"] for code, agency in (await agencies(visit)).items()}
+    return visit.render("wallet.html", documents=documents, agency_names=names, message=None)
+
+
+@router.post("/kho-giay-to")
+async def wallet_upload(visit: VisitDep) -> Response:
+    """A document into the wallet, to use in later dossiers."""
+    visit.require_login()
+    form = await visit.form()
+    file = form.get("file")
+    if not isinstance(file, UploadFile) or not file.filename:
+        documents = await visit.get("/api/v1/documents", signed=True)
+        return visit.render("wallet.html", status=422, documents=documents, agency_names={},
+                            message="Hãy chọn một tệp để tải lên.")  # fmt: skip
+    sent = (file.filename, await file.read(), file.content_type or "")
+    try:
+        await visit.send("POST", "/api/v1/documents", files={"file": sent})
+    except ApiError as error:
+        if error.status not in (413, 415, 422):
+            raise
+        documents = await visit.get("/api/v1/documents", signed=True)
+        return visit.render("wallet.html", status=error.status, documents=documents,
+                            agency_names={}, message=error.detail or error.title)  # fmt: skip
+    return visit.redirect("/kho-giay-to")

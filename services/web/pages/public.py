@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from services.web.api import ApiError
 from services.web.rendering import LEVELS
-from services.web.visit import Visit
+from services.web.visit import Visit, VisitDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -93,8 +93,8 @@ class Search:
 
 
 @router.get("/")
-async def home(request: Request) -> Response:
-    visit = Visit(request)
+async def home(visit: VisitDep) -> Response:
+    request = visit.request
     names = await fields(visit)
     search = Search.of(request.query_params, names)
     size = visit.web.settings.page_size
@@ -113,8 +113,7 @@ async def home(request: Request) -> Response:
 
 
 @router.get("/thu-tuc/{code}")
-async def procedure(request: Request, code: str) -> Response:
-    visit = Visit(request)
+async def procedure(visit: VisitDep, code: str) -> Response:
     found = await visit.get(f"/api/v1/procedures/{quote(code, safe='')}")
     known = await agencies(visit)
     offered_by = [known[c] for c in found.get("offered_by") or [] if c in known]
@@ -127,8 +126,8 @@ async def procedure(request: Request, code: str) -> Response:
 
 
 @router.get("/tra-cuu")
-async def lookup_form(request: Request) -> Response:
-    visit = Visit(request)
+async def lookup_form(visit: VisitDep) -> Response:
+    request = visit.request
     code = request.query_params.get("ma", "").strip()
     if code:
         return visit.redirect(f"/tra-cuu/{quote(code[:64], safe='')}")
@@ -136,8 +135,7 @@ async def lookup_form(request: Request) -> Response:
 
 
 @router.get("/tra-cuu/{code}")
-async def lookup(request: Request, code: str) -> Response:
-    visit = Visit(request)
+async def lookup(visit: VisitDep, code: str) -> Response:
     try:
         found = await visit.get(f"/api/v1/lookup/{quote(code, safe='')}")
     except ApiError as error:
@@ -149,8 +147,8 @@ async def lookup(request: Request, code: str) -> Response:
 
 
 @router.get("/thong-ke")
-async def statistics(request: Request) -> Response:
-    visit = Visit(request)
+async def statistics(visit: VisitDep) -> Response:
+    request = visit.request
     group_by = "field" if request.query_params.get("theo") == "linh-vuc" else "agency"
     report = await visit.get("/api/v1/stats/public", params={"group_by": group_by})
     names = (
