@@ -155,11 +155,15 @@ def start(
     raise RuntimeError(f"{kind} did not answer on port {port}; see {log}")
 
 
-def wrk(url: str, *, connections: int, duration: int) -> dict[str, float]:
+def wrk(
+    url: str, *, connections: int, duration: int, script: Path | None = None
+) -> dict[str, float]:
+    """wrk's rate and latency for ``url``; ``script``: a Lua file (e.g. a header)."""
+    options = ["-s", str(script)] if script is not None else []
     output = subprocess.run(
         [
             "taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{duration}s",
-            "--latency", url,
+            "--latency", *options, url,
         ],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip

@@ -56,6 +56,9 @@ def run(
     url = f"http://{host}:{port}"
     embedded = composition.EmbeddedPlatform(platform, public_url=url)
     typer.echo(f"\nMột cửa đang chạy: {url}")
+    typer.echo(
+        f"  Trang web:    {url}/  (tra cứu hồ sơ: {url}/tra-cuu, đăng nhập: {url}/dang-nhap)"
+    )
     typer.echo(f"  API:          {url}/api/v1/health  (tài liệu: {url}/docs)")
     typer.echo(f"  Cổng DVCQG (mô phỏng): {url}{composition.PORTAL_MOUNT}/readyz")
     typer.echo(f"  Đăng nhập VNeID (mô phỏng): {url}/api/v1/auth/vneid")

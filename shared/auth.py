@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -40,6 +40,14 @@ class Position(StrEnum):
     LEADER = "leader"  # lãnh đạo
 
 
+# How people read each position (a citizen sees who handled their dossier this way).
+POSITION_LABELS = {
+    Position.DESK: "Cán bộ một cửa",
+    Position.SPECIALIST: "Chuyên viên xử lý",
+    Position.LEADER: "Lãnh đạo",
+}
+
+
 class AgencyMembership(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -61,6 +69,14 @@ class Principal(BaseModel):
 
     def is_member_of(self, agency_code: str) -> bool:
         return any(m.agency_code == agency_code for m in self.agencies)
+
+    def membership_among(self, agency_codes: Iterable[str]) -> AgencyMembership | None:
+        """The caller's first membership of one of ``agency_codes`` (in their order)."""
+        for agency_code in agency_codes:
+            for membership in self.agencies:
+                if membership.agency_code == agency_code:
+                    return membership
+        return None
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,7 @@ class DownloadAudit(Base):
     subject: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(20))
     agency_code: Mapped[str | None] = mapped_column(String(30))  # the officer's ground
+    position: Mapped[str | None] = mapped_column(String(20))  # the officer's, there
     request_id: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 

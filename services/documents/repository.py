@@ -13,8 +13,10 @@ from services.documents.models import (
     DocumentKind,
     DocumentStatus,
     DocumentUse,
+    DownloadAudit,
     OutboxRecord,
 )
+from shared.auth import Role
 
 _DOCUMENTS = cast(Table, Document.__table__)
 _OUTBOX = cast(Table, OutboxRecord.__table__)
@@ -105,6 +107,24 @@ async def dossiers_of(
     for document_id, dossier_code, _ in rows:
         found.setdefault(document_id, []).append(dossier_code)
     return found
+
+
+async def officer_downloads(
+    session: AsyncSession, *, owner: str, dossier_code: str
+) -> Sequence[tuple[DownloadAudit, Document]]:
+    """Officers' downloads of ``owner``'s documents used in the dossier, oldest first."""
+    used = select(DocumentUse.document_id).where(DocumentUse.dossier_code == dossier_code)
+    rows = await session.execute(
+        select(DownloadAudit, Document)
+        .join(Document, Document.id == DownloadAudit.document_id)
+        .where(
+            Document.owner == owner,
+            Document.id.in_(used),
+            DownloadAudit.role == Role.OFFICER,
+        )
+        .order_by(DownloadAudit.at)
+    )
+    return [(audit, document) for audit, document in rows]
 
 
 async def owned(

@@ -9,6 +9,7 @@ from services.documents import service as document_service
 from services.documents.config import DocumentsSettings
 from services.documents.scanning import ClamAV
 from services.documents.schemas import (
+    AccessOut,
     DirectUploadOut,
     DirectUploadRequest,
     DocumentOut,
@@ -171,6 +172,17 @@ async def wallet(
 ) -> list[DocumentOut]:
     """The caller's wallet (citizen), or one dossier's documents (officer)."""
     return await document_service.wallet(session, principal=principal, dossier_code=dossier, ids=id)
+
+
+@router.get("/accesses", response_model=list[AccessOut], **allow(Grant.CITIZEN))
+async def accesses(
+    session: ReadSessionDep,
+    principal: CurrentPrincipal,
+    dossier: Annotated[str, Query(max_length=60, pattern=r"^[A-Za-z0-9.\-]{1,60}$")],
+) -> list[AccessOut]:
+    """When officers downloaded the caller's documents of one of their dossiers, by
+    position and agency: who read what the citizen gave."""
+    return await document_service.accesses(session, principal=principal, dossier_code=dossier)
 
 
 @router.get("/{document_id:uuid}", response_model=DocumentOut, **allow(Grant.OWN, Grant.AGENCY))

@@ -23,6 +23,16 @@ class DocumentOut(BaseModel):
     dossiers: list[str] = Field(default_factory=list)
 
 
+class AccessOut(BaseModel):
+    """An officer took a link to one of the citizen's documents (by position, agency)."""
+
+    document_id: uuid.UUID
+    document_name: str
+    at: AwareDatetime
+    agency_code: str | None
+    position: str | None
+
+
 class DownloadOut(BaseModel):
     url: str
     expires_at: AwareDatetime

@@ -32,7 +32,7 @@ from services.intake.state import (
 )
 from services.intake.submission import Problems, check_documents, invalid, reused
 from services.intake.upstreams import AgencyCalendar, DocumentFacts, Upstreams
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.contracts.actions import ACTIONS
 from shared.contracts.dossiers import (
     ClockFacts,
@@ -519,7 +519,7 @@ def _append(ctx: Context, *, source: str) -> None:
         action=ctx.action.value,
         from_status=source,
         at=ctx.now,
-        details={"sequence": dossier.sequence, **ctx.details},
+        details={"sequence": dossier.sequence, **ctx.details, **by(ctx.actor, dossier)},
     )
     facts = ClockFacts(
         at=ctx.now,
@@ -538,6 +538,17 @@ def _append(ctx: Context, *, source: str) -> None:
     )
     for event, payload in ctx.extra_events:
         ctx.outbox.add(ctx.session, event, payload, subject=dossier.code, sequence=dossier.sequence)
+
+
+def by(actor: Principal, dossier: Dossier) -> dict[str, Any]:
+    """Who acted, as a position at an agency on the dossier (an officer's), for the
+    audit entry: what the applicant's history shows instead of a name."""
+    membership = actor.membership_among(
+        [*_agencies(dossier), *(step.agency_code for step in dossier.steps)]
+    )
+    if actor.role is not Role.OFFICER or membership is None:
+        return {}
+    return {"by": {"position": membership.position.value, "agency_code": membership.agency_code}}
 
 
 def visible_to(dossier: Dossier, principal: Principal) -> bool:

@@ -96,6 +96,20 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class DossierView(Base):
+    """An officer opened a dossier (the citizen sees when, by position and agency).
+    Append-only; one row per officer per dossier per VIEW_EVERY at most."""
+
+    __tablename__ = "dossier_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dossier_code: Mapped[str] = mapped_column(String(60), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    position: Mapped[str | None] = mapped_column(String(20))
+    agency_code: Mapped[str | None] = mapped_column(String(30))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Dossier(Base):
     """A dossier: what was filed, where it stands, and its clock as intake keeps it.
 

@@ -17,7 +17,9 @@ from services.intake.schemas import (
     AGENCY_PATTERN,
     CODE_PATTERN,
     ActionIn,
+    AppointmentOut,
     DossierOut,
+    HistoryOut,
     LookupOut,
     QueuePage,
     RatingIn,
@@ -132,6 +134,38 @@ async def read_dossier(
 ) -> DossierOut:
     """A dossier, for its applicant and the officers of the agencies on it (404 for others)."""
     return await service.read(session, code, principal, upstreams=upstreams, now=now)
+
+
+@router.get(
+    "/dossiers/{code}/history",
+    response_model=HistoryOut,
+    tags=["dossiers"],
+    **allow(Grant.OWN, Grant.AGENCY),
+)
+async def dossier_history(
+    session: SessionDep, principal: CurrentPrincipal, code: DossierCode
+) -> HistoryOut:
+    """Every step of the dossier (who by position and agency, when) and when officers
+    opened it; an officer also sees the accounts."""
+    return await service.dossier_history(session, code, principal)
+
+
+@router.get(
+    "/dossiers/{code}/appointment",
+    response_model=AppointmentOut,
+    tags=["dossiers"],
+    **allow(Grant.OWN, Grant.AGENCY),
+)
+async def dossier_appointment(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    upstreams: UpstreamsDep,
+    now: NowDep,
+    code: DossierCode,
+) -> AppointmentOut:
+    """How the appointment was reached: every day the clock skipped and why, the
+    pauses waiting for the citizen, the re-appointments."""
+    return await service.dossier_appointment(session, code, principal, upstreams=upstreams, now=now)
 
 
 def _action_grants(action: Action) -> list[Grant]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -142,6 +143,77 @@ class QueuePage(BaseModel):
     # Open dossiers of the queue per timeliness bucket (filters other than timeliness
     # applied): on_track, due_soon, overdue, paused, not_received.
     counts: dict[str, int]
+
+
+class HistoryStepOut(BaseModel):
+    """A step of the dossier's life, from its audit trail."""
+
+    at: AwareDatetime
+    action: str
+    label: str  # how a person reads it
+    from_status: str | None
+    from_status_label: str | None
+    to_status: str
+    to_status_label: str
+    role: str  # citizen, officer, system
+    position: str | None = None  # the officer's, on this dossier
+    position_label: str | None = None
+    agency_code: str | None = None
+    actor: str | None = None  # the account: shown to officers only
+    reason: str | None = None
+    note: str | None = None
+    missing: list[str] | None = None
+    new_due_at: str | None = None
+
+
+class ViewOut(BaseModel):
+    """An officer opened the dossier."""
+
+    at: AwareDatetime
+    position: str | None
+    position_label: str | None
+    agency_code: str | None
+    actor: str | None = None  # shown to officers only
+
+
+class HistoryOut(BaseModel):
+    steps: list[HistoryStepOut]
+    views: list[ViewOut]
+
+
+class PauseOut(BaseModel):
+    start: AwareDatetime
+    end: AwareDatetime | None
+    reason: str  # supplement, payment
+    reason_label: str
+
+
+class ReappointmentOut(BaseModel):
+    at: AwareDatetime
+    new_due_at: str
+    reason: str
+
+
+class SkippedDayOut(BaseModel):
+    day: date
+    reason: str
+    kind: str  # weekly, holiday, tet, swapped…: the calendar's kind of day off
+
+
+class AppointmentOut(BaseModel):
+    """How the appointment was reached: the working time from receipt, the days the
+    clock skipped and why, the pauses, the re-appointments."""
+
+    received_at: AwareDatetime | None
+    effective_start: AwareDatetime | None = None  # received outside hours: the next start
+    due_at: AwareDatetime | None
+    appointment_at: AwareDatetime | None
+    working_minutes: float | None
+    calendar_code: str | None
+    calendar_version: int | None
+    skipped_days: list[SkippedDayOut] = Field(default_factory=list)
+    pauses: list[PauseOut]
+    reappointments: list[ReappointmentOut]
 
 
 class LookupOut(BaseModel):

@@ -12,12 +12,28 @@ import anyio.to_thread
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import actions, due_dates, national, payments, repository, slips, views
+from services.intake import (
+    actions,
+    due_dates,
+    history,
+    national,
+    payments,
+    repository,
+    slips,
+    views,
+)
 from services.intake.config import IntakeSettings
 from services.intake.machine import Action, Status
 from services.intake.models import Dossier
 from services.intake.repository import queues
-from services.intake.schemas import DossierOut, LookupOut, QueuePage, RatingIn
+from services.intake.schemas import (
+    AppointmentOut,
+    DossierOut,
+    HistoryOut,
+    LookupOut,
+    QueuePage,
+    RatingIn,
+)
 from services.intake.upstreams import Upstreams
 from shared.auth import Principal, Role
 from shared.contracts.dossiers import DossierEvent, Rated
@@ -56,7 +72,19 @@ async def read(
     session: AsyncSession, code: str, principal: Principal, *, upstreams: Upstreams, now: datetime
 ) -> DossierOut:
     dossier = await visible(session, code, principal)
+    await history.record_view(session, dossier, principal, now=now)  # its applicant sees it
     return views.full(dossier, now=now, remaining=await _remaining(dossier, upstreams, now))
+
+
+async def dossier_history(session: AsyncSession, code: str, principal: Principal) -> HistoryOut:
+    return await history.history(session, await visible(session, code, principal), principal)
+
+
+async def dossier_appointment(
+    session: AsyncSession, code: str, principal: Principal, *, upstreams: Upstreams, now: datetime
+) -> AppointmentOut:
+    dossier = await visible(session, code, principal)
+    return await history.appointment(session, dossier, upstreams=upstreams, now=now)
 
 
 async def act(

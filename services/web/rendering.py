@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from shared.auth import POSITION_LABELS as POSITIONS
 from shared.contracts.actions import STATUS_LABELS, Status
 from shared.contracts.dossiers import TIMELINESS_LABELS, Timeliness
 from shared.worktime import VIETNAM
@@ -48,6 +49,7 @@ DOCUMENT_KINDS = {
 }
 FEE_CHANNELS = {"online": "Khi nộp trực tuyến", "counter": "Khi nộp tại quầy", "any": ""}
 FEE_COLLECTED = {"on_submission": "khi nộp hồ sơ", "on_result": "khi nhận kết quả"}
+POSITION_LABELS = {position.value: text for position, text in POSITIONS.items()}
 # The timeliness a page draws as a colour, always beside its word.
 TIMELINESS_TONES = {
     "early": "good",

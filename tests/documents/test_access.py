@@ -217,3 +217,28 @@ class TestResults:
         self, client: Client, who: str, agency: str
     ) -> None:
         assert (await self.result(client, who, agency)).status_code == 403
+
+
+class TestAccesses:
+    async def test_the_citizen_sees_which_officers_read_their_documents(
+        self, client: Client, documents_settings: DocumentsSettings
+    ) -> None:
+        document = (await client.upload(PDF, name="tờ khai.pdf")).json()
+        await submitted(documents_settings, "A-1", [document["id"]], [CENTRE])
+        await client.get(f"/api/v1/documents/{document['id']}/download")  # their own
+        await client.get(f"/api/v1/documents/{document['id']}/download", who="officer")
+        await client.get(f"/api/v1/documents/{document['id']}/download", who="other_officer")
+        answer = await client.get("/api/v1/documents/accesses", dossier="A-1")
+        assert answer.status_code == 200, answer.text
+        seen = answer.json()
+        # The officer of the agency on the dossier; not the citizen, not a refused one.
+        assert [(a["document_name"], a["position"], a["agency_code"]) for a in seen] == [
+            ("tờ khai.pdf", "desk", CENTRE)
+        ]
+        assert "o-1" not in str(seen)
+        # Another dossier, another citizen, an officer: nothing, or refused.
+        assert (await client.get("/api/v1/documents/accesses", dossier="B-2")).json() == []
+        others = await client.get("/api/v1/documents/accesses", dossier="A-1", who="other_citizen")
+        assert others.json() == []
+        refused = await client.get("/api/v1/documents/accesses", dossier="A-1", who="officer")
+        assert refused.status_code == 403

@@ -24,6 +24,13 @@ def test_the_platform_starts_answers_and_keeps_its_data_across_restarts(tmp_path
         assert f"Một cửa đang chạy: {url}" in banner
         assert "canbo1" in banner
         assert "canbo-demo" in banner
+        assert f"Trang web:    {url}/" in banner
+        # It opens on the citizens' home page, with the demo catalogue.
+        home = httpx.get(f"{url}/")
+        assert home.status_code == 200
+        assert home.headers["content-type"].startswith("text/html")
+        assert "Tìm thủ tục hành chính" in home.text
+        assert "33 thủ tục" in home.text
         token = httpx.post(
             f"{url}/api/v1/auth/token", data={"username": "admin", "password": "admin-demo"}
         )

@@ -116,9 +116,25 @@ async def test_a_citizen_files_follows_and_rates_a_dossier(
                       missing=["Giấy khám sức khỏe còn hiệu lực"])  # fmt: skip
     assert asked.status_code == 200, asked.text
 
+    # The specialist opens the dossier and one of its documents: the citizen will see it.
+    opened = await platform.client.get(f"/api/v1/dossiers/{code}", headers=specialist)
+    first = opened.json()["documents"][0]["id"]
+    taken = await platform.client.get(f"/api/v1/documents/{first}/download", headers=specialist)
+    assert taken.status_code == 200, taken.text
+
     await page.goto(site.url + f"/ho-so/{code}")
     await expect(page.get_by_role("heading", name="Cần bổ sung hồ sơ")).to_be_visible()
-    await expect(page.get_by_text("Giấy khám sức khỏe còn hiệu lực")).to_be_visible()
+    centre = "Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh"
+    timeline = page.locator("section", has=page.get_by_role("heading", name="Quá trình giải quyết"))
+    await expect(timeline.get_by_role("listitem").last).to_contain_text(
+        f"Yêu cầu bổ sung → Yêu cầu bổ sung Chuyên viên xử lý, {centre}"
+    )
+    who = page.locator("section", has=page.get_by_role("heading", name="Ai đã mở hồ sơ của tôi"))
+    await expect(who).to_contain_text(f"Chuyên viên xử lý, {centre}: Mở hồ sơ")
+    await expect(who).to_contain_text(f"Chuyên viên xử lý, {centre}: Tải giấy tờ")
+    await expect(page.get_by_role("heading", name="Ngày hẹn trả kết quả được tính thế nào")
+                 ).to_be_visible()  # fmt: skip
+    await expect(page.get_by_text("1. Giấy khám sức khỏe còn hiệu lực")).to_be_visible()
     await check_page(page, shots, "bo-sung")
     await page.locator("#tep_0").set_input_files(
         {"name": "giấy khám sức khỏe.pdf", "mimeType": "application/pdf", "buffer": PDF}

@@ -189,3 +189,15 @@ async def test_pages_forbid_framing_and_inline_script(site: Site) -> None:
         assert css is not None
         answer = await client.get(css.group(1))
         assert "immutable" in answer.headers["cache-control"]
+
+
+async def test_no_page_sends_more_than_100_kb_of_script_and_style(site: Site) -> None:
+    assets = re.compile(r'<(?:script[^>]*src|link[^>]*rel="stylesheet"[^>]*href)="([^"]+)"')
+    async with httpx.AsyncClient(base_url=site.url) as client:
+        for path in ("/", "/thu-tuc/TTHC-20", "/tra-cuu", "/dang-nhap", "/thong-ke"):
+            page = (await client.get(path)).text
+            found = assets.findall(page)
+            assert found, path
+            total = sum([len((await client.get(src)).content) for src in found])
+            assert total <= 100 * 1024, f"{path}: {total} bytes of script and style"
+            assert all(src.startswith("/static/") for src in found)  # nothing from outside

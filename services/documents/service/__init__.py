@@ -13,12 +13,13 @@ so ids cannot be probed. Every link handed out is audited.
 
 from services.documents.service.direct import confirm, start_direct_upload
 from services.documents.service.dossiers import issue_to_wallet, record_uses
-from services.documents.service.reading import detail, download, readable, wallet
+from services.documents.service.reading import accesses, detail, download, readable, wallet
 from services.documents.service.storing import Store, form_fields
 from services.documents.service.uploads import issue_result, upload
 
 __all__ = [
     "Store",
+    "accesses",
     "confirm",
     "detail",
     "download",

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.documents import repository
 from services.documents.config import DocumentsSettings
 from services.documents.models import Document, DocumentStatus, DownloadAudit
-from services.documents.schemas import DocumentOut, DownloadOut
+from services.documents.schemas import AccessOut, DocumentOut, DownloadOut
 from services.documents.service.storing import UNAVAILABLE, StoreUnavailable, out
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound, Unprocessable
@@ -71,6 +71,27 @@ async def wallet(
     )
 
 
+async def accesses(
+    session: AsyncSession, *, principal: Principal, dossier_code: str
+) -> list[AccessOut]:
+    """When officers took a link to the citizen's documents of one of their dossiers,
+    by position and agency (never by name): what the citizen sees of who read them."""
+    if principal.role is not Role.CITIZEN:
+        raise Forbidden("Công dân xem ai đã tải giấy tờ của mình.")
+    rows = await repository.officer_downloads(session, owner=principal.subject,
+                                              dossier_code=dossier_code)  # fmt: skip
+    return [
+        AccessOut(
+            document_id=document.id,
+            document_name=document.original_name,
+            at=audit.at,
+            agency_code=audit.agency_code,
+            position=audit.position,
+        )
+        for audit, document in rows
+    ]
+
+
 async def download(
     session: AsyncSession,
     storage: ObjectStorage,
@@ -88,12 +109,14 @@ async def download(
     except StorageUnavailable as exc:
         raise StoreUnavailable(UNAVAILABLE) from exc
     now = datetime.now(UTC)
+    membership = principal.membership_among([agency]) if agency else None
     session.add(
         DownloadAudit(
             document_id=document.id,
             subject=principal.subject,
             role=principal.role,
             agency_code=agency,
+            position=membership.position.value if membership else None,
             request_id=current_request_id(),
             at=now,
         )

@@ -12,11 +12,12 @@ statements with a story of their own have a module each:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.models import AuditEntry, Dossier
+from services.intake.models import AuditEntry, Dossier, DossierView
 
 
 async def get_by_code(session: AsyncSession, code: str) -> Dossier | None:
@@ -88,3 +89,25 @@ async def versions_after(
     if after is not None:
         statement = statement.where(Dossier.code > after)
     return [(code, version) for code, version in (await session.execute(statement)).all()]
+
+
+async def viewed_since(session: AsyncSession, code: str, actor: str, since: datetime) -> bool:
+    """Whether ``actor`` opened the dossier after ``since`` (views are kept once a while)."""
+    found = await session.scalar(
+        select(DossierView.id)
+        .where(
+            DossierView.dossier_code == code,
+            DossierView.actor == actor,
+            DossierView.at > since,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def views_of(session: AsyncSession, code: str) -> list[DossierView]:
+    """When officers opened the dossier, in order."""
+    rows = await session.scalars(
+        select(DossierView).where(DossierView.dossier_code == code).order_by(DossierView.at)
+    )
+    return list(rows)

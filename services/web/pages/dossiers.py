@@ -3,6 +3,8 @@ it (answer a supplement request, pay, ask to withdraw, download the result)."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +15,7 @@ from starlette.responses import Response
 
 from services.web.api import ApiError
 from services.web.pages.public import agencies
+from services.web.rendering import POSITION_LABELS
 from services.web.visit import Visit, VisitDep
 
 router = APIRouter(include_in_schema=False)
@@ -62,16 +65,36 @@ def slips_of(dossier: dict[str, Any]) -> list[tuple[str, str]]:
 async def render_dossier(
     visit: Visit, code: str, *, status: int = 200, message: str | None = None
 ) -> Response:
-    dossier = await visit.get(dossier_path(code), signed=True)
-    wallet = {d["id"]: d for d in await visit.get("/api/v1/documents", signed=True)}
-    agency = (await agencies(visit)).get(dossier["receiving_agency_code"])
+    path = dossier_path(code)
+    dossier = await visit.get(path, signed=True)  # first: a 404 ends it here
+    documents, steps, appointment, accesses, known = await asyncio.gather(
+        visit.get("/api/v1/documents", signed=True),
+        visit.get(f"{path}/history", signed=True),
+        visit.get(f"{path}/appointment", signed=True),
+        visit.get("/api/v1/documents/accesses", signed=True, params={"dossier": code}),
+        agencies(visit),
+    )
     pending = dossier.get("pending_request") or {}
     return visit.render(
-        "dossier.html", status=status, dossier=dossier, wallet=wallet, agency=agency,
-        pending=pending, slips=slips_of(dossier), message=message, scores=SCORES,
+        "dossier.html", status=status, dossier=dossier,
+        wallet={d["id"]: d for d in documents}, agency=known.get(dossier["receiving_agency_code"]),
+        agency_names={c: a["name"] for c, a in known.items()}, history=steps,
+        appointment=appointment, opened=opened(steps["views"], accesses), pending=pending,
+        slips=slips_of(dossier), message=message, scores=SCORES,
         withdrawable=dossier["status"] in WITHDRAWABLE and pending.get("kind") != "withdrawal",
         new=visit.request.query_params.get("moi") == "1",
     )  # fmt: skip
+
+
+def opened(views: list[dict[str, Any]], accesses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Who opened the dossier or took one of its documents, in time order."""
+    events = [{**view, "what": "Mở hồ sơ"} for view in views]
+    events += [
+        {**access, "what": f"Tải giấy tờ “{access['document_name']}”",
+         "position_label": POSITION_LABELS.get(access["position"] or "", "Cán bộ")}
+        for access in accesses
+    ]  # fmt: skip
+    return sorted(events, key=lambda event: datetime.fromisoformat(str(event["at"])))
 
 
 @router.get("/ho-so/{code}")
