@@ -34,10 +34,10 @@ from bench.gateway import LOAD_CORE, SERVER_CORE, free_port, wrk  # noqa: E402
 CITIZEN, PASSWORD = "001099000001", "congdan-demo"
 # Each page and the API call it is built on (the others it makes are kept a minute).
 PAIRS = (
-    ("home", "/", "/api/v1/procedures?page=1&size=20"),
-    ("search", "/?q=dang+ky+khai+sinh", "/api/v1/procedures?q=dang+ky+khai+sinh&page=1&size=20"),
+    ("home", "/", "/api/v1/procedures?page=1&size=10"),
+    ("search", "/?q=dang+ky+khai+sinh", "/api/v1/procedures?q=dang+ky+khai+sinh&page=1&size=10"),
     ("procedure", "/thu-tuc/TTHC-01", "/api/v1/procedures/TTHC-01"),
-    ("my dossiers", "/ho-so", "/api/v1/dossiers?limit=20"),
+    ("my dossiers", "/ho-so", "/api/v1/dossiers?limit=10"),
 )
 ASSETS = re.compile(r'<(?:script[^>]*src|link[^>]*rel="stylesheet"[^>]*href)="([^"]+)"')
 

@@ -50,6 +50,7 @@ from shared.events import EventBus, InProcessBus, OutboxRelay
 from shared.http import create_http_client
 from shared.migrations import ensure_database, upgrade
 from shared.runtime import Runtime, ServiceSpec, open_runtime
+from shared.serving import freeze_heap
 from shared.settings import Mode, PlatformSettings, ServiceSettings
 
 logger = logging.getLogger("onestop.platform")
@@ -268,6 +269,7 @@ class EmbeddedPlatform:
             logger.exception("start-up failed")
             await send({"type": "lifespan.startup.failed", "message": repr(exc)})
             return
+        freeze_heap()  # what start-up made (the apps, their caches) is there for good
         await send({"type": "lifespan.startup.complete"})
         await receive()  # lifespan.shutdown
         await self.stop()

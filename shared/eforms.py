@@ -63,6 +63,7 @@ def validator(schema: dict[str, Any]) -> Any:
 
 
 FORMATS = {"date": "Ngày không hợp lệ.", "email": "Địa chỉ thư điện tử không hợp lệ."}
+TYPES = {"integer": "Phải là một số nguyên.", "number": "Phải là một số."}
 
 
 def message(error: ValidationError) -> str:
@@ -74,7 +75,7 @@ def message(error: ValidationError) -> str:
         "required": "Trường này là bắt buộc.",
         "format": FORMATS.get(str(limit), f"Không đúng định dạng {limit}."),
         "pattern": "Không đúng định dạng.",
-        "type": "Sai kiểu dữ liệu.",
+        "type": TYPES.get(str(limit), "Sai kiểu dữ liệu."),
         "enum": "Giá trị không nằm trong danh sách cho phép.",
         "additionalProperties": "Có trường không thuộc biểu mẫu.",
         "minLength": "Trường này là bắt buộc." if limit == 1 else f"Cần ít nhất {limit} ký tự.",

@@ -18,7 +18,8 @@ class WebSettings(BaseSettings):
     csrf_secret: SecretStr | None = None
     # A page gives up on the API after this long (the gateway's own limits still hold).
     api_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
-    page_size: int = Field(default=20, ge=5, le=100)
+    # Ten a page, as the national portal lists procedures.
+    page_size: int = Field(default=10, ge=5, le=100)
     # Lists that change only with the catalogue (fields, agencies) are read again after
     # this long; a page never shows them older.
     reference_ttl_seconds: float = Field(default=60.0, ge=0, le=3600)

@@ -4,11 +4,15 @@ composition hands it over), and calling ``/api/v1`` back through that gateway.""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,7 +21,7 @@ from services.web.api import Api, ApiError
 from services.web.config import WebSettings
 from services.web.pages import account, dossiers, public, submission
 from services.web.session import SESSION_COOKIE, Refresher
-from services.web.visit import CsrfRefused, LoginRequired, Reference, Visit, Web
+from services.web.visit import FORMS_KEY, CsrfRefused, LoginRequired, Reference, Visit, Web
 
 logger = logging.getLogger("onestop.web")
 
@@ -82,6 +86,7 @@ class SecurityHeaders:
         try:
             await self.app(scope, receive, tracked)
         except Exception:
+            await close_forms(scope)
             if started:
                 raise
             logger.exception("page failed", extra={"path": scope["path"]})
@@ -89,12 +94,28 @@ class SecurityHeaders:
                 title="Lỗi hệ thống", detail="Đã có lỗi ngoài ý muốn. Dữ liệu của bạn không "
                 "bị ảnh hưởng; vui lòng thử lại sau ít phút.")  # fmt: skip
             await page(scope, receive, with_headers)
+            return
+        await close_forms(scope)
 
 
-def create_app(settings: WebSettings | None = None) -> FastAPI:
+async def close_forms(scope: Scope) -> None:
+    """The uploaded files of the forms the page read (spooled to disk when large)."""
+    for form in scope.pop(FORMS_KEY, []):
+        await form.close()
+
+
+def create_app(settings: WebSettings | None = None) -> Starlette:
     """The pages; ``bind_api`` gives them the gateway to call once it exists."""
     settings = settings or WebSettings()
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    routes: list[BaseRoute] = [
+        *public.router.routes,
+        *account.router.routes,
+        *dossiers.router.routes,
+        *submission.router.routes,
+        Mount("/static", StaticFiles(directory=rendering.STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    install_error_pages(app)
     app.state.web = Web(
         settings=settings,
         api=Api(timeout=settings.api_timeout_seconds),
@@ -102,25 +123,29 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         refresher=Refresher(),
         reference=Reference(ttl=settings.reference_ttl_seconds),
     )
-    app.mount("/static", StaticFiles(directory=rendering.STATIC), name="static")
-    app.include_router(public.router)
-    app.include_router(account.router)
-    app.include_router(dossiers.router)
-    app.include_router(submission.router)
-    install_error_pages(app)
-    app.add_middleware(SecurityHeaders)
     return app
 
 
-def bind_api(app: FastAPI, api: ASGIApp) -> None:
+def bind_api(app: Starlette, api: ASGIApp) -> None:
     web: Web = app.state.web
     web.api.bind(api)
 
 
-def install_error_pages(app: FastAPI) -> None:
+ErrorPage = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def handles(app: Starlette, kind: type[Exception]) -> Callable[[ErrorPage], ErrorPage]:
+    def register(handler: ErrorPage) -> ErrorPage:
+        app.add_exception_handler(kind, handler)
+        return handler
+
+    return register
+
+
+def install_error_pages(app: Starlette) -> None:
     """Every failure as a page in Vietnamese, with the status it deserves."""
 
-    @app.exception_handler(LoginRequired)
+    @handles(app, LoginRequired)
     async def login_required(request: Request, _: Exception) -> Response:
         visit = Visit(request)
         target = visit.here() if request.method == "GET" else quote(request.url.path)
@@ -128,13 +153,13 @@ def install_error_pages(app: FastAPI) -> None:
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
-    @app.exception_handler(CsrfRefused)
+    @handles(app, CsrfRefused)
     async def csrf_refused(request: Request, _: Exception) -> Response:
         return Visit(request).render("error.html", status=403, title="Biểu mẫu không hợp lệ",
             detail="Biểu mẫu đã hết hạn hoặc không được gửi từ trang của Một cửa. "
             "Không có gì được thay đổi. Vui lòng tải lại trang và gửi lại.")  # fmt: skip
 
-    @app.exception_handler(ApiError)
+    @handles(app, ApiError)
     async def api_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, ApiError)
         response = Visit(request).render(
@@ -144,7 +169,7 @@ def install_error_pages(app: FastAPI) -> None:
             response.headers["retry-after"] = error.retry_after
         return response
 
-    @app.exception_handler(StarletteHTTPException)
+    @handles(app, StarletteHTTPException)
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
         if error.status_code == 404:

@@ -132,6 +132,8 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         enable_async=False,
+        # Templates ship with the code: no need to look at each file's time per page.
+        auto_reload=False,
     )
     versions = asset_versions()
     env.globals["asset"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"

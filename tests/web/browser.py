@@ -91,6 +91,9 @@ async def screenshots(page: Page, folder: Path, name: str) -> None:
     for label, width in WIDTHS.items():
         await page.set_viewport_size({"width": width, "height": 900})
         await page.screenshot(path=folder / f"{name}-{label}.png", full_page=True)
+        # Nothing wider than the screen: a phone scrolls down, never sideways.
+        wide = await page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{name} is {wide} px wide at {width} px"
     await page.set_viewport_size(size)
 
 

@@ -10,15 +10,16 @@ from typing import Any
 
 import pypdfium2
 import zxingcpp
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from shared.auth import Position
 from tests.intake.flow import PDF, act
 from tests.platform import CENTRE
-from tests.web.browser import check_page
-from tests.web.conftest import CITIZEN, PASSWORD, Site
+from tests.web.browser import check_page, screenshots
+from tests.web.conftest import CITIZEN, PASSWORD, Site, log_in
 
 LICENCE = "TTHC-20"  # Đổi giấy phép lái xe: 5 working days, fully online
+centre_name = "Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh"
 
 
 async def citizen_login(site: Site) -> dict[str, str]:
@@ -124,7 +125,7 @@ async def test_a_citizen_files_follows_and_rates_a_dossier(
 
     await page.goto(site.url + f"/ho-so/{code}")
     await expect(page.get_by_role("heading", name="Cần bổ sung hồ sơ")).to_be_visible()
-    centre = "Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh"
+    centre = centre_name
     timeline = page.locator("section", has=page.get_by_role("heading", name="Quá trình giải quyết"))
     await expect(timeline.get_by_role("listitem").last).to_contain_text(
         f"Yêu cầu bổ sung → Yêu cầu bổ sung Chuyên viên xử lý, {centre}"
@@ -186,3 +187,36 @@ async def test_a_citizen_files_follows_and_rates_a_dossier(
         page.get_by_role("row").filter(has_text="giấy phép lái xe mới.pdf")
     ).to_contain_text("Kết quả do Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh cấp")
     await check_page(page, shots, "kho-giay-to")
+
+    # The public statistics count it: the centre's month, on time.
+    await page.goto(site.url + "/thong-ke")
+    stat = page.locator("section.stat", has=page.get_by_role("heading", name=centre_name))
+    await expect(stat.get_by_role("img")).to_be_visible()  # the chart, beside its table
+    await expect(stat.get_by_role("row").nth(1)).to_contain_text("100.00%")
+    await check_page(page, shots, "thong-ke")
+
+
+async def test_without_script_the_server_says_what_is_wrong_and_keeps_what_was_typed(
+    site: Site, browser: Browser, shots: Path
+) -> None:
+    context = await browser.new_context(java_script_enabled=False, locale="vi-VN")
+    try:
+        page = await context.new_page()
+        await log_in(page, site)
+        await page.goto(site.url + f"/thu-tuc/{LICENCE}/nop-ho-so")
+        await page.get_by_label(re.compile("^Họ, chữ đệm và tên")).fill("Trần Thị Bình")
+        await page.get_by_label(re.compile("^Số định danh cá nhân")).fill("12345")
+        await page.get_by_role("button", name="Tiếp tục: xem lại").click()
+        await expect(page.get_by_role("alert")).to_contain_text("chỗ cần sửa")
+        await expect(page.locator("#loi-f-applicant-id_number")).to_have_text(
+            "Không đúng định dạng."
+        )
+        await expect(page.locator("#loi-f-licence_number")).to_have_text("Trường này là bắt buộc.")
+        await expect(page.locator("#loi-agency")).to_have_text("Hãy chọn nơi nộp hồ sơ.")
+        await expect(page.get_by_label(re.compile("^Họ, chữ đệm và tên"))).to_have_value(
+            "Trần Thị Bình"
+        )
+        await expect(page.get_by_label(re.compile("^Số định danh cá nhân"))).to_have_value("12345")
+        await screenshots(page, shots, "loi-khong-script")
+    finally:
+        await context.close()

@@ -7,14 +7,14 @@ import re
 from typing import Any
 from urllib.parse import quote, unquote
 
-from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
 from services.web.api import ApiError
+from services.web.routing import Pages
 from services.web.session import Tokens
-from services.web.visit import Visit, VisitDep
+from services.web.visit import Visit
 
-router = APIRouter(include_in_schema=False)
+router = Pages()
 
 VNEID_STATE_COOKIE = "onestop_vneid_state"  # the API's (services/gateway/vneid.py)
 NEXT_COOKIE = "onestop_next"
@@ -49,7 +49,7 @@ def problem_message(error: ApiError) -> str:
 
 
 @router.get("/dang-nhap")
-async def login_page(visit: VisitDep) -> Response:
+async def login_page(visit: Visit) -> Response:
     request = visit.request
     return visit.render(
         "login.html", next=safe_next(request.query_params.get("next")), username="", error=None
@@ -57,7 +57,7 @@ async def login_page(visit: VisitDep) -> Response:
 
 
 @router.post("/dang-nhap")
-async def login(visit: VisitDep) -> Response:
+async def login(visit: Visit) -> Response:
     form = await visit.form()
     username = str(form.get("username", "")).strip()[:64]
     password = str(form.get("password", ""))[:128]
@@ -75,7 +75,7 @@ async def login(visit: VisitDep) -> Response:
 
 
 @router.post("/dang-xuat")
-async def logout(visit: VisitDep) -> Response:
+async def logout(visit: Visit) -> Response:
     await visit.form()
     if visit.tokens is not None:
         # Ends the API's session too: its refresh token is refused from now on.
@@ -86,7 +86,7 @@ async def logout(visit: VisitDep) -> Response:
 
 
 @router.get("/dang-ky")
-async def register_page(visit: VisitDep) -> Response:
+async def register_page(visit: Visit) -> Response:
     request = visit.request
     return visit.render("register.html", values={}, errors={}, error=None,
                         next=safe_next(request.query_params.get("next")))  # fmt: skip
@@ -96,7 +96,7 @@ REGISTER_FIELDS = ("id_number", "full_name")
 
 
 @router.post("/dang-ky")
-async def register(visit: VisitDep) -> Response:
+async def register(visit: Visit) -> Response:
     form = await visit.form()
     values = {name: str(form.get(name, "")).strip()[:200] for name in REGISTER_FIELDS}
     password = str(form.get("password", ""))[:128]
@@ -128,7 +128,7 @@ async def register(visit: VisitDep) -> Response:
 
 
 @router.get("/dang-nhap/vneid/bat-dau")
-async def vneid_start(visit: VisitDep) -> Response:
+async def vneid_start(visit: Visit) -> Response:
     """To the API's VNeID login, which brings the browser back to ``vneid_finish``."""
     target = safe_next(visit.request.query_params.get("next"))
     response = RedirectResponse(f"/api/v1/auth/vneid?return_to={VNEID_RETURN}", 303)
@@ -139,7 +139,7 @@ async def vneid_start(visit: VisitDep) -> Response:
 
 
 @router.get(VNEID_RETURN)
-async def vneid_finish(visit: VisitDep) -> Response:
+async def vneid_finish(visit: Visit) -> Response:
     """The provider's answer, handed to the API with the state this browser holds."""
     request = visit.request
     state = request.query_params.get("state", "")

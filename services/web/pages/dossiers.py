@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -16,9 +15,10 @@ from starlette.responses import Response
 from services.web.api import ApiError
 from services.web.pages.public import agencies
 from services.web.rendering import POSITION_LABELS
-from services.web.visit import Visit, VisitDep
+from services.web.routing import Pages
+from services.web.visit import Visit
 
-router = APIRouter(include_in_schema=False)
+router = Pages()
 CURSOR_LIMIT = 500
 SLIPS = {
     "receipt": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
@@ -32,7 +32,7 @@ WITHDRAWABLE = {"submitted", "received", "processing", "supplement_requested", "
 
 
 @router.get("/ho-so")
-async def my_dossiers(visit: VisitDep) -> Response:
+async def my_dossiers(visit: Visit) -> Response:
     request = visit.request
     visit.require_login()
     params: dict[str, str | int] = {"limit": visit.web.settings.page_size}
@@ -98,13 +98,13 @@ def opened(views: list[dict[str, Any]], accesses: list[dict[str, Any]]) -> list[
 
 
 @router.get("/ho-so/{code}")
-async def dossier_page(visit: VisitDep, code: str) -> Response:
+async def dossier_page(visit: Visit, code: str) -> Response:
     visit.require_login()
     return await render_dossier(visit, code)
 
 
 @router.get("/ho-so/{code}/phieu/{kind}")
-async def slip(visit: VisitDep, code: str, kind: str) -> Response:
+async def slip(visit: Visit, code: str, kind: str) -> Response:
     """The slip's PDF, as the API gives it (the QR code on it opens the lookup)."""
     visit.require_login()
     if kind not in SLIPS:
@@ -120,7 +120,7 @@ async def slip(visit: VisitDep, code: str, kind: str) -> Response:
 
 
 @router.get("/giay-to/{document_id}")
-async def download(visit: VisitDep, document_id: str) -> Response:
+async def download(visit: Visit, document_id: str) -> Response:
     """A document of the citizen's (a result too): to the short-lived link the API gives,
     which it audits."""
     visit.require_login()
@@ -142,7 +142,7 @@ async def act(visit: Visit, code: str, action: str, body: dict[str, Any]) -> Res
 
 
 @router.post("/ho-so/{code}/bo-sung")
-async def supplement(visit: VisitDep, code: str) -> Response:
+async def supplement(visit: Visit, code: str) -> Response:
     """The answer to a supplement request: a file (new or from the wallet) per item."""
     visit.require_login()
     form = await visit.form()
@@ -164,7 +164,7 @@ async def supplement(visit: VisitDep, code: str) -> Response:
 
 
 @router.post("/ho-so/{code}/rut")
-async def withdraw(visit: VisitDep, code: str) -> Response:
+async def withdraw(visit: Visit, code: str) -> Response:
     visit.require_login()
     form = await visit.form()
     reason = str(form.get("reason", "")).strip()[:2000]
@@ -172,7 +172,7 @@ async def withdraw(visit: VisitDep, code: str) -> Response:
 
 
 @router.post("/ho-so/{code}/thanh-toan")
-async def pay(visit: VisitDep, code: str) -> Response:
+async def pay(visit: Visit, code: str) -> Response:
     """The mock provider's flow: it takes the payment and sends the platform its signed
     notice (a real provider's page would be a redirect)."""
     visit.require_login()
@@ -197,7 +197,7 @@ SCORES = {
 
 
 @router.post("/ho-so/{code}/danh-gia")
-async def rate(visit: VisitDep, code: str) -> Response:
+async def rate(visit: Visit, code: str) -> Response:
     """The citizen's rating of the service, once the result is returned."""
     visit.require_login()
     form = await visit.form()
@@ -218,7 +218,7 @@ async def rate(visit: VisitDep, code: str) -> Response:
 
 
 @router.get("/kho-giay-to")
-async def wallet_page(visit: VisitDep) -> Response:
+async def wallet_page(visit: Visit) -> Response:
     """The citizen's documents, each with the dossiers it was used in."""
     visit.require_login()
     documents = await visit.get("/api/v1/documents", signed=True)
@@ -227,7 +227,7 @@ async def wallet_page(visit: VisitDep) -> Response:
 
 
 @router.post("/kho-giay-to")
-async def wallet_upload(visit: VisitDep) -> Response:
+async def wallet_upload(visit: Visit) -> Response:
     """A document into the wallet, to use in later dossiers."""
     visit.require_login()
     form = await visit.form()

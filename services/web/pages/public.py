@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from services.web.api import ApiError
-from services.web.rendering import LEVELS
-from services.web.visit import Visit, VisitDep
+from services.web.rendering import LEVELS, ONLINE_LEVELS, processing_time
+from services.web.routing import Pages
+from services.web.visit import Visit
 
-router = APIRouter(include_in_schema=False)
+router = Pages()
 
 ONLINE_FILTERS = {"any": "Có dịch vụ trực tuyến", "full": "Toàn trình", "partial": "Một phần"}
 MAX_QUERY = 200
@@ -92,8 +92,25 @@ class Search:
         return "/?" + urlencode(params) if params else "/"
 
 
+def rows_of(items: list[dict[str, Any]], fields: dict[str, str]) -> list[dict[str, Any]]:
+    """The search results as the list shows them (labels looked up here, once, rather
+    than by the template: a fifth of a page's rendering)."""
+    return [
+        {
+            "code": item["code"],
+            "name": item["name"],
+            "field": fields.get(item["field_code"], ""),
+            "level": LEVELS.get(item["level"], ""),
+            "online": ONLINE_LEVELS.get(item["online_level"]) if item["online_level"] != "none"
+            else None,
+            "time": processing_time(item["processing_time"]),
+        }
+        for item in items
+    ]  # fmt: skip
+
+
 @router.get("/")
-async def home(visit: VisitDep) -> Response:
+async def home(visit: Visit) -> Response:
     request = visit.request
     names = await fields(visit)
     search = Search.of(request.query_params, names)
@@ -103,6 +120,7 @@ async def home(visit: VisitDep) -> Response:
     context = {
         "search": search,
         "results": results,
+        "rows": rows_of(results["items"], names),
         "pages": pages,
         "fields": names,
         "online_filters": ONLINE_FILTERS,
@@ -113,7 +131,7 @@ async def home(visit: VisitDep) -> Response:
 
 
 @router.get("/thu-tuc/{code}")
-async def procedure(visit: VisitDep, code: str) -> Response:
+async def procedure(visit: Visit, code: str) -> Response:
     found = await visit.get(f"/api/v1/procedures/{quote(code, safe='')}")
     known = await agencies(visit)
     offered_by = [known[c] for c in found.get("offered_by") or [] if c in known]
@@ -126,7 +144,7 @@ async def procedure(visit: VisitDep, code: str) -> Response:
 
 
 @router.get("/tra-cuu")
-async def lookup_form(visit: VisitDep) -> Response:
+async def lookup_form(visit: Visit) -> Response:
     request = visit.request
     code = request.query_params.get("ma", "").strip()
     if code:
@@ -135,7 +153,7 @@ async def lookup_form(visit: VisitDep) -> Response:
 
 
 @router.get("/tra-cuu/{code}")
-async def lookup(visit: VisitDep, code: str) -> Response:
+async def lookup(visit: Visit, code: str) -> Response:
     try:
         found = await visit.get(f"/api/v1/lookup/{quote(code, safe='')}")
     except ApiError as error:
@@ -147,7 +165,7 @@ async def lookup(visit: VisitDep, code: str) -> Response:
 
 
 @router.get("/thong-ke")
-async def statistics(visit: VisitDep) -> Response:
+async def statistics(visit: Visit) -> Response:
     request = visit.request
     group_by = "field" if request.query_params.get("theo") == "linh-vuc" else "agency"
     report = await visit.get("/api/v1/stats/public", params={"group_by": group_by})

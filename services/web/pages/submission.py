@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from services.web import eform
 from services.web.api import ApiError
 from services.web.pages.public import agencies
-from services.web.visit import Visit, VisitDep
+from services.web.routing import Pages
+from services.web.visit import Visit
 from shared import eforms
 
-router = APIRouter(include_in_schema=False)
+router = Pages()
 
 KEY_FIELD = "khoa"  # the form's idempotency key
 DATA_FIELD = "du_lieu"  # the review step's e-form data, as JSON
@@ -85,7 +85,7 @@ async def upload(visit: Visit, file: UploadFile, requirement: Requirement) -> st
 
 
 @router.get("/thu-tuc/{code}/nop-ho-so")
-async def form_page(visit: VisitDep, code: str) -> Response:
+async def form_page(visit: Visit, code: str) -> Response:
     visit.require_login()
     procedure = await visit.get(f"/api/v1/procedures/{quote(code, safe='')}")
     schema = procedure["eform_schema"]
@@ -118,7 +118,7 @@ async def render_form(
 
 
 @router.post("/thu-tuc/{code}/nop-ho-so")
-async def form_posted(visit: VisitDep, code: str) -> Response:
+async def form_posted(visit: Visit, code: str) -> Response:
     visit.require_login()
     form = await visit.form()
     procedure = await visit.get(f"/api/v1/procedures/{quote(code, safe='')}")
