@@ -61,7 +61,11 @@ def start(work: Path, port: int) -> subprocess.Popen[bytes]:
                 return process
         except httpx.HTTPError:
             pass
-        time.sleep(0.3)
+        try:  # wait on the process, not a sleep: one that fails to start is told at once
+            code = process.wait(0.3)
+        except subprocess.TimeoutExpired:
+            continue
+        raise RuntimeError(f"onestop run exited with {code}; see {work / 'run.log'}")
     process.kill()
     raise RuntimeError(f"onestop run did not start; see {work / 'run.log'}")
 

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from services.web.api import ApiError
+from services.web.documents import store, wallet
 from services.web.pages.public import agencies
 from services.web.rendering import POSITION_LABELS
 from services.web.routing import Pages
@@ -68,7 +69,7 @@ async def render_dossier(
     path = dossier_path(code)
     dossier = await visit.get(path, signed=True)  # first: a 404 ends it here
     documents, steps, appointment, accesses, known = await asyncio.gather(
-        visit.get("/api/v1/documents", signed=True),
+        wallet(visit),
         visit.get(f"{path}/history", signed=True),
         visit.get(f"{path}/appointment", signed=True),
         visit.get("/api/v1/documents/accesses", signed=True, params={"dossier": code}),
@@ -128,17 +129,25 @@ async def download(visit: Visit, document_id: str) -> Response:
     return visit.redirect(link["url"])
 
 
-async def act(visit: Visit, code: str, action: str, body: dict[str, Any]) -> Response:
-    """An action of the citizen's through the API; the page again, with what happened."""
+async def change(
+    visit: Visit, code: str, path: str, body: dict[str, Any] | None, *, done: str
+) -> Response:
+    """A change the citizen asks of the API on their dossier; the page again with what
+    was refused (409, 422: nothing changed), else the page with ``?xong=done``."""
     try:
-        await visit.send("POST", f"{dossier_path(code)}/actions/{action}", json=body)
+        await visit.send("POST", f"{dossier_path(code)}/{path}", json=body)
     except ApiError as error:
         if error.status not in (409, 422):
             raise
-        problems = "; ".join(e for e in error.field_errors().values())
+        problems = "; ".join(error.field_errors().values())
         message = " ".join(part for part in (error.detail or error.title, problems) if part)
         return await render_dossier(visit, code, status=error.status, message=message)
-    return visit.redirect(f"/ho-so/{quote(code, safe='')}?xong={action}")
+    return visit.redirect(f"/ho-so/{quote(code, safe='')}?xong={done}")
+
+
+async def act(visit: Visit, code: str, action: str, body: dict[str, Any]) -> Response:
+    """An action of the citizen's in the status machine."""
+    return await change(visit, code, f"actions/{action}", body, done=action)
 
 
 @router.post("/ho-so/{code}/bo-sung")
@@ -152,9 +161,7 @@ async def supplement(visit: Visit, code: str) -> Response:
         if not index.isdigit():
             continue
         if isinstance(value, UploadFile) and value.filename:
-            file = (value.filename, await value.read(), value.content_type or "")
-            stored = await visit.send("POST", "/api/v1/documents", files={"file": file})
-            documents.append({"requirement": int(index), "id": stored["id"]})
+            documents.append({"requirement": int(index), "id": await store(visit, value)})
         elif key.startswith("kho_") and isinstance(value, str) and value:
             documents.append({"requirement": int(index), "id": value})
     if not documents:
@@ -177,14 +184,7 @@ async def pay(visit: Visit, code: str) -> Response:
     notice (a real provider's page would be a redirect)."""
     visit.require_login()
     await visit.form()
-    try:
-        await visit.send("POST", f"{dossier_path(code)}/payment/mock-pay")
-    except ApiError as error:
-        if error.status not in (409, 422):
-            raise
-        return await render_dossier(visit, code, status=error.status,
-                                    message=error.detail or error.title)  # fmt: skip
-    return visit.redirect(f"/ho-so/{quote(code, safe='')}?xong=pay")
+    return await change(visit, code, "payment/mock-pay", None, done="pay")
 
 
 SCORES = {
@@ -206,24 +206,21 @@ async def rate(visit: Visit, code: str) -> Response:
     if not score.isdigit() or int(score) not in SCORES:
         return await render_dossier(visit, code, status=422,
                                     message="Hãy chọn một mức độ hài lòng.")  # fmt: skip
-    try:
-        await visit.send("POST", f"{dossier_path(code)}/rating",
-                         json={"score": int(score), "comment": comment})  # fmt: skip
-    except ApiError as error:
-        if error.status not in (409, 422):
-            raise
-        return await render_dossier(visit, code, status=error.status,
-                                    message=error.detail or error.title)  # fmt: skip
-    return visit.redirect(f"/ho-so/{quote(code, safe='')}?xong=danh-gia")
+    return await change(visit, code, "rating", {"score": int(score), "comment": comment},
+                        done="danh-gia")  # fmt: skip
+
+
+async def render_wallet(visit: Visit, *, status: int = 200, message: str | None = None) -> Response:
+    names = {code: agency["name"] for code, agency in (await agencies(visit)).items()}
+    return visit.render("wallet.html", status=status, documents=await wallet(visit),
+                        agency_names=names, message=message)  # fmt: skip
 
 
 @router.get("/kho-giay-to")
 async def wallet_page(visit: Visit) -> Response:
     """The citizen's documents, each with the dossiers it was used in."""
     visit.require_login()
-    documents = await visit.get("/api/v1/documents", signed=True)
-    names = {code: agency["name"] for code, agency in (await agencies(visit)).items()}
-    return visit.render("wallet.html", documents=documents, agency_names=names, message=None)
+    return await render_wallet(visit)
 
 
 @router.post("/kho-giay-to")
@@ -233,16 +230,11 @@ async def wallet_upload(visit: Visit) -> Response:
     form = await visit.form()
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
-        documents = await visit.get("/api/v1/documents", signed=True)
-        return visit.render("wallet.html", status=422, documents=documents, agency_names={},
-                            message="Hãy chọn một tệp để tải lên.")  # fmt: skip
-    sent = (file.filename, await file.read(), file.content_type or "")
+        return await render_wallet(visit, status=422, message="Hãy chọn một tệp để tải lên.")
     try:
-        await visit.send("POST", "/api/v1/documents", files={"file": sent})
+        await store(visit, file)
     except ApiError as error:
         if error.status not in (413, 415, 422):
             raise
-        documents = await visit.get("/api/v1/documents", signed=True)
-        return visit.render("wallet.html", status=error.status, documents=documents,
-                            agency_names={}, message=error.detail or error.title)  # fmt: skip
+        return await render_wallet(visit, status=error.status, message=error.detail or error.title)
     return visit.redirect("/kho-giay-to")

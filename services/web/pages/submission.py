@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from services.web import eform
 from services.web.api import ApiError
+from services.web.documents import store, wallet
 from services.web.pages.public import agencies
 from services.web.routing import Pages
 from services.web.visit import Visit
@@ -61,27 +62,10 @@ def requirements(procedure: dict[str, Any]) -> list[Requirement]:
     ]
 
 
-async def wallet(visit: Visit) -> list[dict[str, Any]]:
-    documents: list[dict[str, Any]] = await visit.get("/api/v1/documents", signed=True)
-    return [d for d in documents if d["status"] == "ready"]
-
-
 def wallet_for(documents: list[dict[str, Any]], requirement: Requirement) -> list[dict[str, Any]]:
     """The wallet, files of the requirement's kind first, newest first within each."""
     newest = sorted(documents, key=lambda d: d["created_at"], reverse=True)
     return sorted(newest, key=lambda d: d.get("label") != requirement.label)
-
-
-async def upload(visit: Visit, file: UploadFile, requirement: Requirement) -> str:
-    """The file into the citizen's wallet through the API; its id."""
-    content = await file.read()
-    stored = await visit.send(
-        "POST",
-        "/api/v1/documents",
-        files={"file": (file.filename or "tep", content, file.content_type or "")},
-        data={"kind": requirement.label},
-    )
-    return str(stored["id"])
 
 
 @router.get("/thu-tuc/{code}/nop-ho-so")
@@ -140,7 +124,7 @@ async def form_posted(visit: Visit, code: str) -> Response:
         file = form.get(f"tep_{requirement.index}")
         if isinstance(file, UploadFile) and file.filename:
             try:
-                requirement.chosen = await upload(visit, file, requirement)
+                requirement.chosen = await store(visit, file, kind=requirement.label)
             except ApiError as error:
                 requirement.error = error.detail or error.title
     if eform.resize(data, schema, form):
