@@ -46,7 +46,20 @@ async def slow(request: Request) -> Response:
     return Response("late")
 
 
-APP = Starlette(routes=[Route("/echo", echo, methods=["GET", "POST"]), Route("/slow", slow)])
+async def item(request: Request) -> Response:
+    return JSONResponse(
+        {"code": request.path_params["code"], "raw": request.scope["raw_path"].decode(),
+         "status": request.query_params.getlist("status")}
+    )  # fmt: skip
+
+
+APP = Starlette(
+    routes=[
+        Route("/echo", echo, methods=["GET", "POST"]),
+        Route("/slow", slow),
+        Route("/items/{code}", item),
+    ]
+)
 CALLER = Caller(address=("203.0.113.7", 41000), forwarded_for="198.51.100.9")
 
 
@@ -67,6 +80,19 @@ async def test_the_app_gets_the_browsers_address_and_what_the_page_sends() -> No
     assert seen["query"] == {"q": "đăng ký"}
     posted = await api().request(CALLER, "POST", "/echo", json={"score": 4})
     assert posted.json()["body"] == '{"score":4}'
+
+
+async def test_a_read_keeps_its_escaped_path_and_repeated_parameters() -> None:
+    # Reads are built without httpx's request: the path as the page quoted it, decoded
+    # once by the app; a list parameter sent once per value, as httpx would.
+    answer = await api().request(
+        CALLER, "GET", "/items/H%E1%BB%93 s%C6%A1-1", params={"status": ["received", "paused"]}
+    )
+    assert answer.json() == {
+        "code": "Hồ sơ-1",
+        "raw": "/items/H%E1%BB%93%20s%C6%A1-1",
+        "status": ["received", "paused"],
+    }
 
 
 async def test_forms_and_files_arrive_whole() -> None:
