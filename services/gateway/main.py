@@ -1,5 +1,6 @@
 """The gateway app: a lean forwarding path in front of a FastAPI app for its own routes."""
 
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.gateway import admin, openapi, sync, vneid
+from services.gateway import admin, officers, openapi, sync, vneid
 from services.gateway.config import UPSTREAM_NAMES, GatewaySettings
 from services.gateway.limits import MemoryLimiter, RedisLimiter, Rule, Throttle
 from services.gateway.models import Base, OutboxRecord
@@ -49,6 +50,9 @@ ROUTES: dict[str, str] = {
 UPLOAD_PATHS = frozenset({"/api/v1/documents", "/api/v1/documents/results"})
 BULK_PATHS = frozenset({"/api/v1/catalogue/import"})
 WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The gateway's own routes under a segment a service owns: an agency's officers are
+# accounts (services/gateway/officers.py).
+OWN_API = re.compile(r"^/api/v1/agencies/[^/]+/officers/?$")
 # The gateway's own addresses outside /api/: everything else is a page, when the
 # composition hands the gateway an app of pages (services/web).
 OWN_PATHS = frozenset({"/docs", "/healthz", "/readyz"})
@@ -102,7 +106,7 @@ class GatewayApp:
                 if not await throttle.admit(scope, send):
                     return
                 segment = path[len(API_PREFIX) :].split("/", 1)[0]
-                upstream = self._routes.get(segment)
+                upstream = None if OWN_API.match(path) else self._routes.get(segment)
                 if upstream is not None:
                     await self._forward(upstream, scope, receive, send)
                     return
@@ -213,6 +217,7 @@ def create_api(
     api.include_router(health_router())
     api.include_router(router)
     api.include_router(admin.router)
+    api.include_router(officers.router)
     api.include_router(openapi.router)
     return api
 

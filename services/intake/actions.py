@@ -58,6 +58,22 @@ SECOND_SUPPLEMENT = (
 )
 
 
+APOLOGY_COUNTS_LATE = (
+    "Xin lỗi và hẹn lại ngày trả kết quả: theo Bộ chỉ số 766, hồ sơ sẽ bị tính là trễ hạn. "
+    "Gửi lại với confirm_counted_late=true nếu vẫn hẹn lại."
+)
+
+
+def counts_late(dossier: Dossier, action: Action) -> bool:
+    """Whether taking ``action`` now makes the dossier count late in the national index
+    (the officer confirms it: ``confirm_counted_late``)."""
+    if action is Action.REQUEST_SUPPLEMENT:
+        return dossier.supplement_requests >= 1
+    if action is Action.APOLOGIZE:
+        return dossier.counted_late is None
+    return False
+
+
 def _require(body: ActionIn, *names: str) -> None:
     problems = Problems()
     for name in names:
@@ -204,7 +220,7 @@ async def _assign(ctx: Context) -> None:
 
 
 async def _request_supplement(ctx: Context) -> None:
-    if ctx.dossier.supplement_requests >= 1:
+    if counts_late(ctx.dossier, Action.REQUEST_SUPPLEMENT):
         if not ctx.body.confirm_counted_late:
             raise Conflict(SECOND_SUPPLEMENT, title="Yêu cầu bổ sung lần hai")
         ctx.dossier.counted_late = ctx.dossier.counted_late or "second_supplement_request"
@@ -365,6 +381,9 @@ async def _apologize(ctx: Context) -> None:
             "new_due_at",
             "Ngày hẹn mới phải sau hạn giải quyết.",
         )
+    if counts_late(ctx.dossier, Action.APOLOGIZE) and not ctx.body.confirm_counted_late:
+        # Checked last: the officer confirms a date the other rules already accept.
+        raise Conflict(APOLOGY_COUNTS_LATE, title="Hẹn lại làm hồ sơ bị tính trễ hạn")
     ctx.dossier.appointment_at = new_due
     ctx.dossier.counted_late = ctx.dossier.counted_late or "reappointed"
     ctx.details.update(new_due_at=new_due.isoformat(), reason=ctx.body.reason)

@@ -24,7 +24,7 @@ from shared.contracts.actions import (
 from shared.contracts.national import NATIONAL_STATUS
 from shared.errors import Conflict, Forbidden
 
-__all__ = ["FINAL", "RULES", "Action", "Dossier", "Rule", "Status", "check"]
+__all__ = ["FINAL", "RULES", "Action", "Dossier", "Rule", "Status", "allowed", "check"]
 
 # The national portal's TrangThaiHoSo for each status (DESIGN §4): the shared table the
 # portal sync sends, so the code a dossier shows is the code the portal gets.
@@ -79,3 +79,16 @@ def check(dossier: Dossier, action: Action, actor: Principal) -> Status:
             f"Không thể '{action.value}' khi hồ sơ đang ở trạng thái '{LABELS[dossier.status]}'."
         )
     return rule.target or dossier.status
+
+
+def allowed(dossier: Dossier, actor: Principal) -> list[Action]:
+    """The actions ``check`` lets ``actor`` take on ``dossier`` now, in declaration
+    order: what a page offers (the action itself is checked again when taken)."""
+    found = []
+    for action in Action:
+        try:
+            check(dossier, action, actor)
+        except (Forbidden, Conflict):
+            continue
+        found.append(action)
+    return found

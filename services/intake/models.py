@@ -172,6 +172,8 @@ class Dossier(Base):
     rating_comment: Mapped[str | None] = mapped_column(String(1000))
     rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     applicant_data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The e-form's applicant.full_name, for queue rows (they do not read the e-form).
+    applicant_name: Mapped[str | None] = mapped_column(String(200))
     documents: Mapped[list[DossierDocument]] = mapped_column(ModelJSON(DOCUMENTS))
     fees: Mapped[list[FeeItem]] = mapped_column(ModelJSON(FEES))
     fee_total_vnd: Mapped[int | None] = mapped_column(Integer)  # None: an amount is open

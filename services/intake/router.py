@@ -300,6 +300,7 @@ async def agency_queue(
     session: ReadSessionDep,
     principal: CurrentPrincipal,
     now: NowDep,
+    upstreams: UpstreamsDep,
     agency_code: AgencyCode,
     status: Annotated[list[Status] | None, Query()] = None,
     timeliness: Annotated[
@@ -307,14 +308,17 @@ async def agency_queue(
         Query(pattern="^(on_track|due_soon|overdue|paused|not_received)$", max_length=20),
     ] = None,
     assignee: Annotated[str | None, Query(max_length=64, description="'me' or a subject")] = None,
+    procedure: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9.\-]{1,40}$")] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> QueuePage:
-    """The agency's dossiers by due date then code; counts per timeliness on the first page."""
+    """The agency's dossiers by due date then code; counts per timeliness on the first
+    page (of the filtered queue); each running dossier's working time left."""
     return await service.agency_queue(
         session, principal, agency_code,
         statuses=[s.value for s in status] if status else None, timeliness=timeliness,
-        assignee=assignee, cursor=cursor, limit=limit, now=now,
+        assignee=assignee, procedure=procedure, cursor=cursor, limit=limit, now=now,
+        upstreams=upstreams,
     )  # fmt: skip
 
 

@@ -83,6 +83,17 @@ class RatingOut(BaseModel):
     at: AwareDatetime
 
 
+class AllowedActionOut(BaseModel):
+    """An action the caller may take on the dossier now, from the status machine."""
+
+    action: str
+    label: str  # how a person reads it
+    requires: list[str]  # the body's fields it cannot do without
+    # Taking it counts the dossier late in the service-quality index (a second
+    # supplement request, an apology): the body must then carry confirm_counted_late.
+    counts_late: bool = False
+
+
 class DossierOut(BaseModel):
     code: str
     status: str
@@ -118,12 +129,15 @@ class DossierOut(BaseModel):
     calendar_version: int | None
     finished_at: AwareDatetime | None
     rating: RatingOut | None = None  # the citizen's, once returned
+    # What the caller may do now (reads and actions answer it; empty elsewhere).
+    allowed_actions: list[AllowedActionOut] = []
 
 
 class DossierSummary(BaseModel):
     """A row of a queue or of a citizen's list: nothing of the e-form."""
 
     code: str
+    applicant_name: str | None  # the e-form's applicant.full_name
     status: str
     status_label: str
     procedure_code: str
@@ -135,6 +149,9 @@ class DossierSummary(BaseModel):
     appointment_at: AwareDatetime | None  # the date the citizen was given
     timeliness: str | None
     timeliness_label: str | None  # how people read it (Trước hạn, Quá hạn...)
+    # Working time to the due date (negative: overdue by), in an agency's queue while
+    # the clock runs; None elsewhere.
+    remaining_minutes: float | None = None
 
 
 class QueuePage(BaseModel):

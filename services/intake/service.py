@@ -16,6 +16,7 @@ from services.intake import (
     actions,
     due_dates,
     history,
+    machine,
     national,
     payments,
     repository,
@@ -23,10 +24,11 @@ from services.intake import (
     views,
 )
 from services.intake.config import IntakeSettings
-from services.intake.machine import Action, Status
+from services.intake.machine import RULES, Action, Status
 from services.intake.models import Dossier
 from services.intake.repository import queues
 from services.intake.schemas import (
+    AllowedActionOut,
     AppointmentOut,
     DossierOut,
     HistoryOut,
@@ -40,6 +42,7 @@ from shared.contracts.dossiers import DossierEvent, Rated
 from shared.contracts.national import NationalRecord, NationalVersions
 from shared.errors import AppError, Conflict, Forbidden, NotFound
 from shared.events.outbox import Outbox
+from shared.worktime import WorkingTime
 
 # A citizen's payment is recorded from the provider's signed notice, never on their word.
 PAID_BY_PROVIDER = frozenset({Action.PAY})
@@ -61,11 +64,33 @@ async def _remaining(dossier: Dossier, upstreams: Upstreams, now: datetime) -> f
     """Working time left, shown while the clock waits for the citizen."""
     if dossier.status not in due_dates.PAUSED_STATUSES:
         return None
-    try:
-        calendar = await upstreams.calendar(dossier.agency_code)
-    except AppError:
-        return None  # tracking unreachable: the rest of the dossier still shows
-    return due_dates.remaining_minutes(dossier, calendar.engine, now) if calendar else None
+    engine = await _engine(upstreams, dossier.agency_code)  # None: the rest still shows
+    return due_dates.remaining_minutes(dossier, engine, now) if engine else None
+
+
+def allowed_actions(dossier: Dossier, principal: Principal) -> list[AllowedActionOut]:
+    """What ``principal`` may do on ``dossier`` now, by the status machine."""
+    open_to = machine.allowed(actions.machine_view(dossier), principal)
+    if principal.role is Role.CITIZEN:
+        open_to = [action for action in open_to if action not in PAID_BY_PROVIDER]
+    return [
+        AllowedActionOut(
+            action=action.value,
+            label=RULES[action].label,
+            requires=list(RULES[action].requires),
+            counts_late=actions.counts_late(dossier, action),
+        )
+        for action in open_to
+    ]
+
+
+async def full(
+    dossier: Dossier, principal: Principal, *, upstreams: Upstreams, now: datetime
+) -> DossierOut:
+    """The whole dossier as ``principal`` sees it, with what they may do next."""
+    remaining = await _remaining(dossier, upstreams, now)
+    allowed = allowed_actions(dossier, principal)
+    return views.full(dossier, now=now, remaining=remaining, allowed=allowed)
 
 
 async def read(
@@ -73,7 +98,7 @@ async def read(
 ) -> DossierOut:
     dossier = await visible(session, code, principal)
     await history.record_view(session, dossier, principal, now=now)  # its applicant sees it
-    return views.full(dossier, now=now, remaining=await _remaining(dossier, upstreams, now))
+    return await full(dossier, principal, upstreams=upstreams, now=now)
 
 
 async def dossier_history(session: AsyncSession, code: str, principal: Principal) -> HistoryOut:
@@ -112,7 +137,7 @@ async def act(
         await session.flush()
     except IntegrityError as exc:  # another action took this sequence number first
         raise Conflict("Hồ sơ vừa được cập nhật bởi thao tác khác, vui lòng tải lại.") from exc
-    return views.full(dossier, now=now, remaining=await _remaining(dossier, upstreams, now))
+    return await full(dossier, call.actor, upstreams=upstreams, now=now)
 
 
 async def rate(
@@ -222,11 +247,14 @@ async def agency_queue(
     statuses: list[str] | None,
     timeliness: str | None,
     assignee: str | None,
+    procedure: str | None = None,
     cursor: str | None,
     limit: int,
     now: datetime,
+    upstreams: Upstreams | None = None,
 ) -> QueuePage:
-    """An agency's queue, for its officers; counts per timeliness on the first page."""
+    """An agency's queue, for its officers; counts per timeliness on the first page;
+    with ``upstreams``, each running dossier's working time left by its calendar."""
     if principal.role is not Role.OFFICER or not principal.is_member_of(agency_code):
         raise Forbidden("Chỉ cán bộ của cơ quan xem được hàng đợi hồ sơ của cơ quan.")
     rows, next_cursor, counts = await queues.queue(
@@ -235,12 +263,25 @@ async def agency_queue(
         statuses=statuses,
         bucket=timeliness,
         assignee=principal.subject if assignee == "me" else assignee,
+        procedure=procedure,
         cursor=cursor,
         limit=limit,
         now=now,
         with_counts=cursor is None,
     )
-    return QueuePage(items=views.summaries(rows, now=now), next_cursor=next_cursor, counts=counts)
+    engine = await _engine(upstreams, agency_code) if upstreams is not None else None
+    items = views.summaries(rows, now=now, engine=engine)
+    return QueuePage(items=items, next_cursor=next_cursor, counts=counts)
+
+
+async def _engine(upstreams: Upstreams, agency_code: str) -> WorkingTime | None:
+    """The agency's working calendar; None when tracking cannot answer (the queue still
+    shows, without the time left)."""
+    try:
+        calendar = await upstreams.calendar(agency_code)
+    except AppError:
+        return None
+    return calendar.engine if calendar else None
 
 
 async def list_dossiers(

@@ -346,6 +346,7 @@ def _new_dossier(
         # checked a card, which the index does not count as VNeID.
         applicant_verified=principal.role is Role.CITIZEN and principal.identity_verified,
         applicant_data=body.applicant,
+        applicant_name=applicant_name(body.applicant),
         documents=documents,
         fees=fees,
         fee_total_vnd=total,
@@ -358,6 +359,13 @@ def _new_dossier(
         result_documents=[],
         updated_at=now,
     )
+
+
+def applicant_name(data: dict[str, Any]) -> str | None:
+    """The name the e-form's common applicant block gives (every e-form has one)."""
+    block = data.get("applicant")
+    name = block.get("full_name") if isinstance(block, dict) else None
+    return name[:200] if isinstance(name, str) else None
 
 
 def _first_entry(dossier: Dossier, principal: Principal, now: datetime) -> AuditEntry:

@@ -13,6 +13,7 @@ from services.intake import due_dates
 from services.intake.machine import LABELS, PORTAL_CODE, Status
 from services.intake.models import Dossier
 from services.intake.schemas import (
+    AllowedActionOut,
     DossierDocumentOut,
     DossierOut,
     DossierSummary,
@@ -23,7 +24,8 @@ from services.intake.schemas import (
 )
 from services.intake.state import pending_out
 from shared.contracts.dossiers import TIMELINESS_LABELS, Timeliness
-from shared.worktime import VIETNAM
+from shared.worktime import VIETNAM, WorkingTime
+from shared.worktime.engine import OutsideCalendar
 
 ZONE = ZoneInfo(VIETNAM)
 
@@ -58,6 +60,8 @@ class Summarised(due_dates.Dated, Protocol):
     def finished_at(self) -> datetime | None: ...
     @property
     def timeliness(self) -> str | None: ...
+    @property
+    def applicant_name(self) -> str | None: ...
 
 
 def timeliness(dossier: Summarised, now: datetime) -> str | None:
@@ -68,7 +72,13 @@ def timeliness_label(value: str | None) -> str | None:
     return TIMELINESS_LABELS[Timeliness(value)] if value is not None else None
 
 
-def full(dossier: Dossier, *, now: datetime, remaining: float | None = None) -> DossierOut:
+def full(
+    dossier: Dossier,
+    *,
+    now: datetime,
+    remaining: float | None = None,
+    allowed: list[AllowedActionOut] | None = None,
+) -> DossierOut:
     status = Status(dossier.status)
     return DossierOut(
         code=dossier.code,
@@ -105,6 +115,7 @@ def full(dossier: Dossier, *, now: datetime, remaining: float | None = None) -> 
         calendar_version=dossier.calendar_version,
         finished_at=local(dossier.finished_at),
         rating=rating(dossier),
+        allowed_actions=allowed or [],
     )
 
 
@@ -119,13 +130,31 @@ _SUMMARIES = TypeAdapter(list[DossierSummary])
 _LABELS = {status.value: label for status, label in LABELS.items()}
 
 
-def summaries(rows: Iterable[Summarised], *, now: datetime) -> list[DossierSummary]:
+def time_left(row: Summarised, engine: WorkingTime | None, now: datetime) -> float | None:
+    """Working minutes until an open, running dossier's due date (negative once
+    overdue); None when finished, waiting for the citizen, or no calendar answers."""
+    if engine is None or row.due_at is None or row.finished_at is not None:
+        return None
+    if row.status in due_dates.PAUSED_STATUSES:
+        return None
+    try:
+        return round(engine.working_minutes(now, row.due_at), 1)
+    except OutsideCalendar:
+        return None  # past the calendar's published years
+
+
+def summaries(
+    rows: Iterable[Summarised], *, now: datetime, engine: WorkingTime | None = None
+) -> list[DossierSummary]:
     """Queue rows, validated in one call: a model built per row cost twice the CPU of a
-    page (bench/RESULTS.md, queues)."""
+    page (bench/RESULTS.md, queues). With the agency's ``engine``, each open row's
+    working time left."""
     return _SUMMARIES.validate_python(
         [
             {
                 "code": row.code,
+                "applicant_name": row.applicant_name,
+                "remaining_minutes": time_left(row, engine, now),
                 "status": row.status,
                 "status_label": _LABELS[row.status],
                 "procedure_code": row.procedure_code,

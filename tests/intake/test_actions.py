@@ -22,6 +22,7 @@ from shared.db import Database
 from tests.conftest import PgDatabase
 from tests.infra import S3Server
 from tests.intake.flow import (
+    APPLICANT,
     act,
     at,
     audited_actions,
@@ -188,8 +189,18 @@ class TestRules:
         early = await act(platform, code, "apologize", desk, reason="Chờ xác minh thêm",
                           new_due_at="2026-03-05T09:00:00+07:00")  # fmt: skip
         assert early.status_code == 422  # not late, and the date is before the due date
+        unconfirmed = await act(platform, code, "apologize", desk, reason="Chờ xác minh thêm",
+                                new_due_at="2026-03-16T09:00:00+07:00")  # fmt: skip
+        assert unconfirmed.status_code == 409  # it would count late: the officer confirms it
+        assert "766" in unconfirmed.json()["detail"]
+        unchanged = (await platform.client.get(f"/api/v1/dossiers/{code}", headers=desk)).json()
+        assert unchanged["counted_late"] is None
+        assert unchanged["appointment_at"] == due
+        offered = {a["action"]: a for a in unchanged["allowed_actions"]}
+        assert offered["apologize"]["counts_late"] is True
         apology = await act(platform, code, "apologize", desk, reason="Chờ xác minh thêm",
-                            new_due_at="2026-03-16T09:00:00+07:00")  # fmt: skip
+                            new_due_at="2026-03-16T09:00:00+07:00",
+                            confirm_counted_late=True)  # fmt: skip
         assert apology.status_code == 200, apology.text
         dossier = apology.json()
         assert instant(dossier["appointment_at"]) == at("2026-03-16 09:00")
@@ -212,6 +223,37 @@ class TestRules:
         assert (await act(platform, other, "stop", desk, reason="Dừng")).status_code == 403
         stopped = await act(platform, other, "stop", leader, reason="Dừng theo quyết định")
         assert stopped.json()["status"] == "stopped"
+
+
+async def test_a_dossier_tells_each_caller_the_actions_open_to_them(platform: Platform) -> None:
+    citizen = platform.citizen("citizen-1")
+    desk = platform.officer("desk-1", Position.DESK)
+    specialist = platform.officer("spec-1", Position.SPECIALIST)
+    code = await filed(platform, citizen)
+    path = f"/api/v1/dossiers/{code}"
+
+    async def offered(headers: dict[str, str]) -> list[str]:
+        answer = (await platform.client.get(path, headers=headers)).json()
+        return [item["action"] for item in answer["allowed_actions"]]
+
+    assert await offered(desk) == ["receive", "refuse"]
+    assert await offered(citizen) == ["request-withdrawal"]
+    assert await offered(specialist) == ["refuse"]
+    received = (await act(platform, code, "receive", desk)).json()
+    # An action's answer is the dossier as its actor now sees it.
+    assert [a["action"] for a in received["allowed_actions"]] == ["refuse", "assign", "apologize"]
+    assert (await act(platform, code, "assign", desk, assignee="spec-1")).status_code == 200
+    assert await offered(specialist) == [
+        "refuse", "assign", "request-supplement", "request-payment", "forward", "resolve",
+        "apologize",
+    ]  # fmt: skip
+    # Held by the specialist: the desk may not take its processing steps.
+    assert await offered(desk) == ["refuse", "apologize"]
+    supplement = {"missing": ["Giấy khám sức khỏe"]}
+    assert (
+        await act(platform, code, "request-supplement", specialist, **supplement)
+    ).status_code == 200
+    assert await offered(citizen) == ["supplement", "request-withdrawal"]
 
 
 class TestQueues:
@@ -249,6 +291,21 @@ class TestQueues:
         assert pages == 3
 
         queue = f"/api/v1/queues/{CENTRE}"
+        rows = (await platform.client.get(queue, params={"limit": 10}, headers=desk)).json()
+        assert {row["applicant_name"] for row in rows["items"]} == {APPLICANT["full_name"]}
+        left = [row["remaining_minutes"] for row in rows["items"]]
+        # Received 10:00, five working days: overdue by 30 and 60 working minutes... in
+        # the order of the queue; the ones not received have no clock.
+        assert [m is not None and m < 0 for m in left[:2]] == [True, True]
+        assert all(m is not None and 0 < m <= 480 for m in left[2:4])
+        assert left[4:] == [None, None]
+        other = await platform.client.get(queue, params={"procedure": "TTHC-01"}, headers=desk)
+        assert other.json()["items"] == []
+        assert set(other.json()["counts"].values()) == {0}
+        same = await platform.client.get(queue, params={"procedure": "TTHC-20"}, headers=desk)
+        assert [row["code"] for row in same.json()["items"]] == codes
+        assert same.json()["counts"] == rows["counts"]
+
         overdue = await platform.client.get(queue, params={"timeliness": "overdue"}, headers=desk)
         assert [item["code"] for item in overdue.json()["items"]] == codes[:2]
         assert {item["timeliness"] for item in overdue.json()["items"]} == {"overdue"}

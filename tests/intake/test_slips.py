@@ -71,7 +71,7 @@ async def test_each_slip_carries_the_code_the_dates_and_its_facts(platform: Plat
     assert "09 giờ 00, ngày 23/02/2026" in supplement
 
     await act(platform, code, "apologize", officer, reason="Chờ kết quả xác minh của Công an",
-              new_due_at="2026-03-10T10:00:00+07:00")  # fmt: skip
+              new_due_at="2026-03-10T10:00:00+07:00", confirm_counted_late=True)  # fmt: skip
     apology = await slip_text(platform, code, "apology", citizen)
     assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in apology
     assert "Chờ kết quả xác minh của Công an" in apology

@@ -7,7 +7,7 @@ date (not received yet, or waiting for the citizen) last. The order matches the 
 undated tail a second one once the first is used up.
 
 The first page carries counts per timeliness, from the queue tallies (``tallies.py``)
-unless an assignee filter asks for a count the tallies cannot answer: ``counted`` is
+unless an assignee or procedure filter asks for a count the tallies cannot answer: ``counted`` is
 the row-by-row count, which the tests also hold the tallies to.
 """
 
@@ -56,6 +56,7 @@ SUMMARY_COLUMNS = (
     Dossier.appointment_at,
     Dossier.finished_at,
     Dossier.timeliness,
+    Dossier.applicant_name,
 )
 OPEN_STATUSES = tuple(status.value for status in Status if status not in FINAL)
 BUCKETS = ("on_track", "due_soon", "overdue", "paused", "not_received")
@@ -108,7 +109,7 @@ async def counted(
 
 @functools.cache
 def _page(
-    *, dated: bool, after: bool, bucket: str | None, by_assignee: bool
+    *, dated: bool, after: bool, bucket: str | None, by_assignee: bool, by_procedure: bool
 ) -> Select[*tuple[Any, ...]]:
     """A page's statement of one shape, built once with bound parameters: building it
     per request cost about as much CPU as running it (bench/RESULTS.md, queues)."""
@@ -118,6 +119,8 @@ def _page(
     ]
     if by_assignee:
         filters.append(Dossier.assignee == bindparam("assignee"))
+    if by_procedure:
+        filters.append(Dossier.procedure_code == bindparam("procedure"))
     if bucket is not None:
         filters.append(bucket_condition(bucket, bindparam("now")))
     after_code: BindParameter[str] = bindparam("after_code")
@@ -144,6 +147,7 @@ async def queue(
     statuses: Sequence[str] | None,
     bucket: str | None,
     assignee: str | None,
+    procedure: str | None = None,
     cursor: str | None,
     limit: int,
     now: datetime,
@@ -151,16 +155,21 @@ async def queue(
 ) -> tuple[list[Row[Any]], str | None, dict[str, int]]:
     statuses = list(statuses or OPEN_STATUSES)
     counts: dict[str, int] = {}
-    if with_counts and assignee is None:
+    if with_counts and assignee is None and procedure is None:
         counts = await tallied(session, agency_code, statuses, now)
     elif with_counts:
         filters = [Dossier.agency_code == agency_code, Dossier.status.in_(statuses)]
-        counts = await counted(session, [*filters, Dossier.assignee == assignee], now)
+        if assignee is not None:
+            filters.append(Dossier.assignee == assignee)
+        if procedure is not None:
+            filters.append(Dossier.procedure_code == procedure)
+        counts = await counted(session, filters, now)
 
     parameters: dict[str, Any] = {
         "agency": agency_code,
         "statuses": statuses,
         "assignee": assignee,
+        "procedure": procedure,
         "now": now,
         "after_due": None,
         "after_code": "",
@@ -170,7 +179,11 @@ async def queue(
         raw_due, parameters["after_code"] = decode_cursor(cursor, 2)
         dated = raw_due is not None
         parameters["after_due"] = _instant(raw_due) if dated else None
-    shape = {"bucket": bucket, "by_assignee": assignee is not None}
+    shape = {
+        "bucket": bucket,
+        "by_assignee": assignee is not None,
+        "by_procedure": procedure is not None,
+    }
     rows: list[Row[Any]] = []
     if dated:
         statement = _page(dated=True, after=cursor is not None, **shape)

@@ -1,0 +1,50 @@
+"""The officers of an agency, as the accounts hold them: whom a dossier can be given to.
+
+``GET /api/v1/agencies/{code}/officers`` is the gateway's (it owns the accounts), not the
+catalogue's like the rest of ``/api/v1/agencies``: ``main.OWN_API`` keeps it here.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from sqlalchemy import select
+
+from services.gateway.models import OfficerMembership, User
+from services.gateway.schemas import OfficerOut
+from shared.access import Grant, allow
+from shared.auth import POSITION_LABELS, CurrentPrincipal, Role
+from shared.db import ReadSessionDep
+from shared.errors import NotFound
+
+router = APIRouter(prefix="/api/v1/agencies", tags=["agencies"])
+AgencyCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9.\-]{1,30}$")]
+
+
+@router.get("/{code}/officers", response_model=list[OfficerOut], **allow(Grant.AGENCY, Grant.ADMIN))
+async def agency_officers(
+    session: ReadSessionDep, principal: CurrentPrincipal, code: AgencyCode
+) -> list[OfficerOut]:
+    """The agency's active officers by name, each with their position in it: for its own
+    officers (whom to assign a dossier to) and admins; 404 for other officers."""
+    if principal.role is not Role.ADMIN and not principal.is_member_of(code):
+        raise NotFound(f"Không có cơ quan {code}.")
+    rows = await session.execute(
+        select(User.id, User.username, User.full_name, OfficerMembership.position)
+        .join(OfficerMembership, OfficerMembership.user_id == User.id)
+        .where(
+            OfficerMembership.agency_code == code,
+            User.role == Role.OFFICER,
+            User.is_active.is_(True),
+        )
+        .order_by(User.full_name, User.username)
+    )
+    return [
+        OfficerOut(
+            id=str(row.id),
+            username=row.username,
+            full_name=row.full_name,
+            position=row.position,
+            position_label=POSITION_LABELS[row.position],
+        )
+        for row in rows
+    ]
