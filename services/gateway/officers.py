@@ -7,9 +7,8 @@ catalogue's like the rest of ``/api/v1/agencies``: ``main.OWN_API`` keeps it her
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from sqlalchemy import select
 
-from services.gateway.models import OfficerMembership, User
+from services.gateway import repository
 from services.gateway.schemas import OfficerOut
 from shared.access import Grant, allow
 from shared.auth import POSITION_LABELS, CurrentPrincipal, Role
@@ -28,16 +27,7 @@ async def agency_officers(
     officers (whom to assign a dossier to) and admins; 404 for other officers."""
     if principal.role is not Role.ADMIN and not principal.is_member_of(code):
         raise NotFound(f"Không có cơ quan {code}.")
-    rows = await session.execute(
-        select(User.id, User.username, User.full_name, OfficerMembership.position)
-        .join(OfficerMembership, OfficerMembership.user_id == User.id)
-        .where(
-            OfficerMembership.agency_code == code,
-            User.role == Role.OFFICER,
-            User.is_active.is_(True),
-        )
-        .order_by(User.full_name, User.username)
-    )
+    rows = await repository.agency_officers(session, code)
     return [
         OfficerOut(
             id=str(row.id),

@@ -1,12 +1,14 @@
 """Every query of the gateway."""
 
 import uuid
+from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from services.gateway.models import AccountEvent, RefreshToken, User
+from services.gateway.models import AccountEvent, OfficerMembership, RefreshToken, User
+from shared.auth import Position, Role
 
 
 async def get_user_by_username(
@@ -50,3 +52,20 @@ def add_account_event(session: AsyncSession, event: AccountEvent) -> None:
 async def account_events(session: AsyncSession, user_id: uuid.UUID) -> list[AccountEvent]:
     query = select(AccountEvent).where(AccountEvent.user_id == user_id).order_by(AccountEvent.at)
     return list((await session.scalars(query)).all())
+
+
+async def agency_officers(
+    session: AsyncSession, agency_code: str
+) -> Sequence[Row[uuid.UUID, str, str, Position]]:
+    """The agency's active officers with their position there, by name."""
+    rows = await session.execute(
+        select(User.id, User.username, User.full_name, OfficerMembership.position)
+        .join(OfficerMembership, OfficerMembership.user_id == User.id)
+        .where(
+            OfficerMembership.agency_code == agency_code,
+            User.role == Role.OFFICER,
+            User.is_active.is_(True),
+        )
+        .order_by(User.full_name, User.username)
+    )
+    return rows.all()

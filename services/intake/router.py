@@ -308,7 +308,9 @@ async def agency_queue(
         Query(pattern="^(on_track|due_soon|overdue|paused|not_received)$", max_length=20),
     ] = None,
     assignee: Annotated[str | None, Query(max_length=64, description="'me' or a subject")] = None,
-    procedure: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9.\-]{1,40}$")] = None,
+    procedure: Annotated[
+        str | None, Query(pattern=r"^[A-Za-z0-9.\-]{1,40}$", max_length=40)
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> QueuePage:

@@ -37,6 +37,8 @@ def after_login(visit: Visit, target: str) -> str:
     account = visit.account
     if target == "/" and account is not None and account.role == "citizen":
         return "/ho-so"
+    if target == "/" and account is not None and account.role == "officer":
+        return "/can-bo"
     return target
 
 

@@ -27,9 +27,6 @@ SLIPS = {
     "refusal": "Phiếu từ chối tiếp nhận giải quyết hồ sơ",
     "apology": "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
 }
-# What the citizen may do in each status (the API checks it again: its state machine
-# decides; this only keeps the page from offering what would be refused).
-WITHDRAWABLE = {"submitted", "received", "processing", "supplement_requested", "awaiting_payment"}
 
 
 @router.get("/ho-so")
@@ -82,7 +79,7 @@ async def render_dossier(
         agency_names={c: a["name"] for c, a in known.items()}, history=steps,
         appointment=appointment, opened=opened(steps["views"], accesses), pending=pending,
         slips=slips_of(dossier), message=message, scores=SCORES,
-        withdrawable=dossier["status"] in WITHDRAWABLE and pending.get("kind") != "withdrawal",
+        withdrawable=any(a["action"] == "request-withdrawal" for a in dossier["allowed_actions"]),
         new=visit.request.query_params.get("moi") == "1",
     )  # fmt: skip
 
@@ -107,14 +104,18 @@ async def dossier_page(visit: Visit, code: str) -> Response:
 @router.get("/ho-so/{code}/phieu/{kind}")
 async def slip(visit: Visit, code: str, kind: str) -> Response:
     """The slip's PDF, as the API gives it (the QR code on it opens the lookup)."""
+    return await slip_pdf(visit, code, kind, SLIPS)
+
+
+async def slip_pdf(visit: Visit, code: str, kind: str, kinds: dict[str, str]) -> Response:
+    """A slip of ``kinds`` as the API gives it, shown in the browser to print."""
     visit.require_login()
-    if kind not in SLIPS:
+    if kind not in kinds:
         raise HTTPException(404)
     answer = await visit.call("GET", f"{dossier_path(code)}/slips/{kind}")
     if answer.status_code != 200:
         raise ApiError.of(answer)
-    filename = f"{code}-{kind}.pdf"
-    disposition = f'inline; filename="{filename}"'
+    disposition = f'inline; filename="{code}-{kind}.pdf"'
     response = Response(answer.content, media_type="application/pdf",
                         headers={"content-disposition": disposition})  # fmt: skip
     return visit.finish(response)
@@ -122,8 +123,13 @@ async def slip(visit: Visit, code: str, kind: str) -> Response:
 
 @router.get("/giay-to/{document_id}")
 async def download(visit: Visit, document_id: str) -> Response:
-    """A document of the citizen's (a result too): to the short-lived link the API gives,
-    which it audits."""
+    """A document of the citizen's (a result too)."""
+    return await document_link(visit, document_id)
+
+
+async def document_link(visit: Visit, document_id: str) -> Response:
+    """To the short-lived link the API gives for a document, which it audits (the
+    citizen sees when an officer took one of theirs)."""
     visit.require_login()
     link = await visit.get(f"/api/v1/documents/{quote(document_id, safe='')}/download", signed=True)
     return visit.redirect(link["url"])

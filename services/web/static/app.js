@@ -94,3 +94,70 @@ document.addEventListener("input", (event) => {
     show(container, event.target, message);
   }
 });
+
+// The officers' queue by the keyboard, as the page says: J or ↓ the next dossier, K or
+// ↑ the one before, Enter opens it, / goes to the filters, R refreshes; on a dossier's
+// page H goes back to the queue and 1-9 open its actions. Coming back (or after the list refreshes itself) the
+// dossier last opened has the focus again, so the officer keeps their place.
+const LAST_ROW = "onestop.queue.last";
+
+function typing(target) {
+  return target.closest("input, select, textarea, [contenteditable]") !== null;
+}
+
+function rows() {
+  return Array.from(document.querySelectorAll("[data-queue] a.open"));
+}
+
+function focusRow(code) {
+  const row = rows().find((link) => link.dataset.code === code);
+  if (row) row.focus();
+  return Boolean(row);
+}
+
+function step(by) {
+  const links = rows();
+  if (links.length === 0) return;
+  const at = links.indexOf(document.activeElement);
+  const next = at === -1 ? 0 : Math.min(Math.max(at + by, 0), links.length - 1);
+  links[next].focus();
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) return;
+  const key = event.key;
+  if (document.querySelector("[data-queue]")) {
+    if (key === "j" || key === "J" || key === "ArrowDown") { step(1); event.preventDefault(); }
+    else if (key === "k" || key === "K" || key === "ArrowUp") { step(-1); event.preventDefault(); }
+    else if (key === "/") {
+      const filter = document.querySelector("#bo-loc select");
+      if (filter) { filter.focus(); event.preventDefault(); }
+    } else if (key === "r" || key === "R") { window.location.reload(); }
+    return;
+  }
+  // A link that names its key (H back to the queue, 1-9 a dossier's actions).
+  const target = /^[a-zA-Z0-9]$/.test(key) && document.querySelector(`[data-key="${key.toLowerCase()}"]`);
+  if (target) { event.preventDefault(); target.click(); }
+});
+
+document.addEventListener("focusin", (event) => {
+  const link = event.target.closest("[data-queue] a.open");
+  if (link) sessionStorage.setItem(LAST_ROW, link.dataset.code);
+});
+
+document.addEventListener("DOMContentLoaded", () => {
+  const last = sessionStorage.getItem(LAST_ROW);
+  if (last && document.querySelector("[data-queue]")) focusRow(last);
+});
+
+// htmx 4 names its events htmx:before:swap and htmx:after:swap.
+let queueHadFocus = false;
+document.addEventListener("htmx:before:swap", () => {
+  const region = document.querySelector("[data-queue]");
+  queueHadFocus = Boolean(region && region.contains(document.activeElement));
+});
+document.addEventListener("htmx:after:swap", () => {
+  const last = sessionStorage.getItem(LAST_ROW);
+  if (queueHadFocus && last) focusRow(last);
+  queueHadFocus = false;
+});

@@ -1,0 +1,427 @@
+"""The officers' desk: their agency's queue, a dossier's page, and its actions.
+
+Everything an officer may do comes from the API: the queue from
+``/api/v1/queues/{agency}``, what they may do on a dossier from its
+``allowed_actions`` (the status machine decides, not these pages), whom to assign it to
+from ``/api/v1/agencies/{code}/officers``. Each action asks for what the law asks for,
+is confirmed before it is taken, and ends on the dossier with the slip to print.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+from starlette.datastructures import QueryParams, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from services.web import eform
+from services.web.api import ApiError
+from services.web.pages.dossiers import (
+    CURSOR_LIMIT,
+    SLIPS,
+    document_link,
+    dossier_path,
+    slip_pdf,
+)
+from services.web.pages.public import agencies
+from services.web.rendering import POSITION_LABELS
+from services.web.routing import Pages
+from services.web.visit import Visit
+
+router = Pages()
+
+DESK = "/can-bo"
+QUEUE_SIZE = 20
+# The queue's timeliness filters, in the order an officer works them.
+TIMELINESS_FILTERS = {
+    "overdue": "Quá hạn",
+    "due_soon": "Sắp đến hạn",
+    "on_track": "Trong hạn",
+    "paused": "Tạm dừng",
+    "not_received": "Chờ tiếp nhận",
+}
+STATUS_FILTERS = {
+    "submitted": "Mới đăng ký (chờ tiếp nhận)",
+    "received": "Đã tiếp nhận",
+    "processing": "Đang xử lý",
+    "supplement_requested": "Yêu cầu bổ sung",
+    "awaiting_payment": "Yêu cầu thực hiện nghĩa vụ tài chính",
+    "withdrawal_requested": "Công dân yêu cầu rút hồ sơ",
+    "resolved": "Đã xử lý xong",
+}
+# The slip an action leaves to print or hand over.
+SLIP_AFTER = {
+    "receive": "receipt",
+    "request-supplement": "supplement",
+    "refuse": "refusal",
+    "apologize": "apology",
+    "assign": "control",
+    "forward": "control",
+    "resolve": "control",
+    "return": "control",
+}
+DESK_SLIPS = {**SLIPS, "control": "Phiếu kiểm soát quá trình giải quyết hồ sơ"}
+CHANNELS = {"online": "Nộp trực tuyến", "counter": "Nộp tại quầy", "post": "Nộp qua bưu chính"}
+# Actions the applicant takes, which a desk records only for a walk-in without an
+# account: offered on the desk's pages when the API allows them (pay: cash at the counter).
+ON_BEHALF = {"pay", "request-withdrawal"}
+
+
+@dataclass(frozen=True)
+class Desk:
+    """The logged-in officer: who, and their agencies with their position in each."""
+
+    id: str
+    username: str
+    memberships: dict[str, str]  # agency code -> position
+
+    @classmethod
+    async def of(cls, visit: Visit) -> Desk:
+        visit.require_login()
+        me = await visit.get("/api/v1/auth/me", signed=True)
+        if me["role"] != "officer" or not me["agencies"]:
+            raise ApiError(403, {"title": "Không có quyền truy cập",
+                                 "detail": "Trang này dành cho cán bộ của cơ quan."},
+                           httpx.Headers())  # fmt: skip
+        memberships = {m["agency_code"]: m["position"] for m in me["agencies"]}
+        return cls(me["id"], me["username"], memberships)
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """The queue as its address carries it (a link or a refresh keeps the place)."""
+
+    agency: str
+    status: str
+    timeliness: str
+    procedure: str
+    mine: bool
+    cursor: str
+
+    @classmethod
+    def of(cls, query: QueryParams, desk: Desk) -> QueueView:
+        agency = query.get("co-quan", "")
+        status = query.get("trang-thai", "")
+        timeliness = query.get("tien-do", "")
+        return cls(
+            agency=agency if agency in desk.memberships else next(iter(desk.memberships)),
+            status=status if status in STATUS_FILTERS else "",
+            timeliness=timeliness if timeliness in TIMELINESS_FILTERS else "",
+            procedure=query.get("thu-tuc", "")[:40],
+            mine=query.get("cua-toi") == "1",
+            cursor=query.get("sau", "")[:CURSOR_LIMIT],
+        )
+
+    def api_params(self) -> dict[str, str | int]:
+        params: dict[str, str | int] = {"limit": QUEUE_SIZE}
+        for name, value in (("status", self.status), ("timeliness", self.timeliness),
+                            ("procedure", self.procedure), ("cursor", self.cursor)):  # fmt: skip
+            if value:
+                params[name] = value
+        if self.mine:
+            params["assignee"] = "me"
+        return params
+
+    def link(self, **changes: str | bool) -> str:
+        """This queue's address with ``changes`` (a new filter starts at the first page)."""
+        values: dict[str, str | bool] = {
+            "co-quan": self.agency, "trang-thai": self.status, "tien-do": self.timeliness,
+            "thu-tuc": self.procedure, "cua-toi": self.mine, "sau": self.cursor,
+        }  # fmt: skip
+        if any(name != "sau" for name in changes):
+            values["sau"] = ""
+        values.update({name.replace("_", "-"): value for name, value in changes.items()})
+        query = {k: ("1" if v is True else v) for k, v in values.items() if v}
+        return DESK + ("?" + urlencode(query) if query else "")
+
+
+def working_time(minutes: float | None) -> str:
+    """Working time as an officer reads it: ``còn 2 ngày 3 giờ`` or ``quá 4 giờ``
+    (a working day is 8 hours)."""
+    if minutes is None:
+        return ""
+    hours = round(abs(minutes) / 60)
+    days, hours = divmod(hours, 8)
+    parts = ([f"{days} ngày"] if days else []) + ([f"{hours} giờ"] if hours or not days else [])
+    amount = " ".join(parts) if abs(minutes) >= 30 else "dưới 1 giờ"
+    return ("quá " if minutes < 0 else "còn ") + amount
+
+
+@router.get(DESK)
+async def queue(visit: Visit) -> Response:
+    desk = await Desk.of(visit)
+    view = QueueView.of(visit.request.query_params, desk)
+    agency_path = quote(view.agency, safe="")
+    try:
+        page = await visit.get(f"/api/v1/queues/{agency_path}", signed=True,
+                               params=view.api_params())  # fmt: skip
+    except ApiError as error:
+        if error.status != 422 or not view.cursor:
+            raise
+        # A cursor from an older page the queue no longer knows: start again at the top.
+        return visit.redirect(view.link(sau=""))
+    known, offered, officers = await asyncio.gather(
+        agencies(visit),
+        visit.get("/api/v1/procedures", params={"agency": view.agency, "size": 100}),
+        visit.get(f"/api/v1/agencies/{agency_path}/officers", signed=True),
+    )
+    context = {
+        "desk": desk,
+        "view": view,
+        "page": page,
+        "agency_names": {code: known.get(code, {}).get("name", code) for code in desk.memberships},
+        "procedures": {p["code"]: p["name"] for p in offered["items"]},
+        "officer_names": {o["id"]: o["full_name"] for o in officers},
+        "timeliness_filters": TIMELINESS_FILTERS,
+        "status_filters": STATUS_FILTERS,
+        "position_labels": POSITION_LABELS,
+        "working_time": working_time,
+    }
+    if visit.partial:
+        return visit.render("_desk_rows.html", **context)
+    return visit.render("desk_queue.html", **context)
+
+
+def desk_path(code: str) -> str:
+    return f"{DESK}/ho-so/{quote(code, safe='')}"
+
+
+async def dossier_context(visit: Visit, code: str) -> dict[str, Any]:
+    """What the officer's page of a dossier shows; a 404 from the API ends it."""
+    path = dossier_path(code)
+    dossier = await visit.get(path, signed=True)
+    procedure_path = (f"/api/v1/procedures/{quote(dossier['procedure_code'], safe='')}"
+                      f"/versions/{dossier['procedure_version']}")  # fmt: skip
+    steps, appointment, procedure, known = await asyncio.gather(
+        visit.get(f"{path}/history", signed=True),
+        visit.get(f"{path}/appointment", signed=True),
+        visit.get(procedure_path),
+        agencies(visit),
+    )
+    schema = procedure.get("eform_schema") or {}
+    required = procedure.get("required_documents") or []
+    documents = [{**document, "name": requirement_name(required, document["requirement"])}
+                 for document in dossier["documents"]]  # fmt: skip
+    offered = [a for a in dossier["allowed_actions"]
+               if a["action"] not in ON_BEHALF or dossier["applicant_account"] is None
+               or a["action"] == "pay"]  # fmt: skip
+    try:
+        officers = await visit.get(
+            f"/api/v1/agencies/{quote(dossier['agency_code'], safe='')}/officers", signed=True
+        )
+    except ApiError as error:
+        if error.status != 404:
+            raise
+        officers = []  # a forwarded-to agency's officer: the handling agency's are not theirs
+    return {
+        "dossier": dossier,
+        "officers": officers,
+        "officer_names": {o["id"]: o["full_name"] for o in officers},
+        "channels": CHANNELS,
+        "desk_slips": DESK_SLIPS,
+        "fields": eform.build(schema, dossier["applicant"]) if schema else [],
+        "documents": documents,
+        "history": steps,
+        "appointment": appointment,
+        "agency_names": {c: a["name"] for c, a in known.items()},
+        "actions": offered,
+        "slips": _slips(dossier),
+        "position_labels": POSITION_LABELS,
+        "working_time": working_time,
+    }
+
+
+def requirement_name(required: list[dict[str, Any]], index: int) -> str:
+    """A document's name from the procedure's list of required documents."""
+    return required[index]["name"] if index < len(required) else f"Giấy tờ số {index + 1}"
+
+
+def _slips(dossier: dict[str, Any]) -> list[tuple[str, str]]:
+    kinds = []
+    if dossier["received_at"]:
+        kinds += ["receipt", "control"]
+    if dossier["supplement_requests"]:
+        kinds.append("supplement")
+    if dossier["status"] == "refused":
+        kinds.append("refusal")
+    if dossier["appointment_at"] and dossier["appointment_at"] != dossier["due_at"]:
+        kinds.append("apology")
+    return [(kind, DESK_SLIPS[kind]) for kind in kinds]
+
+
+@router.get(DESK + "/ho-so/{code}")
+async def dossier_page(visit: Visit, code: str) -> Response:
+    desk = await Desk.of(visit)
+    context = await dossier_context(visit, code)
+    done = visit.request.query_params.get("xong", "")
+    return visit.render("desk_dossier.html", desk=desk, done=done,
+                        done_slip=SLIP_AFTER.get(done), **context)  # fmt: skip
+
+
+@router.get(DESK + "/ho-so/{code}/phieu/{kind}")
+async def slip(visit: Visit, code: str, kind: str) -> Response:
+    """A slip's PDF to print (the control slip too, which only officers see)."""
+    return await slip_pdf(visit, code, kind, DESK_SLIPS)
+
+
+@router.get(DESK + "/giay-to/{document_id}")
+async def document(visit: Visit, document_id: str) -> Response:
+    """A document of a dossier (the citizen sees who took it)."""
+    return await document_link(visit, document_id)
+
+
+# -- actions ---------------------------------------------------------------------------
+
+
+async def action_page(
+    visit: Visit,
+    code: str,
+    action: str,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+    confirming: bool = False,
+    status: int = 200,
+) -> Response:
+    """The action's form (or its confirmation), or 404 when it is not open to this
+    officer now (the API's allowed_actions)."""
+    desk = await Desk.of(visit)
+    context = await dossier_context(visit, code)
+    offered = {a["action"]: a for a in context["actions"]}
+    if action not in offered:
+        raise HTTPException(404)
+    return visit.render(
+        "desk_action.html", status=status, desk=desk, action=offered[action], values=values or {},
+        errors=errors or {}, message=message, confirming=confirming, **context,
+    )  # fmt: skip
+
+
+@router.get(DESK + "/ho-so/{code}/thao-tac/{action}")
+async def action_form(visit: Visit, code: str, action: str) -> Response:
+    return await action_page(visit, code, action)
+
+
+@router.post(DESK + "/ho-so/{code}/thao-tac/{action}")
+async def take_action(visit: Visit, code: str, action: str) -> Response:
+    """Two steps: the form comes back to be confirmed, then the confirmed form is sent."""
+    form = await visit.form()
+    values = {name: value for name, value in form.items() if isinstance(value, str)}
+    if form.get("sua") == "1":  # back from the confirmation to the form, as it was
+        return await action_page(visit, code, action, values=values)
+    errors = missing_values(action, values)
+    if errors:
+        return await action_page(visit, code, action, values=values, errors=errors, status=422)
+    if action == "resolve" and not values.get("result_ids"):
+        uploads = [v for k, v in form.items() if k == "ket_qua" and isinstance(v, UploadFile)]
+        values["result_ids"] = ",".join(await issue_results(visit, code, uploads))
+        if not values["result_ids"]:
+            errors = {"ket_qua": "Hãy tải lên văn bản kết quả."}
+            return await action_page(visit, code, action, values=values, errors=errors, status=422)
+    if form.get("xac_nhan") != "1":
+        return await action_page(visit, code, action, values=values, confirming=True)
+    try:
+        await visit.send(
+            "POST", f"{dossier_path(code)}/actions/{action}", json=body_of(action, values)
+        )
+    except ApiError as error:
+        if error.status not in (409, 422):
+            raise
+        problems = "; ".join(error.field_errors().values())
+        message = " ".join(part for part in (error.detail or error.title, problems) if part)
+        return await action_page(visit, code, action, values=values, message=message,
+                                 status=error.status)  # fmt: skip
+    return visit.redirect(f"{desk_path(code)}?xong={quote(action)}")
+
+
+# What each action's form must carry before it is confirmed (the API checks it again).
+REQUIRED = {
+    "refuse": ("reason",),
+    "request-supplement": ("missing",),
+    "forward": ("to_agency_code", "budget_hours"),
+    "apologize": ("new_due_at", "reason"),
+    "withdraw": ("reason",),
+    "stop": ("reason",),
+    "pay": ("payment_reference",),
+    "request-withdrawal": ("reason",),
+}
+MISSING = "Trường này là bắt buộc."
+
+
+NEW_DUE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")  # a datetime-local field
+
+
+def missing_values(action: str, values: dict[str, str]) -> dict[str, str]:
+    """What is wrong with the form, by field, before anything is sent."""
+    errors = {
+        name: MISSING for name in REQUIRED.get(action, ()) if not values.get(name, "").strip()
+    }
+    reason = values.get("reason", "").strip()
+    if "reason" not in errors and reason and len(reason) < 3:
+        errors["reason"] = "Cần ít nhất 3 ký tự."
+    for name, kind in (("budget_hours", float), ("amount_vnd", int)):
+        raw = values.get(name, "").strip()
+        if raw and number(raw, kind) is None:
+            errors[name] = "Phải là một số dương."
+    if values.get("counts_late") == "1" and values.get("confirm_counted_late") != "1":
+        # The form says the action counts the dossier late (the API refuses it unconfirmed).
+        errors["confirm_counted_late"] = "Hãy xác nhận đã biết hồ sơ sẽ bị tính trễ hạn."
+    due = values.get("new_due_at", "").strip()
+    if due and not NEW_DUE.match(due):
+        errors["new_due_at"] = "Ngày giờ không hợp lệ."
+    return errors
+
+
+def number(raw: str, kind: type[int] | type[float]) -> int | float | None:
+    """A positive amount as an officer types it (``135.000``, ``1,5``); None otherwise."""
+    text = raw.replace(" ", "")
+    text = text.replace(".", "") if kind is int else text.replace(",", ".")
+    try:
+        value = kind(text)
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def body_of(action: str, values: dict[str, str]) -> dict[str, Any]:
+    """The API's body for the confirmed form."""
+    body: dict[str, Any] = {}
+    for name in ("reason", "note", "assignee", "to_agency_code", "payment_reference"):
+        if value := values.get(name, "").strip():
+            body[name] = value
+    if action == "request-supplement":
+        body["missing"] = [line.strip() for line in values["missing"].splitlines() if line.strip()]
+    if values.get("budget_hours"):
+        body["budget_hours"] = number(values["budget_hours"], float)
+    if values.get("amount_vnd"):
+        body["amount_vnd"] = number(values["amount_vnd"], int)
+    if values.get("new_due_at"):
+        body["new_due_at"] = values["new_due_at"] + ":00+07:00"
+    if values.get("result_ids"):
+        body["result_documents"] = values["result_ids"].split(",")
+    if values.get("confirm_counted_late") == "1":
+        body["confirm_counted_late"] = True
+    return body
+
+
+async def issue_results(visit: Visit, code: str, files: list[UploadFile]) -> list[str]:
+    """The result documents, stored for the citizen (they appear in their wallet)."""
+    dossier = await visit.get(dossier_path(code), signed=True)
+    ids = []
+    for file in files:
+        if not file.filename:
+            continue
+        sent = (file.filename, await file.read(), file.content_type or "")
+        data = {"dossier_code": code, "agency_code": dossier["agency_code"]}
+        if dossier["applicant_account"]:
+            data["owner"] = dossier["applicant_account"]
+        stored = await visit.send("POST", "/api/v1/documents/results", files={"file": sent},
+                                  data=data)  # fmt: skip
+        ids.append(str(stored["id"]))
+    return ids
