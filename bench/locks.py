@@ -65,6 +65,9 @@ class Desk:
         self.client = client
         self.tokens = tokens
         self.documents: list[dict[str, Any]] = []
+        # Whom dossiers are reassigned to: two seeded officers (intake asks the gateway's
+        # accounts, which know no other).
+        self.assignees: list[str] = []
 
     def auth(self, subject: str, role: Role, position: Position | None = None) -> dict[str, str]:
         members = (AgencyMembership(agency_code=CENTRE, position=position),) if position else ()
@@ -72,6 +75,11 @@ class Desk:
         return {"authorization": f"Bearer {self.tokens.issue(principal)}"}
 
     async def prepare(self) -> None:
+        leader = self.auth("leader-1", Role.OFFICER, Position.LEADER)
+        listed = await self.client.get(f"/api/v1/agencies/{CENTRE}/officers", headers=leader)
+        listed.raise_for_status()
+        by_name = {officer["username"]: officer["id"] for officer in listed.json()}
+        self.assignees = [by_name["chuyenvien1"], by_name["lanhdao1"]]
         citizen = self.auth("citizen-1", Role.CITIZEN)
         procedure = (await self.client.get(f"/api/v1/procedures/{LICENCE}")).json()
         for index, requirement in enumerate(procedure["required_documents"]):
@@ -130,7 +138,7 @@ async def reassignments(
         while time.perf_counter() < deadline:
             code = mine[turn % len(mine)]
             began = time.perf_counter()
-            await desk.act(code, "assign", leader, assignee=f"specialist-{turn % 2}")
+            await desk.act(code, "assign", leader, assignee=desk.assignees[turn % 2])
             took.append((time.perf_counter() - began) * 1000)
             turn += 1
 

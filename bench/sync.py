@@ -131,6 +131,7 @@ class Driver:
         self.client = client
         self._tokens = tokens
         self.documents: list[dict[str, Any]] = []
+        self.officer_ids: dict[str, str] = {}  # the seeded officers' accounts, by username
 
     def _auth(self, principal: Principal) -> dict[str, str]:
         # Issued per call: the bench outlasts a token's 15 minutes.
@@ -155,10 +156,14 @@ class Driver:
 
     @property
     def specialist(self) -> dict[str, str]:
-        return self._officer("specialist-1", Position.SPECIALIST)
+        return self._officer(self.officer_ids["chuyenvien1"], Position.SPECIALIST)
 
     async def prepare(self) -> None:
-        """The citizen's files, uploaded once and reused by every dossier (the wallet)."""
+        """The seeded officers' ids (a dossier is assigned to an account the gateway
+        knows), and the citizen's files, uploaded once and reused by every dossier."""
+        listed = await self.client.get(f"/api/v1/agencies/{CENTRE}/officers", headers=self.desk)
+        listed.raise_for_status()
+        self.officer_ids = {officer["username"]: officer["id"] for officer in listed.json()}
         procedure = (await self.client.get(f"/api/v1/procedures/{LICENCE}")).json()
         for index, requirement in enumerate(procedure["required_documents"]):
             if requirement["required"] and requirement["kind"] != "presented":
@@ -180,7 +185,7 @@ class Driver:
             await self.act(code, "refuse", self.desk, reason="Không thuộc thẩm quyền")
             return code
         await self.act(code, "receive", self.desk)
-        await self.act(code, "assign", self.leader, assignee="specialist-1")
+        await self.act(code, "assign", self.leader, assignee=self.officer_ids["chuyenvien1"])
         result = await self.client.post(
             "/api/v1/documents/results",
             data={"owner": "citizen-1", "dossier_code": code, "agency_code": CENTRE},
@@ -385,6 +390,8 @@ async def measure(args: argparse.Namespace, bench: Bench, driver: Driver) -> Non
     await driver.prepare()
     if args.dossiers:
         await backlogs(args, bench, driver)
+    if not args.live:
+        return
     how = f"one filed every {1 / args.pace:.2f} s" if args.pace else f"{args.lanes} at once"
     print(f"\nlive: {args.live} dossiers driven through their lifecycle, {how}, while the "
           "sync runs; lag = last change to the portal's answer")  # fmt: skip

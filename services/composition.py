@@ -20,7 +20,7 @@ import anyio.to_thread
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.documents.main import spec as documents_spec
 from services.gateway import seed as gateway_seed
@@ -166,6 +166,18 @@ async def verify_audit(platform: PlatformSettings | None = None) -> tuple[int, l
         await database.dispose()
 
 
+class LateApp:
+    """An ASGI app given later: what a service asks of an app made after it (intake of
+    the gateway's accounts, in one process)."""
+
+    app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.app is None:
+            raise RuntimeError("the app was not given yet")
+        await self.app(scope, receive, send)
+
+
 class EmbeddedPlatform:
     """Every service in one process behind the gateway: the quick start and the demo.
 
@@ -182,6 +194,7 @@ class EmbeddedPlatform:
         bus = InProcessBus()
         self.bus = bus
         self.services: dict[str, FastAPI] = {}
+        accounts = LateApp()
         # Intake reads the others: it is made last and reaches them in-process.
         for name in sorted(BACKENDS, key=lambda n: n == "intake"):
             overrides: dict[str, Any] = {}
@@ -192,7 +205,10 @@ class EmbeddedPlatform:
                 extra["transports"] = {
                     upstream: httpx.ASGITransport(app=self.services[upstream])
                     for upstream in INTAKE_UPSTREAMS
+                    if upstream != "accounts"
                 }
+                # The accounts are the gateway's, which is made after the services.
+                extra["transports"]["accounts"] = httpx.ASGITransport(app=accounts)
             settings = service_settings(name, platform, **overrides)
             self.services[name] = SPECS[name].create_app(settings, bus=bus, **extra)
         self.portal: FastAPI = SPECS["national_portal"].create_app(
@@ -210,6 +226,7 @@ class EmbeddedPlatform:
         self.gateway: GatewayApp = gateway_with_pages(
             gateway_settings, upstreams=upstreams, bus=bus
         )
+        accounts.app = self.gateway.api
         self._stack: AsyncExitStack | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -26,10 +26,11 @@ from services import composition
 from services.gateway.proxy import HttpUpstream, Upstream
 from shared.auth import AgencyMembership, Position, Principal, Role, TokenService
 from tests.conftest import SERVERS, PgDatabase, distributed_platform, embedded_platform
-from tests.infra import S3Server
+from tests.infra import S3Server, free_port
 from tests.servers import serving, stop_all
 
 CENTRE = "000.00.15.H49"  # the provincial one-stop centre (seeded)
+SPECIALIST = "chuyenvien1"  # the centre's seeded specialist
 T = TypeVar("T")
 # Events reach their consumers within a few of these (the relays poll).
 POLL_SECONDS = 0.05
@@ -57,6 +58,13 @@ class Platform:
 
     def citizen(self, subject: str = "citizen-1") -> dict[str, str]:
         return self.auth(Principal(subject=subject, username=subject, role=Role.CITIZEN))
+
+    async def officer_id(self, username: str = SPECIALIST) -> str:
+        """A seeded officer's account id: whom a dossier can be assigned to (intake asks
+        the gateway's accounts, which know no other)."""
+        listed = await self.client.get(f"/api/v1/agencies/{CENTRE}/officers", headers=self.admin())
+        assert listed.status_code == 200, listed.text
+        return next(str(o["id"]) for o in listed.json() if o["username"] == username)
 
     def officer(self, subject: str, *positions: Position, agency: str = CENTRE) -> dict[str, str]:
         memberships = tuple(AgencyMembership(agency_code=agency, position=p) for p in positions)
@@ -128,6 +136,7 @@ async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[Pl
     async with contextlib.AsyncExitStack() as stack:
         upstreams: dict[str, Upstream] = {}
         apps: dict[str, FastAPI] = {}
+        gateway_port = free_port()
         # Intake reads the others: it starts last, handed their addresses.
         names = sorted((*composition.BACKENDS, "national_portal"), key=lambda n: n == "intake")
         for name in names:
@@ -144,6 +153,8 @@ async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[Pl
                     f"{upstream}_url": upstreams[upstream].base_url  # type: ignore[attr-defined]
                     for upstream in ("procedures", "tracking", "documents")
                 }
+                # The gateway's accounts, served below on a port chosen now.
+                extra["accounts_url"] = f"http://127.0.0.1:{gateway_port}"
             service_settings = composition.service_settings(
                 name, settings, database_url=urls[name], **extra
             )
@@ -162,6 +173,7 @@ async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[Pl
         gateway = composition.SPECS["gateway"].create_app(gateway_settings, upstreams=upstreams)
         await stack.enter_async_context(gateway.lifespan())
         apps["gateway"] = gateway.api
+        await stack.enter_async_context(serving(gateway, lifespan="off", port=gateway_port))
         stop = asyncio.Event()
         # The services' workers and the gateway's (the national portal sync).
         workers = {name: app for name, app in apps.items() if name != "national_portal"}

@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from services.gateway import repository
-from services.gateway.schemas import OfficerOut
 from shared.access import Grant, allow
 from shared.auth import POSITION_LABELS, CurrentPrincipal, Role
+from shared.contracts.agencies import AgencyOfficer
 from shared.db import ReadSessionDep
 from shared.errors import NotFound
 
@@ -19,17 +19,19 @@ router = APIRouter(prefix="/api/v1/agencies", tags=["agencies"])
 AgencyCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9.\-]{1,30}$")]
 
 
-@router.get("/{code}/officers", response_model=list[OfficerOut], **allow(Grant.AGENCY, Grant.ADMIN))
+@router.get(
+    "/{code}/officers", response_model=list[AgencyOfficer], **allow(Grant.AGENCY, Grant.ADMIN)
+)
 async def agency_officers(
     session: ReadSessionDep, principal: CurrentPrincipal, code: AgencyCode
-) -> list[OfficerOut]:
+) -> list[AgencyOfficer]:
     """The agency's active officers by name, each with their position in it: for its own
     officers (whom to assign a dossier to) and admins; 404 for other officers."""
     if principal.role is not Role.ADMIN and not principal.is_member_of(code):
         raise NotFound(f"Không có cơ quan {code}.")
     rows = await repository.agency_officers(session, code)
     return [
-        OfficerOut(
+        AgencyOfficer(
             id=str(row.id),
             username=row.username,
             full_name=row.full_name,

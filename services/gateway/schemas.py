@@ -3,7 +3,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from shared.auth import AgencyMembership, Position, Role
+from shared.auth import AgencyMembership, Role
 
 CITIZEN_ID = re.compile(r"^\d{12}$")
 
@@ -43,17 +43,6 @@ class Registered(BaseModel):
     id: str
     username: str
     identity_verified: bool
-
-
-class OfficerOut(BaseModel):
-    """An officer of an agency: whom a dossier can be assigned to (``id`` is the
-    ``assignee``)."""
-
-    id: str
-    username: str
-    full_name: str
-    position: Position
-    position_label: str
 
 
 class MeResponse(BaseModel):

@@ -32,7 +32,7 @@ from services.intake.state import (
 )
 from services.intake.submission import Problems, check_documents, invalid, reused
 from services.intake.upstreams import AgencyCalendar, DocumentFacts, Upstreams
-from shared.auth import Principal, Role
+from shared.auth import Position, Principal, Role
 from shared.contracts.actions import ACTIONS
 from shared.contracts.dossiers import (
     ClockFacts,
@@ -90,7 +90,11 @@ CLOCKED = frozenset(Action) - {
     Action.REQUEST_WITHDRAWAL,
 }
 # Those that ask another service at all; the others lock at once (nothing to wait for).
-ASKING = CLOCKED | {Action.FORWARD}
+ASKING = CLOCKED | {Action.FORWARD, Action.ASSIGN}
+# Whom a dossier may be given to: a position that can take the actions only its holder
+# takes (from their declarations).
+ASSIGNABLE = frozenset().union(*(rule.positions for rule in ACTIONS.values() if rule.holder_only))
+NOT_AN_OFFICER = "Người được giao không phải cán bộ đang làm việc của cơ quan giải quyết hồ sơ."
 
 
 @dataclass
@@ -108,6 +112,9 @@ class Prefetched:
     agencies: dict[str, AgencyFacts | None] = field(default_factory=dict)
     documents: dict[uuid.UUID, DocumentFacts | None] = field(default_factory=dict)
     own_documents: dict[uuid.UUID, DocumentFacts] | None = None
+    # The officers of the dossier's agencies the caller belongs to: id -> positions.
+    officers: dict[str, set[Position]] = field(default_factory=dict)
+    officer_agencies: frozenset[str] = frozenset()
 
     async def calendar_of(self, agency_code: str, upstreams: Upstreams) -> AgencyCalendar | None:
         if agency_code != self.agency_code:  # it changed between the read and the lock
@@ -125,9 +132,14 @@ async def prefetch(
     known: dict[uuid.UUID, DocumentFacts],
     authorization: str,
     upstreams: Upstreams,
+    officer_agencies: frozenset[str] = frozenset(),
 ) -> Prefetched:
-    """Ask the other services (``known``: the supplement's files intake knows)."""
-    ahead = Prefetched(agency_code=agency_code)
+    """Ask the other services (``known``: the supplement's files intake knows;
+    ``officer_agencies``: whose officers an assignment may go to)."""
+    ahead = Prefetched(agency_code=agency_code, officer_agencies=officer_agencies)
+    for agency in sorted(officer_agencies):
+        for officer in await upstreams.officers(agency, authorization):
+            ahead.officers.setdefault(officer.id, set()).add(officer.position)
     if action in CLOCKED:
         try:
             ahead.calendar = await upstreams.calendar(agency_code)
@@ -212,8 +224,19 @@ async def _finish(ctx: Context) -> None:
         ctx.dossier.finished_at = ctx.now
 
 
+def assignable_from(dossier: Dossier, actor: Principal) -> frozenset[str]:
+    """The dossier's agencies whose officers ``actor`` may give it to: their own."""
+    return frozenset(a for a in _agencies(dossier) if actor.is_member_of(a))
+
+
 async def _assign(ctx: Context) -> None:
     assignee = ctx.body.assignee or ctx.actor.subject
+    if assignee != ctx.actor.subject:
+        # Asked of the accounts before the lock; the dossier may have moved meanwhile.
+        if ctx.ahead.officer_agencies != assignable_from(ctx.dossier, ctx.actor):
+            raise Conflict("Hồ sơ vừa được cập nhật bởi thao tác khác, vui lòng tải lại.")
+        if not ctx.ahead.officers.get(assignee, set()) & ASSIGNABLE:
+            raise invalid(NOT_AN_OFFICER, "assignee", "Chọn một cán bộ của cơ quan.")
     ctx.details["from"] = ctx.dossier.assignee
     ctx.details["to"] = assignee
     ctx.dossier.assignee = assignee
@@ -447,6 +470,9 @@ async def look_ahead(
         raise NotFound(f"Không có hồ sơ {code}.")
     check(machine_view(seen), action, actor)
     agency_code = seen.agency_code
+    officer_agencies: frozenset[str] = frozenset()
+    if action is Action.ASSIGN and body.assignee not in (None, actor.subject):
+        officer_agencies = assignable_from(seen, actor)
     known: dict[uuid.UUID, DocumentFacts] = {}
     if action is Action.SUPPLEMENT and body.documents:
         known = await known_documents.lookup(session, (ref.id for ref in body.documents))
@@ -454,7 +480,7 @@ async def look_ahead(
     await session.rollback()  # nothing written: the pooled connection goes back
     return await prefetch(
         agency_code, action, body, known=known, authorization=authorization,
-        upstreams=upstreams,
+        upstreams=upstreams, officer_agencies=officer_agencies,
     )  # fmt: skip
 
 

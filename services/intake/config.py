@@ -5,8 +5,9 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.settings import InsecureSettingsError, ServiceSettings
 
-# The services intake reads from (DESIGN §3): the catalogue, calendars, documents.
-UPSTREAMS = ("procedures", "tracking", "documents")
+# The services intake reads from (DESIGN §3): the catalogue, calendars, documents, and
+# the gateway's accounts (an agency's officers, whom a dossier may be assigned to).
+UPSTREAMS = ("procedures", "tracking", "documents", "accounts")
 DEVELOPMENT_PAYMENT_SECRET = "development-payment-secret-change-me"
 
 
@@ -18,6 +19,8 @@ class IntakeSettings(ServiceSettings):
     procedures_url: str | None = None
     tracking_url: str | None = None
     documents_url: str | None = None
+    # The gateway, where the accounts are (its internal address, e.g. http://gateway:8000).
+    accounts_url: str | None = None
     # Where citizens look a dossier up (printed as a QR code on slips).
     public_url: str = "http://127.0.0.1:8000"
     # An Idempotency-Key is kept at least this long (payment APIs keep 24 hours).

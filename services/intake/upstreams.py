@@ -4,7 +4,9 @@
 - tracking: an agency's working calendar, from which the appointment is computed with
   the shared engine (the same data and code tracking's clock ledger uses);
 - documents: a document's metadata, asked with the caller's own token, so documents
-  decides whether the caller may use it (someone else's document is a 404 there too).
+  decides whether the caller may use it (someone else's document is a 404 there too);
+- accounts (the gateway): an agency's officers, asked with the caller's token, to check
+  whom a dossier is assigned to.
 
 Catalogue answers and built calendars are kept in the process for a short while: a
 submission should not cost three round trips and an engine build. A calendar change
@@ -24,6 +26,7 @@ from typing import TypeVar, cast
 import httpx
 from pydantic import BaseModel, ConfigDict, RootModel, ValidationError
 
+from shared.contracts.agencies import AgencyOfficer
 from shared.contracts.calendars import CalendarView
 from shared.contracts.procedures import AgencyFacts, ProcedureFacts
 from shared.errors import UpstreamError, UpstreamUnavailable
@@ -50,6 +53,10 @@ class DocumentFacts(BaseModel):
 
 
 class DocumentList(RootModel[list[DocumentFacts]]):
+    pass
+
+
+class OfficerList(RootModel[list[AgencyOfficer]]):
     pass
 
 
@@ -224,6 +231,17 @@ class Upstreams:
             headers={"authorization": authorization},
         )
         return {facts.id: facts for facts in (found.root if found else [])}
+
+    async def officers(self, agency_code: str, authorization: str) -> list[AgencyOfficer]:
+        """The agency's active officers, asked as the caller (an officer of the agency:
+        the gateway answers another agency's officers with 404, read here as none)."""
+        found = await self._get(
+            "accounts",
+            f"/api/v1/agencies/{agency_code}/officers",
+            OfficerList,
+            headers={"authorization": authorization},
+        )
+        return found.root if found else []
 
     async def document(self, document_id: uuid.UUID, authorization: str) -> DocumentFacts | None:
         """The document if the caller (whose token this is) may use it."""

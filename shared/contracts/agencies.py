@@ -1,8 +1,11 @@
-"""Events about agencies: the procedures service owns them, the others keep what they need."""
+"""Agencies across services: the events about them (the procedures service owns them,
+the others keep what they need), and their officers as the gateway's accounts hold them."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
+
+from shared.auth import Position
 
 AGENCY_UPSERTED = "agency.upserted"
 
@@ -17,3 +20,14 @@ class AgencyUpserted(BaseModel):
     level: str
     parent_code: str | None
     calendar_code: str
+
+
+class AgencyOfficer(BaseModel):
+    """An active officer of an agency (``GET /api/v1/agencies/{code}/officers``, the
+    gateway's): whom a dossier can be assigned to (``id`` is the ``assignee``)."""
+
+    id: str
+    username: str
+    full_name: str
+    position: Position
+    position_label: str

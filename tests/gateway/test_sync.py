@@ -132,7 +132,8 @@ async def take_to_the_end(platform: Platform, index: int) -> tuple[str, str]:
     citizen = platform.citizen(f"citizen-{index}")
     desk = platform.officer("desk-1", Position.DESK)
     leader = platform.officer("leader-1", Position.LEADER)
-    specialist = platform.officer("specialist-1", Position.SPECIALIST)
+    specialist_id = await platform.officer_id()
+    specialist = platform.officer(specialist_id, Position.SPECIALIST)
     filed = await submit(platform, citizen)
     assert filed.status_code == 201, filed.text
     code: str = filed.json()["code"]
@@ -141,7 +142,7 @@ async def take_to_the_end(platform: Platform, index: int) -> tuple[str, str]:
         assert refused.status_code == 200, refused.text
         return code, "refused"
     assert (await act(platform, code, "receive", desk)).status_code == 200
-    assigned = await act(platform, code, "assign", leader, assignee="specialist-1")
+    assigned = await act(platform, code, "assign", leader, assignee=specialist_id)
     assert assigned.status_code == 200, assigned.text
     result = await platform.client.post(
         "/api/v1/documents/results",
@@ -193,13 +194,14 @@ async def test_each_step_of_a_dossier_reaches_the_portal_with_its_national_statu
         assert received["HoSo"]["NgayHenTra"] == due[:19].replace("-", "").replace("T", "").replace(
             ":", ""
         )
+        specialist_id = await platform.officer_id()
         assert (
-            await act(platform, code, "assign", leader, assignee="specialist-1")
+            await act(platform, code, "assign", leader, assignee=specialist_id)
         ).status_code == 200
         processing = await portal_status(code, 4)
         assert (
             await act(platform, code, "request-supplement", platform.officer(
-                "specialist-1", Position.SPECIALIST), missing=["Bản sao giấy phép lái xe"])
+                specialist_id, Position.SPECIALIST), missing=["Bản sao giấy phép lái xe"])
         ).status_code == 200  # fmt: skip
         asked = await portal_status(code, 5)
         assert asked["HoSo"]["DanhSachHoSoBoSung"][0]["NoiDungYeuCau"] == (

@@ -228,7 +228,8 @@ class TestRules:
 async def test_a_dossier_tells_each_caller_the_actions_open_to_them(platform: Platform) -> None:
     citizen = platform.citizen("citizen-1")
     desk = platform.officer("desk-1", Position.DESK)
-    specialist = platform.officer("spec-1", Position.SPECIALIST)
+    specialist_id = await platform.officer_id()
+    specialist = platform.officer(specialist_id, Position.SPECIALIST)
     code = await filed(platform, citizen)
     path = f"/api/v1/dossiers/{code}"
 
@@ -242,7 +243,15 @@ async def test_a_dossier_tells_each_caller_the_actions_open_to_them(platform: Pl
     received = (await act(platform, code, "receive", desk)).json()
     # An action's answer is the dossier as its actor now sees it.
     assert [a["action"] for a in received["allowed_actions"]] == ["refuse", "assign", "apologize"]
-    assert (await act(platform, code, "assign", desk, assignee="spec-1")).status_code == 200
+    # Only to an officer of the dossier's agency, by account id: not by username, not a
+    # citizen, not an account the gateway does not know (nothing changes).
+    for stranger in ("chuyenvien1", "citizen-1", "spec-1"):
+        refused = await act(platform, code, "assign", desk, assignee=stranger)
+        assert refused.status_code == 422, (stranger, refused.text)
+        assert refused.json()["errors"][0]["pointer"] == "#/assignee"
+    unassigned = (await platform.client.get(path, headers=desk)).json()
+    assert (unassigned["status"], unassigned["assignee"]) == ("received", None)
+    assert (await act(platform, code, "assign", desk, assignee=specialist_id)).status_code == 200
     assert await offered(specialist) == [
         "refuse", "assign", "request-supplement", "request-payment", "forward", "resolve",
         "apologize",

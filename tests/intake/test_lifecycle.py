@@ -55,7 +55,8 @@ async def test_a_dossier_lives_from_submission_to_return_across_tet(platform: Pl
     citizen = platform.citizen("citizen-1")
     desk = platform.officer("desk-1", Position.DESK)
     leader = platform.officer("leader-1", Position.LEADER)
-    specialist = platform.officer("spec-1", Position.SPECIALIST)
+    specialist_id = await platform.officer_id()
+    specialist = platform.officer(specialist_id, Position.SPECIALIST)
 
     # Friday 13/02/2026 15:50, the last afternoon before Tết.
     set_clock(platform, at("2026-02-13 15:50"))
@@ -83,7 +84,7 @@ async def test_a_dossier_lives_from_submission_to_return_across_tet(platform: Pl
     assert clock.due_at == local(received.json()["due_at"])
 
     set_clock(platform, at("2026-02-23 08:00"))
-    assert (await act(platform, code, "assign", leader, assignee="spec-1")).status_code == 200
+    assert (await act(platform, code, "assign", leader, assignee=specialist_id)).status_code == 200
     # The specialist holds it now: another officer cannot act on its processing.
     held = await act(platform, code, "request-supplement", desk, missing=["x"])
     assert held.status_code == 409

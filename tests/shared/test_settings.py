@@ -81,14 +81,24 @@ class TestIntakeUpstreams:
                 procedures_url="http://p",
                 documents_url="http://d",
             )
+        with pytest.raises(ValidationError, match="INTAKE_ACCOUNTS_URL"):
+            IntakeSettings(
+                platform=platform,
+                database_url=database,
+                procedures_url="http://p",
+                documents_url="http://d",
+                tracking_url="http://t",
+            )
         complete = IntakeSettings(
             platform=platform,
             database_url=database,
             procedures_url="http://p",
             documents_url="http://d",
             tracking_url="http://t",
+            accounts_url="http://gateway:8000",
         )
         assert complete.upstream_urls()["tracking"] == "http://t"
+        assert complete.upstream_urls()["accounts"] == "http://gateway:8000"
 
     def test_production_refuses_the_development_payment_secret(self) -> None:
         platform = PlatformSettings(environment=Environment.PRODUCTION, jwt_secret=STRONG_SECRET)
@@ -108,7 +118,7 @@ class TestEnvironment:
         monkeypatch.setenv("ONESTOP_MODE", "distributed")
         monkeypatch.setenv("INTAKE_DATABASE_URL", "postgresql+asyncpg://db/intake")
         monkeypatch.setenv("TRACKING_DATABASE_URL", "postgresql+asyncpg://db/tracking")
-        for upstream in ("PROCEDURES", "TRACKING", "DOCUMENTS"):
+        for upstream in ("PROCEDURES", "TRACKING", "DOCUMENTS", "ACCOUNTS"):
             monkeypatch.setenv(f"INTAKE_{upstream}_URL", f"http://{upstream.lower()}:8000")
         settings = IntakeSettings()
         assert settings.platform.mode is Mode.DISTRIBUTED
