@@ -75,7 +75,10 @@ class InProcessBus:
     def __init__(self) -> None:
         self._streams: dict[str, _Stream] = {}
         self._ids = itertools.count(1)
-        self._arrived = asyncio.Condition()
+        # Set when messages arrive, then replaced: a reader waits on the one in place
+        # when it found nothing. (An asyncio.Condition under wait_for deadlocked when
+        # several readers were cancelled at once: each must take the lock back first.)
+        self._arrival = asyncio.Event()
         self.dead_letters: list[tuple[str, Delivery, str]] = []
 
     def _stream(self, name: str) -> _Stream:
@@ -89,8 +92,8 @@ class InProcessBus:
     async def publish(self, messages: Sequence[tuple[str, str]]) -> None:
         for topic, data in messages:
             self._stream(stream_name(topic)).messages.append((f"{next(self._ids)}-0", data))
-        async with self._arrived:
-            self._arrived.notify_all()
+        arrived, self._arrival = self._arrival, asyncio.Event()
+        arrived.set()
 
     async def ensure_group(self, topic: str, group: str) -> None:
         self._group(topic, group)
@@ -112,14 +115,14 @@ class InProcessBus:
     async def read(
         self, group: str, consumer: str, topics: Sequence[str], *, count: int, block_ms: int
     ) -> list[Delivery]:
+        arrival = self._arrival  # taken with the look below, nothing awaited between
         taken = self._take_new(group, consumer, topics, count)
         if taken or block_ms <= 0:
             return taken
-        async with self._arrived:
-            try:
-                await asyncio.wait_for(self._arrived.wait(), block_ms / 1000)
-            except TimeoutError:
-                return []
+        try:
+            await asyncio.wait_for(arrival.wait(), block_ms / 1000)
+        except TimeoutError:
+            return []
         return self._take_new(group, consumer, topics, count)
 
     async def claim_stale(

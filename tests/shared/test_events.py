@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -305,3 +306,46 @@ class TestRedisOutage:
             await client.aclose()
             await db.dispose()
             await anyio.to_thread.run_sync(server.stop)
+
+
+async def test_readers_of_the_in_process_bus_end_when_cancelled_whatever_the_timing() -> None:
+    """Consumers stopped (a platform shutting down) while each waits for a message and
+    messages keep arriving: every read ends. With an asyncio.Condition under wait_for,
+    a cancelled reader had to take the condition's lock back first, and reads could
+    hang (or fail with "Lock is not acquired"): the platform then never stopped."""
+    for seed in range(10):
+        rnd = random.Random(seed)
+        bus = InProcessBus()
+        stop = asyncio.Event()
+
+        async def publisher(bus: InProcessBus = bus, stop: asyncio.Event = stop,
+                            rnd: random.Random = rnd) -> None:  # fmt: skip
+            while not stop.is_set():
+                await bus.publish([("dossier.received", "{}")])
+                await asyncio.sleep(rnd.random() / 500)
+
+        publishing = asyncio.ensure_future(publisher())
+        for _ in range(20):
+            reads = [
+                asyncio.ensure_future(bus.read(f"g{i % 3}", f"c{i}", ["dossier.received"],
+                                               count=5, block_ms=rnd.choice([1, 2, 5, 50])))
+                for i in range(8)
+            ]  # fmt: skip
+            await asyncio.sleep(rnd.random() / 200)
+            for read in reads:
+                read.cancel()
+            _, pending = await asyncio.wait(reads, timeout=2)
+            assert not pending, f"seed {seed}: {len(pending)} reads never ended"
+            for read in reads:
+                if not read.cancelled():
+                    assert isinstance(read.result(), list)  # ended with what it found
+        stop.set()
+        await publishing
+    # And a reader still finds what is published after it began to wait.
+    bus = InProcessBus()
+    waiting = asyncio.ensure_future(
+        bus.read("group-0", "late", ["dossier.received"], count=10, block_ms=5_000)
+    )
+    await asyncio.sleep(0.01)
+    await bus.publish([("dossier.received", "{}")])
+    assert len(await asyncio.wait_for(waiting, 2)) == 1
