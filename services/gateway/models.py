@@ -46,6 +46,8 @@ class User(Base):
     # When the national digital identity (VNeID) vouched for the citizen; the index
     # counts identity-verified accounts.
     identity_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A one-time password an admin gave: it only lets its owner set their own.
+    password_must_change: Mapped[bool] = mapped_column(Boolean, default=False)
 
     memberships: Mapped[list["OfficerMembership"]] = relationship(
         lazy="raise", cascade="all, delete-orphan"

@@ -69,3 +69,27 @@ async def agency_officers(
         .order_by(User.full_name, User.username)
     )
     return rows.all()
+
+
+async def officers(session: AsyncSession, *, agency_code: str | None) -> list[User]:
+    """Every officer account (active or not), by name; of one agency when given."""
+    query = select(User).where(User.role == Role.OFFICER).options(selectinload(User.memberships))
+    if agency_code is not None:
+        member = select(OfficerMembership.user_id).where(
+            OfficerMembership.agency_code == agency_code
+        )
+        query = query.where(User.id.in_(member))
+    return list((await session.scalars(query.order_by(User.full_name, User.username))).all())
+
+
+async def get_officer(
+    session: AsyncSession, user_id: uuid.UUID, *, for_update: bool = False
+) -> User | None:
+    query = (
+        select(User)
+        .where(User.id == user_id, User.role == Role.OFFICER)
+        .options(selectinload(User.memberships))
+    )
+    if for_update:
+        query = query.with_for_update(of=User)
+    return await session.scalar(query)

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from services.gateway import health as health_service
 from services.gateway import service as account_service
-from services.gateway import vneid
+from services.gateway import staff, vneid
 from services.gateway.config import GatewaySettings
 from services.gateway.limits import (
     UNAVAILABLE,
@@ -27,6 +27,7 @@ from services.gateway.limits import (
 )
 from services.gateway.schemas import (
     MeResponse,
+    PasswordChange,
     PasswordLogin,
     RefreshRequest,
     Registered,
@@ -130,6 +131,30 @@ async def refresh_tokens(
         now=datetime.now(UTC),
     )  # fmt: skip
     return TokenResponse(**asdict(issued))
+
+
+@router.post("/auth/password", status_code=204, tags=["auth"], **allow(Grant.PUBLIC))
+async def change_password(
+    request: Request,
+    session: SessionDep,
+    body: PasswordChange,
+    hasher: Annotated[PasswordHasher, Depends(get_hasher)],
+) -> Response:
+    """Set a new password with the current one (the one-time password an admin gave,
+    which allows nothing else). Every login of the account ends; log in again. Failed
+    attempts count like failed logins."""
+    failures = await login_failures(request, body.username)
+    if failures is not None:
+        await failures.check()
+    try:
+        _, families = await staff.change_password(session, body, hasher=hasher,
+                                                  now=datetime.now(UTC))  # fmt: skip
+    except Unauthorized:
+        if failures is not None:
+            await failures.record()
+        raise
+    await revoke_logins(request, [login_revocation_id(str(family)) for family in families])
+    return Response(status_code=204)
 
 
 @router.post("/auth/logout", status_code=204, tags=["auth"], **allow(*SIGNED_IN))

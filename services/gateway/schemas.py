@@ -109,3 +109,50 @@ class DeadLetter(BaseModel):
     attempts: int
     sent_version: int
     sent_steps: int
+
+
+OFFICER_USERNAME = r"^[a-z][a-z0-9._-]{2,63}$"
+
+
+class OfficerIn(BaseModel):
+    """An officer account an admin creates: it gets a one-time password."""
+
+    username: str = Field(pattern=OFFICER_USERNAME, description="chữ thường, số, . _ -")
+    full_name: str = Field(min_length=1, max_length=200)
+    memberships: list[AgencyMembership] = Field(min_length=1, max_length=50)
+
+
+class MembershipsIn(BaseModel):
+    memberships: list[AgencyMembership] = Field(max_length=50)
+
+
+class AdminOfficer(BaseModel):
+    id: str
+    username: str
+    full_name: str
+    is_active: bool
+    password_must_change: bool
+    memberships: list[AgencyMembership]
+    created_at: AwareDatetime | None
+
+
+class IssuedPassword(BaseModel):
+    """A one-time password, shown once: its owner sets their own before anything else."""
+
+    officer: AdminOfficer
+    one_time_password: str
+
+
+class AccountEventOut(BaseModel):
+    kind: str
+    at: AwareDatetime
+    detail: dict[str, object]
+
+
+class PasswordChange(BaseModel):
+    """An account's owner sets a new password, proving the current one (a one-time
+    password an admin gave, too)."""
+
+    username: str = Field(min_length=1, max_length=100)
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=10, max_length=128)

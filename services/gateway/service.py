@@ -17,7 +17,7 @@ from services.gateway.models import AccountEvent, OfficerMembership, RefreshToke
 from services.gateway.schemas import AccountSeed, Registration
 from shared.auth import AgencyMembership, PasswordHasher, Principal, Role, TokenService
 from shared.db import Database
-from shared.errors import Conflict, Unauthorized, Unprocessable
+from shared.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 
 logger = logging.getLogger("onestop.gateway.accounts")
 
@@ -47,9 +47,20 @@ async def authenticate(
         raise Unauthorized("Tên đăng nhập hoặc mật khẩu không đúng.")
     if not await hasher.verify(user.password_hash, password) or not user.is_active:
         raise Unauthorized("Tên đăng nhập hoặc mật khẩu không đúng.")
+    if user.password_must_change:
+        raise PasswordChangeRequired(
+            "Mật khẩu này chỉ dùng một lần: hãy đặt mật khẩu mới "
+            "(POST /api/v1/auth/password) rồi đăng nhập lại."
+        )
     if hasher.needs_rehash(user.password_hash):
         user.password_hash = await hasher.hash(password)
     return user
+
+
+class PasswordChangeRequired(Forbidden):
+    """The right one-time password: it only lets its owner set their own."""
+
+    slug = "password-change-required"
 
 
 async def create_accounts(

@@ -111,6 +111,11 @@ class Outgoing:
         )
 
 
+def forbidden(detail: str) -> ApiError:
+    """A page this account may not open (403), said as the API would."""
+    return ApiError(403, {"title": "Không có quyền truy cập", "detail": detail}, httpx.Headers())
+
+
 async def call_asgi(app: ASGIApp, call: Outgoing, *, client: tuple[str, int]) -> httpx.Response:
     """``call`` answered by ``app`` in this process, from ``client``'s address.
 

@@ -16,6 +16,7 @@ from tests.web.browser import check_page
 from tests.web.conftest import CITIZEN, PASSWORD, Site, log_in
 
 OFFICER_PASSWORD = "canbo-demo"  # the demo officers (services/gateway/seed_data)
+OTHER_AGENCY = "000.00.07.H49"  # another agency of the seeded catalogue
 
 
 async def token(site: Site, username: str, password: str) -> dict[str, str]:
@@ -156,15 +157,30 @@ async def test_an_officer_of_another_agency_sees_none_of_it(site: Site, page: Pa
     citizen = await token(site, CITIZEN, PASSWORD)
     filed = await submit(site.platform, citizen)
     code = filed.json()["code"]
-    other = site.platform.officer("o-9", *(), agency="000.00.01.H49")
-    answer = await site.platform.client.get(f"/api/v1/dossiers/{code}", headers=other)
-    assert answer.status_code == 404
+    # An officer of another agency, made as a production install makes them.
+    api = site.platform.client
+    admin = await token(site, "admin", "admin-demo")
+    made = await api.post("/api/v1/admin/officers", headers=admin, json={
+        "username": "can.bo.khac", "full_name": "Lê Thị Khác",
+        "memberships": [{"agency_code": OTHER_AGENCY, "position": "desk"}],
+    })  # fmt: skip
+    assert made.status_code == 201, made.text
+    changed = await api.post("/api/v1/auth/password", json={
+        "username": "can.bo.khac", "current_password": made.json()["one_time_password"],
+        "new_password": "mat-khau-khac-2026",
+    })  # fmt: skip
+    assert changed.status_code == 204
+    await log_in(page, site, "can.bo.khac", "mat-khau-khac-2026")
+    await expect(page).to_have_url(re.compile(r"/can-bo$"))
+    await expect(page.get_by_role("row").filter(has_text=code)).to_have_count(0)
+    for address in (f"/can-bo/ho-so/{code}", f"/can-bo/ho-so/{code}/thao-tac/receive"):
+        response = await page.goto(site.url + address)
+        assert response is not None
+        assert response.status == 404, address
     # A citizen is not an officer: the desk's pages refuse them.
+    await log_out(page)
     await log_in(page, site)
     response = await page.goto(site.url + "/can-bo")
-    assert response is not None
-    assert response.status == 403
-    response = await page.goto(site.url + f"/can-bo/ho-so/{code}")
     assert response is not None
     assert response.status == 403
 

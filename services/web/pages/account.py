@@ -21,6 +21,7 @@ NEXT_COOKIE = "onestop_next"
 VNEID_RETURN = "/dang-nhap/vneid"
 URL_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 LOGIN_FAILED = "Tên đăng nhập hoặc mật khẩu không đúng."
+PASSWORD_CHANGE = "/problems/password-change-required"
 
 
 def safe_next(value: str | None) -> str:
@@ -39,6 +40,8 @@ def after_login(visit: Visit, target: str) -> str:
         return "/ho-so"
     if target == "/" and account is not None and account.role == "officer":
         return "/can-bo"
+    if target == "/" and account is not None and account.role == "admin":
+        return "/quan-tri/can-bo"
     return target
 
 
@@ -69,11 +72,46 @@ async def login(visit: Visit) -> Response:
     if answer.status_code == 200:
         visit.sign_in(Tokens.issued(answer.json()))
         return visit.redirect(after_login(visit, target))
+    if answer.status_code == 403 and answer.json().get("type") == PASSWORD_CHANGE:
+        # The one-time password an admin gave: it only sets the officer's own.
+        return visit.render("password.html", username=username, next=target, errors={},
+                            error=None)  # fmt: skip
     error = (
         LOGIN_FAILED if answer.status_code in (401, 422) else problem_message(ApiError.of(answer))
     )
     return visit.render("login.html", status=answer.status_code, next=target,
                         username=username, error=error)  # fmt: skip
+
+
+@router.post("/dang-nhap/mat-khau-moi")
+async def new_password(visit: Visit) -> Response:
+    """A new password in place of a one-time one (or any current one), then logged in."""
+    form = await visit.form()
+    username = str(form.get("username", "")).strip()[:64]
+    current = str(form.get("current_password", ""))[:128]
+    chosen = str(form.get("new_password", ""))[:128]
+    target = safe_next(str(form.get("next", "")))
+    errors: dict[str, str] = {}
+    if chosen != str(form.get("new_password_again", "")):
+        errors["/new_password_again"] = "Hai lần nhập mật khẩu không giống nhau."
+    error, status = None, 422
+    if not errors:
+        answer = await visit.call("POST", "/api/v1/auth/password", signed=False, json={
+            "username": username, "current_password": current, "new_password": chosen,
+        })  # fmt: skip
+        if answer.status_code == 204:
+            login = await visit.call("POST", "/api/v1/auth/token", signed=False,
+                                     data={"username": username, "password": chosen})  # fmt: skip
+            if login.status_code == 200:
+                visit.sign_in(Tokens.issued(login.json()))
+                return visit.redirect(after_login(visit, target))
+            return visit.redirect(f"/dang-nhap?next={quote(target)}")
+        failed = ApiError.of(answer)
+        errors = failed.field_errors()
+        error = LOGIN_FAILED if answer.status_code == 401 else problem_message(failed)
+        status = answer.status_code
+    return visit.render("password.html", status=status, username=username, next=target,
+                        errors=errors, error=error)  # fmt: skip
 
 
 @router.post("/dang-xuat")

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import httpx
 from starlette.datastructures import QueryParams, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from services.web import eform
-from services.web.api import ApiError
+from services.web.api import ApiError, forbidden
 from services.web.pages.dossiers import (
     CURSOR_LIMIT,
     SLIPS,
@@ -86,9 +85,7 @@ class Desk:
         visit.require_login()
         me = await visit.get("/api/v1/auth/me", signed=True)
         if me["role"] != "officer" or not me["agencies"]:
-            raise ApiError(403, {"title": "Không có quyền truy cập",
-                                 "detail": "Trang này dành cho cán bộ của cơ quan."},
-                           httpx.Headers())  # fmt: skip
+            raise forbidden("Trang này dành cho cán bộ của cơ quan.")
         memberships = {m["agency_code"]: m["position"] for m in me["agencies"]}
         return cls(me["id"], me["username"], memberships)
 

@@ -1,0 +1,158 @@
+"""The admins' pages: officers' accounts (``/api/v1/admin/officers``): made with a
+one-time password shown once, their agencies and positions, deactivation, a new
+one-time password, and what was done to each account."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from starlette.responses import Response
+
+from services.web.api import ApiError, forbidden
+from services.web.pages.public import agencies
+from services.web.rendering import POSITION_LABELS
+from services.web.routing import Pages
+from services.web.visit import Visit
+
+router = Pages()
+OFFICERS = "/quan-tri/can-bo"
+EVENT_LABELS = {
+    "officer.created": "Tạo tài khoản",
+    "officer.memberships_changed": "Đổi cơ quan, chức danh",
+    "officer.deactivated": "Ngừng hoạt động",
+    "officer.activated": "Cho hoạt động lại",
+    "officer.password_reset": "Cấp mật khẩu một lần mới",
+    "account.password_changed": "Cán bộ tự đặt mật khẩu",
+    "account.taken_over": "Tài khoản được VNeID xác thực",
+}
+
+
+async def require_admin(visit: Visit) -> None:
+    visit.require_login()
+    account = visit.account
+    if account is None or account.role != "admin":
+        raise forbidden("Trang này dành cho quản trị viên.")
+
+
+def officer_path(officer_id: str) -> str:
+    return f"/api/v1/admin/officers/{quote(officer_id, safe='')}"
+
+
+async def render_officers(
+    visit: Visit, *, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+    message: str | None = None, issued: dict[str, Any] | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    officers = await visit.get("/api/v1/admin/officers", signed=True)
+    known = await agencies(visit)
+    return visit.render(
+        "admin_officers.html", status=status, officers=officers,
+        agency_names={code: a["name"] for code, a in known.items()},
+        position_labels=POSITION_LABELS, values=values or {}, errors=errors or {},
+        message=message, issued=issued,
+    )  # fmt: skip
+
+
+@router.get(OFFICERS)
+async def officers_page(visit: Visit) -> Response:
+    await require_admin(visit)
+    return await render_officers(visit)
+
+
+@router.post(OFFICERS)
+async def create_officer(visit: Visit) -> Response:
+    """A new officer; the page shows their one-time password this once."""
+    await require_admin(visit)
+    form = await visit.form()
+    values = {name: str(form.get(name, "")).strip()[:200]
+              for name in ("username", "full_name", "agency_code", "position")}  # fmt: skip
+    body = {
+        "username": values["username"],
+        "full_name": values["full_name"],
+        "memberships": [{"agency_code": values["agency_code"], "position": values["position"]}],
+    }
+    try:
+        issued = await visit.send("POST", "/api/v1/admin/officers", json=body)
+    except ApiError as error:
+        if error.status not in (409, 422):
+            raise
+        errors = {key.replace("/memberships/0/", "/"): text
+                  for key, text in error.field_errors().items()}  # fmt: skip
+        if error.status == 409:
+            errors["/username"] = error.detail or "Tên đăng nhập đã có."
+        return await render_officers(visit, values=values, errors=errors, status=error.status,
+                                     message=error.detail or error.title)  # fmt: skip
+    return await render_officers(visit, issued=issued, status=201)
+
+
+async def render_officer(
+    visit: Visit, officer_id: str, *, message: str | None = None,
+    issued: dict[str, Any] | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    path = officer_path(officer_id)
+    officer = await visit.get(path, signed=True)
+    events = await visit.get(f"{path}/events", signed=True)
+    known = await agencies(visit)
+    return visit.render(
+        "admin_officer.html", status=status, officer=officer, events=events,
+        agency_names={code: a["name"] for code, a in known.items()},
+        position_labels=POSITION_LABELS, event_labels=EVENT_LABELS, message=message,
+        issued=issued,
+    )  # fmt: skip
+
+
+@router.get(OFFICERS + "/{officer_id}")
+async def officer_page(visit: Visit, officer_id: str) -> Response:
+    await require_admin(visit)
+    return await render_officer(visit, officer_id)
+
+
+@router.post(OFFICERS + "/{officer_id}/co-quan")
+async def set_memberships(visit: Visit, officer_id: str) -> Response:
+    """The whole list: each row kept unless ticked off, and the new row if filled."""
+    await require_admin(visit)
+    form = await visit.form()
+    memberships = []
+    for index in range(50):
+        code = str(form.get(f"agency_{index}", ""))
+        if not code:
+            break
+        if form.get(f"remove_{index}") != "1":
+            memberships.append(
+                {"agency_code": code, "position": str(form.get(f"position_{index}"))}
+            )
+    added = str(form.get("new_agency", ""))
+    if added:
+        memberships.append({"agency_code": added, "position": str(form.get("new_position", ""))})
+    return await change(visit, officer_id, "PUT", "memberships", {"memberships": memberships})
+
+
+async def change(
+    visit: Visit, officer_id: str, method: str, action: str, body: dict[str, Any] | None = None
+) -> Response:
+    try:
+        answer = await visit.send(method, f"{officer_path(officer_id)}/{action}", json=body)
+    except ApiError as error:
+        if error.status not in (409, 422):
+            raise
+        problems = "; ".join(error.field_errors().values())
+        message = " ".join(part for part in (error.detail or error.title, problems) if part)
+        return await render_officer(visit, officer_id, message=message, status=error.status)
+    if action == "reset-password":
+        return await render_officer(visit, officer_id, issued=answer)
+    return visit.redirect(f"{OFFICERS}/{quote(officer_id, safe='')}")
+
+
+@router.post(OFFICERS + "/{officer_id}/trang-thai")
+async def set_active(visit: Visit, officer_id: str) -> Response:
+    await require_admin(visit)
+    form = await visit.form()
+    return await change(visit, officer_id, "POST",
+                        "activate" if form.get("active") == "1" else "deactivate")  # fmt: skip
+
+
+@router.post(OFFICERS + "/{officer_id}/mat-khau")
+async def reset_password(visit: Visit, officer_id: str) -> Response:
+    await require_admin(visit)
+    await visit.form()
+    return await change(visit, officer_id, "POST", "reset-password")
