@@ -8,8 +8,10 @@ with who made it, when, and the decision it rests on.
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -155,6 +157,24 @@ class Engines:
 
 # One per process: the API and the consumers share what they built.
 ENGINES = Engines()
+# A preview's engines, built from a version it rolls back: kept for that request alone.
+_UNCOMMITTED: ContextVar[Engines | None] = ContextVar("uncommitted_engines", default=None)
+
+
+def engines() -> Engines:
+    """Where engines are kept: the process's, or a preview's own."""
+    return _UNCOMMITTED.get() or ENGINES
+
+
+@contextlib.contextmanager
+def uncommitted() -> Iterator[None]:
+    """Engines built meanwhile are forgotten after (``previews``): the version they were
+    built from is rolled back, and the real change may make that version differently."""
+    token = _UNCOMMITTED.set(Engines())
+    try:
+        yield
+    finally:
+        _UNCOMMITTED.reset(token)
 
 
 # -- reading -----------------------------------------------------------------------------

@@ -136,7 +136,7 @@ async def entries_of(session: AsyncSession, code: str) -> list[ledger_replay.Ent
 
 async def engine_for(session: AsyncSession, agency_code: str) -> WorkingTime:
     resolved = await calendars.resolve(session, agency_code)
-    return await calendars.ENGINES.get(session, resolved)
+    return await calendars.engines().get(session, resolved)
 
 
 async def refresh(

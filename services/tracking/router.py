@@ -3,11 +3,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from services.tracking import calendars, stats
+from services.tracking import calendars, previews, stats
+from services.tracking.config import TrackingSettings
 from services.tracking.schemas import (
     CalendarEdit,
     CalendarOut,
     ChangeOut,
+    ChangePreview,
     ChangeReport,
     DeadlineOut,
     IndexReport,
@@ -123,6 +125,29 @@ async def change_calendar(
     """Change days or sessions on one decision (admin). An agency's first change gives it
     a calendar of its own over the one it follows."""
     return await calendars.change(session, outbox, key=key, edit=edit, by=admin.username)
+
+
+@router.post(
+    "/calendars/{key}/changes/preview",
+    response_model=ChangePreview,
+    tags=["calendars: admin"],
+    **allow(Grant.ADMIN),
+)
+async def preview_change(
+    request: Request,
+    session: SessionDep,
+    outbox: OutboxDep,
+    admin: AdminDep,
+    key: CalendarKey,
+    edit: CalendarEdit,
+) -> ChangePreview:
+    """A change tried and rolled back (admin): the open dossiers whose due date it would
+    move, from when to when, before anyone decides to make it. Nothing is kept."""
+    settings: TrackingSettings = request.app.state.runtime.settings
+    return await previews.preview(
+        session, outbox, key=key, edit=edit, by=admin.username,
+        due_soon_minutes=settings.due_soon_minutes,
+    )  # fmt: skip
 
 
 StatsReaderDep = Annotated[Principal, Depends(require_role(Role.ADMIN, Role.OFFICER))]

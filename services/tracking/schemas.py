@@ -133,6 +133,16 @@ class RecomputationOut(BaseModel):
     recomputed_at: AwareDatetime
 
 
+class ChangePreview(BaseModel):
+    """What a calendar change would do, not done: the version it would make, its day
+    changes, and every open dossier whose due date it would move (and to when)."""
+
+    calendar_code: str
+    version: int
+    changes: list[dict[str, object]]
+    moved: list[RecomputationOut]
+
+
 class ChangeReport(BaseModel):
     calendar_code: str
     version: int

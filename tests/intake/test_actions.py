@@ -34,7 +34,7 @@ from tests.intake.flow import (
     transactions_waiting,
     upload,
 )
-from tests.platform import CENTRE, Platform, distributed
+from tests.platform import CENTRE, Platform, distributed, eventually
 
 EVERY_POSITION = (Position.DESK, Position.SPECIALIST, Position.LEADER)
 OTHER_AGENCY = "000.00.07.H49"
@@ -379,17 +379,50 @@ async def test_a_calendar_change_moves_the_due_date_in_intake_as_in_tracking(
     received = await act(platform, code, "receive", desk)
     assert instant(received.json()["due_at"]) == at("2026-03-09 09:00")
     admin = platform.auth(Principal(subject="admin-1", username="admin", role=Role.ADMIN))
-    change = await platform.client.post(
-        f"/api/v1/calendars/{CENTRE}/changes",
-        json={
-            "decision": "Quyết định 12/QĐ-TTPVHCC",
-            "days": [
-                {"day": "2026-03-04", "working": False, "name": "Chuyển trụ sở", "kind": "agency"}
-            ],
-        },
-        headers=admin,
-    )
+    calendar = f"/api/v1/calendars/{CENTRE}"
+    before = (await platform.client.get(calendar)).json()
+    database = Database(platform.urls["tracking"])
+
+    async def clocked() -> DossierClock | None:
+        async with database.session() as session:
+            return await session.get(DossierClock, code)
+
+    await eventually(clocked)  # tracking has the dossier's clock from intake's event
+    # Tried first: the dossier it would move, and nothing moved, nothing kept.
+    edit = {
+        "decision": "Quyết định 12/QĐ-TTPVHCC",
+        "days": [
+            {"day": "2026-03-04", "working": False, "name": "Chuyển trụ sở", "kind": "agency"}
+        ],
+    }
+    saturday = {"day": "2026-03-07", "working": True, "name": "Làm việc thứ Bảy"}
+    previews = {}
+    for name, tried in (("off", edit), ("made up", {**edit, "days": [*edit["days"], saturday]})):
+        preview = await platform.client.post(f"{calendar}/changes/preview", json=tried,
+                                             headers=admin)  # fmt: skip
+        assert preview.status_code == 200, preview.text
+        previews[name] = preview.json()
+    [would] = previews["off"]["moved"]
+    assert would["dossier_code"] == code
+    assert instant(would["old_due_at"]) == at("2026-03-09 09:00")
+    assert instant(would["new_due_at"]) == at("2026-03-10 09:00")  # a working day later
+    assert previews["made up"]["moved"] == []  # the Saturday makes up for it
+    after = (await platform.client.get(calendar)).json()
+    assert (after["code"], after["version"]) == (before["code"], before["version"])
+    unmoved = (await platform.client.get(f"/api/v1/dossiers/{code}", headers=citizen)).json()
+    assert unmoved["due_at"] == received.json()["due_at"]
+    outside = {**edit, "days": [{**saturday, "day": "2031-01-04"}]}
+    bad = await platform.client.post(f"{calendar}/changes/preview", json=outside, headers=admin)
+    assert bad.status_code == 422
+    desk_try = await platform.client.post(f"{calendar}/changes/preview", json=edit, headers=desk)
+    assert desk_try.status_code == 403
+    # Made: the version the previews would have made, built from what is committed (an
+    # engine kept from the last preview, with its Saturday, would move nothing).
+    change = await platform.client.post(f"{calendar}/changes", json=edit, headers=admin)
     assert change.status_code == 201, change.text
+    assert (change.json()["calendar_code"], change.json()["version"]) == (
+        previews["off"]["calendar_code"], previews["off"]["version"],
+    )  # fmt: skip
     moved = None
     for _ in range(200):
         moved = (await platform.client.get(f"/api/v1/dossiers/{code}", headers=citizen)).json()
@@ -398,9 +431,7 @@ async def test_a_calendar_change_moves_the_due_date_in_intake_as_in_tracking(
         await asyncio.sleep(0.05)  # tracking recomputes, then intake applies its event
     assert moved is not None
     assert instant(moved["due_at"]) == at("2026-03-10 09:00")  # one working day later
-    database = Database(platform.urls["tracking"])
-    async with database.session() as session:
-        clock = await session.get(DossierClock, code)
+    clock = await clocked()
     await database.dispose()
     assert clock is not None
     assert clock.due_at == instant(moved["due_at"])

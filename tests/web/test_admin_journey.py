@@ -5,14 +5,21 @@ ends at once."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import Browser, Page, expect
 
+from shared.auth import Position
+from tests.intake.flow import act, submit
+from tests.platform import CENTRE, eventually
 from tests.web.browser import check_page
-from tests.web.conftest import Site, log_in
+from tests.web.conftest import CITIZEN, PASSWORD, Site, log_in
+from tests.web.test_desk_journey import token
 
 CENTRE_NAME = "Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh"
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 async def test_an_admin_makes_an_officer_who_sets_a_password_and_works(
@@ -61,3 +68,48 @@ async def test_an_admin_makes_an_officer_who_sets_a_password_and_works(
     await officer.reload()
     await expect(officer).to_have_url(re.compile(r"/dang-nhap\?next=/can-bo"))
     await officer.context.close()
+
+
+async def test_a_calendar_change_is_previewed_with_the_dossiers_it_moves_then_saved(
+    site: Site, page: Page, shots: Path
+) -> None:
+    platform = site.platform
+    citizen = await token(site, CITIZEN, PASSWORD)
+    code = (await submit(platform, citizen)).json()["code"]
+    received = await act(platform, code, "receive", platform.officer("desk-1", Position.DESK))
+    assert received.status_code == 200, received.text
+    due = datetime.fromisoformat(received.json()["due_at"]).astimezone(VIETNAM)
+    off = due.date() - timedelta(days=1)
+    while off.weekday() >= 5:  # a working day before the due date
+        off -= timedelta(days=1)
+    day = {"day": off.isoformat(), "working": False, "name": "Chuyển trụ sở", "kind": "agency"}
+    edit = {"decision": "Quyết định 99/QĐ-UBND", "days": [day]}
+    admin = await token(site, "admin", "admin-demo")
+
+    async def tracked() -> bool | None:  # tracking has the dossier's clock (an event away)
+        tried = await platform.client.post(f"/api/v1/calendars/{CENTRE}/changes/preview",
+                                           json=edit, headers=admin)  # fmt: skip
+        return True if tried.json()["moved"] else None
+
+    await eventually(tracked)
+
+    await log_in(page, site, "admin", "admin-demo")
+    await page.get_by_role("link", name="Lịch làm việc").click()
+    await page.get_by_label("Cơ quan").select_option(CENTRE)
+    await page.get_by_label("Ngày", exact=True).fill(off.isoformat())
+    await page.get_by_label("Tên, lý do").fill("Chuyển trụ sở")
+    await page.get_by_label("Văn bản quyết định (bắt buộc)").fill("Quyết định 99/QĐ-UBND")
+    await page.get_by_role("button", name="Xem trước").click()
+    row = page.get_by_role("row").filter(has_text=code)
+    await expect(row).to_contain_text(due.strftime("%d/%m/%Y %H:%M"))
+    await check_page(page, shots, "lich-xem-truoc")
+    unmoved = (await platform.client.get(f"/api/v1/dossiers/{code}", headers=citizen)).json()
+    assert unmoved["due_at"] == received.json()["due_at"]  # a preview changes nothing
+    await page.get_by_role("button", name="Lưu thay đổi lịch").click()
+    await expect(page.get_by_role("status")).to_contain_text("Đã lưu.")
+
+    async def moved() -> str | None:
+        now = (await platform.client.get(f"/api/v1/dossiers/{code}", headers=citizen)).json()
+        return None if now["due_at"] == received.json()["due_at"] else str(now["due_at"])
+
+    assert datetime.fromisoformat(await eventually(moved)) > due

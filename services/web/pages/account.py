@@ -45,6 +45,17 @@ def after_login(visit: Visit, target: str) -> str:
     return target
 
 
+async def logged_in(visit: Visit, username: str, password: str, target: str) -> Response:
+    """Logged in with the password just set (registered, changed), on to ``target``;
+    to the login page if that fails."""
+    login = await visit.call("POST", "/api/v1/auth/token", signed=False,
+                             data={"username": username, "password": password})  # fmt: skip
+    if login.status_code == 200:
+        visit.sign_in(Tokens.issued(login.json()))
+        return visit.redirect(after_login(visit, target))
+    return visit.redirect(f"/dang-nhap?next={quote(target)}")
+
+
 def problem_message(error: ApiError) -> str:
     if error.status == 429:
         return error.detail or "Quá nhiều lần đăng nhập. Vui lòng thử lại sau ít phút."
@@ -100,12 +111,7 @@ async def new_password(visit: Visit) -> Response:
             "username": username, "current_password": current, "new_password": chosen,
         })  # fmt: skip
         if answer.status_code == 204:
-            login = await visit.call("POST", "/api/v1/auth/token", signed=False,
-                                     data={"username": username, "password": chosen})  # fmt: skip
-            if login.status_code == 200:
-                visit.sign_in(Tokens.issued(login.json()))
-                return visit.redirect(after_login(visit, target))
-            return visit.redirect(f"/dang-nhap?next={quote(target)}")
+            return await logged_in(visit, username, chosen, target)
         failed = ApiError.of(answer)
         errors = failed.field_errors()
         error = LOGIN_FAILED if answer.status_code == 401 else problem_message(failed)
@@ -148,13 +154,7 @@ async def register(visit: Visit) -> Response:
         answer = await visit.call("POST", "/api/v1/auth/register", signed=False,
                                   json={**values, "password": password})  # fmt: skip
         if answer.status_code == 201:
-            login = await visit.call("POST", "/api/v1/auth/token", signed=False,
-                                     data={"username": values["id_number"],
-                                           "password": password})  # fmt: skip
-            if login.status_code == 200:
-                visit.sign_in(Tokens.issued(login.json()))
-                return visit.redirect(after_login(visit, target))
-            return visit.redirect(f"/dang-nhap?next={quote(target)}")
+            return await logged_in(visit, values["id_number"], password, target)
         error = ApiError.of(answer)
         errors = error.field_errors()
         if answer.status_code == 409:

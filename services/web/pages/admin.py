@@ -4,6 +4,8 @@ one-time password, and what was done to each account."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -156,3 +158,81 @@ async def reset_password(visit: Visit, officer_id: str) -> Response:
     await require_admin(visit)
     await visit.form()
     return await change(visit, officer_id, "POST", "reset-password")
+
+
+# -- calendars ------------------------------------------------------------------------
+
+CALENDARS = "/quan-tri/lich"
+DAY_KINDS = {
+    "agency": "Ngày nghỉ riêng của cơ quan",
+    "holiday": "Ngày lễ, Tết",
+    "compensatory": "Nghỉ bù",
+    "swapped": "Nghỉ hoán đổi",
+    "weekend": "Thứ Bảy, Chủ nhật trong kỳ nghỉ",
+}
+DAY_TYPES = {"off": "Ngày nghỉ", "work": "Ngày làm việc (làm bù)"}
+CALENDAR_FIELDS = ("agency", "day", "type", "name", "kind", "decision")
+
+
+def calendar_edit(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The change API's body for one day, and what is missing from the form."""
+    required = ("agency", "day", "name", "decision")
+    errors = {f"/{name}": "Trường này là bắt buộc." for name in required if not values.get(name)}
+    if values.get("decision") and len(values["decision"]) < 3:
+        errors["/decision"] = "Ghi số, ngày của văn bản quyết định."
+    working = values.get("type") == "work"
+    day: dict[str, Any] = {"day": values.get("day", ""), "working": working,
+                           "name": values.get("name", "")}  # fmt: skip
+    if not working:
+        day["kind"] = values.get("kind") if values.get("kind") in DAY_KINDS else "agency"
+    return {"decision": values.get("decision", ""), "days": [day]}, errors
+
+
+async def render_calendars(
+    visit: Visit, *, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+    preview: dict[str, Any] | None = None, made: dict[str, Any] | None = None,
+    message: str | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    known = await agencies(visit)
+    return visit.render(
+        "admin_calendars.html", status=status, values=values or {"type": "off", "kind": "agency"},
+        errors=errors or {}, preview=preview, made=made, message=message,
+        agency_names={code: a["name"] for code, a in known.items()}, day_kinds=DAY_KINDS,
+        day_types=DAY_TYPES,
+    )  # fmt: skip
+
+
+@router.get(CALENDARS)
+async def calendars_page(visit: Visit) -> Response:
+    await require_admin(visit)
+    return await render_calendars(visit)
+
+
+@router.post(CALENDARS)
+async def change_calendar(visit: Visit) -> Response:
+    """First a preview (the dossiers it would move), then, confirmed, the change."""
+    await require_admin(visit)
+    form = await visit.form()
+    values = {name: str(form.get(name, "")).strip()[:1000] for name in CALENDAR_FIELDS}
+    body, errors = calendar_edit(values)
+    if errors:
+        return await render_calendars(visit, values=values, errors=errors, status=422)
+    path = f"/api/v1/calendars/{quote(values['agency'], safe='')}/changes"
+    # Saved only as it was previewed: a field changed after the preview previews again.
+    seen = fingerprint(values["agency"], body)
+    confirmed = form.get("xem_truoc") == seen
+    try:
+        answer = await visit.send("POST", path if confirmed else f"{path}/preview", json=body)
+    except ApiError as error:
+        if error.status not in (409, 422):
+            raise
+        found = {key.replace("/days/0/", "/"): text for key, text in error.field_errors().items()}
+        return await render_calendars(visit, values=values, errors=found, status=error.status,
+                                      message=error.detail or error.title)  # fmt: skip
+    if confirmed:
+        return await render_calendars(visit, made=answer, status=201)
+    return await render_calendars(visit, values=values, preview={**answer, "fingerprint": seen})
+
+
+def fingerprint(agency: str, body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps([agency, body], sort_keys=True).encode()).hexdigest()[:32]
