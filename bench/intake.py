@@ -362,12 +362,22 @@ def dossier_rows(count: int, now: datetime) -> Iterator[tuple[Any, ...]]:
         yield (
             f"{agency}-{submitted:%y%m%d}-{number:07d}", status, 3, 3, "0" * 64,
             LICENCE, 1, "Đổi giấy phép lái xe", "G01", agency, agency, "online",
-            f"citizen-{number % 50_000}", f"citizen-{number % 50_000}", "{}", "[]", "[]",
+            f"citizen-{number % 50_000}", f"citizen-{number % 50_000}",
+            APPLICANTS[number % len(APPLICANTS)], "[]", "[]",
             135000, None, '{"unit": "working_days", "value": 5}', "pause", 2400.0, "[]",
             submitted, received, due, due - timedelta(hours=8) if due else None,
             "000.00.00.H49", 1, None, 0, None, None if is_open else due,
             None if is_open else "on_time", None, "[]", "[]", None, submitted,
         )  # fmt: skip
+
+
+# The e-form's common applicant block (migration 0010 copies its name for the queues).
+APPLICANTS = [
+    json.dumps({"applicant": {"full_name": f"{family} {middle} {given}"}}, ensure_ascii=False)
+    for family in ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng")
+    for middle in ("Văn", "Thị", "Minh")
+    for given in ("An", "Bình", "Cường", "Dung", "Em", "Giang")
+]
 
 
 COLUMNS = [
