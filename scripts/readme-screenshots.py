@@ -16,11 +16,16 @@ SHOTS = ROOT / ".web-shots"
 TARGET = ROOT / "docs" / "screenshots"
 JOURNEY = "test-a-citizen-files-follows-and-rates-a-dossier"
 SEARCH = "test-a-citizen-finds-birth-registration-without-diacritics"
+DESK = "test-an-officer-works-a-dossier-from-the-queue-to-returned"
+LEADER = "test-a-leader-sees-the-agencys-rates-overdue-dossiers-and-index"
 CHOSEN = {
     "home": (SEARCH, "trang-chu"),
     "procedure": (SEARCH, "thu-tuc"),
     "submission": (JOURNEY, "nop-ho-so"),
     "dossier": (JOURNEY, "bo-sung"),
+    "queue": (DESK, "hang-doi"),
+    "desk-dossier": (DESK, "da-giao"),
+    "dashboard": (LEADER, "bang-dieu-hanh"),
 }
 
 

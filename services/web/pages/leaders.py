@@ -1,0 +1,57 @@
+"""The leaders' dashboard (``/lanh-dao``): on-time rates of their agency by procedure,
+by agency and by month, each chart with its table; the overdue dossiers; and the
+service-quality index (Decision 766/QĐ-TTg) with each indicator's formula and inputs.
+Every figure is the API's (``/api/v1/stats/*``, ``/api/v1/queues``)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from starlette.responses import Response
+
+from services.web.api import forbidden
+from services.web.pages.desk import Desk, working_time
+from services.web.pages.public import agencies
+from services.web.routing import Pages
+from services.web.visit import Visit
+from shared.worktime import VIETNAM
+
+router = Pages()
+ZONE = ZoneInfo(VIETNAM)
+OVERDUE_SHOWN = 20
+
+
+@router.get("/lanh-dao")
+async def dashboard(visit: Visit) -> Response:
+    desk = await Desk.of(visit)
+    led = [code for code, position in desk.memberships.items() if position == "leader"]
+    if not led:
+        raise forbidden("Trang này dành cho lãnh đạo của cơ quan.")
+    chosen = visit.request.query_params.get("co-quan", "")
+    agency = chosen if chosen in led else led[0]
+    today = datetime.now(ZONE).date()
+    period = {"from": date(today.year, 1, 1).isoformat(), "to": today.isoformat()}
+    by_procedure, by_agency, monthly, overdue, index, known, offered = await asyncio.gather(
+        visit.get("/api/v1/stats/timeliness", signed=True,
+                  params={"agency": agency, "group_by": "procedure", **period}),
+        visit.get("/api/v1/stats/timeliness", signed=True,
+                  params={"group_by": "agency", **period}),
+        visit.get("/api/v1/stats/public", params={"group_by": "agency", "months": 12}),
+        visit.get(f"/api/v1/queues/{quote(agency, safe='')}", signed=True,
+                  params={"timeliness": "overdue", "limit": OVERDUE_SHOWN}),
+        visit.get("/api/v1/stats/index", signed=True, params={"agency": agency, **period}),
+        agencies(visit),
+        visit.get("/api/v1/procedures", params={"agency": agency, "size": 100}),
+    )  # fmt: skip
+    months = next((row for row in monthly["rows"] if row["key"] == agency), None)
+    return visit.render(
+        "leaders.html", desk=desk, agency=agency, led=led, period=period,
+        by_procedure=by_procedure, by_agency=by_agency, months=months,
+        month_names=monthly["months"], overdue=overdue, index=index,
+        agency_names={code: a["name"] for code, a in known.items()},
+        procedure_names={p["code"]: p["name"] for p in offered["items"]},
+        working_time=working_time,
+    )  # fmt: skip
