@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -21,6 +22,7 @@ from services.intake.schemas import (
     DossierOut,
     HistoryOut,
     LookupOut,
+    OfficerLoad,
     QueuePage,
     RatingIn,
     SubmissionIn,
@@ -31,11 +33,14 @@ from shared.access import Grant, allow
 from shared.auth import CurrentPrincipal, Principal, Role, require_role
 from shared.contracts.national import NationalRecord, NationalVersions
 from shared.db import DatabaseDep, ReadSessionDep, SessionDep
+from shared.params import IsoDate
 from shared.runtime import OutboxDep
+from shared.worktime import VIETNAM
 
 router = APIRouter(prefix="/api/v1")
 
 DossierCode = Annotated[str, Path(pattern=CODE_PATTERN)]
+ZONE = ZoneInfo(VIETNAM)
 AgencyCode = Annotated[str, Path(pattern=AGENCY_PATTERN)]
 
 
@@ -322,6 +327,26 @@ async def agency_queue(
         assignee=assignee, procedure=procedure, cursor=cursor, limit=limit, now=now,
         upstreams=upstreams,
     )  # fmt: skip
+
+
+@router.get(
+    "/queues/{agency_code}/load",
+    response_model=list[OfficerLoad],
+    tags=["queues"],
+    **allow(Grant.AGENCY),
+)
+async def agency_load(
+    session: ReadSessionDep,
+    principal: CurrentPrincipal,
+    now: NowDep,
+    agency_code: AgencyCode,
+    start: Annotated[IsoDate | None, Query(alias="from")] = None,
+) -> list[OfficerLoad]:
+    """Leaders of the agency: each officer's open, due-soon and overdue dossiers now, and
+    those they finished since ``from`` (default: the first of this month) and late."""
+    first = start or now.astimezone(ZONE).date().replace(day=1)
+    since = datetime.combine(first, time(0), tzinfo=ZONE)
+    return await service.agency_load(session, principal, agency_code, since=since, now=now)
 
 
 @router.get("/lookup/{code}", response_model=LookupOut, tags=["lookup"], **allow(Grant.PUBLIC))

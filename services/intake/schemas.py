@@ -162,6 +162,17 @@ class QueuePage(BaseModel):
     counts: dict[str, int]
 
 
+class OfficerLoad(BaseModel):
+    """An officer's dossiers of an agency: open now, and finished in the period."""
+
+    assignee: str  # the officer's account (GET /api/v1/agencies/{code}/officers names it)
+    open: int
+    due_soon: int
+    overdue: int
+    finished: int
+    finished_late: int
+
+
 class HistoryStepOut(BaseModel):
     """A step of the dossier's life, from its audit trail."""
 

@@ -33,11 +33,12 @@ from services.intake.schemas import (
     DossierOut,
     HistoryOut,
     LookupOut,
+    OfficerLoad,
     QueuePage,
     RatingIn,
 )
 from services.intake.upstreams import Upstreams
-from shared.auth import Principal, Role
+from shared.auth import Position, Principal, Role
 from shared.contracts.dossiers import DossierEvent, Rated
 from shared.contracts.national import NationalRecord, NationalVersions
 from shared.errors import AppError, Conflict, Forbidden, NotFound
@@ -282,6 +283,19 @@ async def _engine(upstreams: Upstreams, agency_code: str) -> WorkingTime | None:
     except AppError:
         return None
     return calendar.engine if calendar else None
+
+
+async def agency_load(
+    session: AsyncSession, principal: Principal, agency_code: str, *, since: datetime,
+    now: datetime,
+) -> list[OfficerLoad]:  # fmt: skip
+    """Each officer's load and lateness at the agency, for its leaders."""
+    leads = any(m.agency_code == agency_code and m.position is Position.LEADER
+                for m in principal.agencies)  # fmt: skip
+    if not leads:
+        raise Forbidden("Chỉ lãnh đạo của cơ quan xem được việc của từng cán bộ.")
+    rows = await queues.load(session, agency_code=agency_code, since=since, now=now)
+    return [OfficerLoad.model_validate(row, from_attributes=True) for row in rows]
 
 
 async def list_dossiers(

@@ -23,6 +23,7 @@ from tests.conftest import PgDatabase
 from tests.infra import S3Server
 from tests.intake.flow import (
     APPLICANT,
+    PDF,
     act,
     at,
     audited_actions,
@@ -493,3 +494,39 @@ async def test_an_action_holds_no_lock_or_transaction_while_another_service_answ
     received = await receiving
     assert received.status_code == 200, received.text
     assert (await state(platform, code))[0] == "received"
+
+
+async def test_leaders_see_each_officers_load_and_lateness(platform: Platform) -> None:
+    citizen = platform.citizen("citizen-1")
+    desk = platform.officer("desk-1", Position.DESK)
+    leader = platform.officer("lead-1", Position.LEADER)
+    specialist_id = await platform.officer_id()
+    specialist = platform.officer(specialist_id, Position.SPECIALIST)
+    codes = [await filed(platform, citizen) for _ in range(3)]
+    for code in codes:
+        assert (await act(platform, code, "receive", desk)).status_code == 200
+    for code in codes[:2]:
+        assigned = await act(platform, code, "assign", desk, assignee=specialist_id)
+        assert assigned.status_code == 200, assigned.text
+    assert (await act(platform, codes[2], "assign", desk)).status_code == 200  # the desk's own
+    result = await platform.client.post(
+        "/api/v1/documents/results", headers=specialist,
+        data={"owner": "citizen-1", "dossier_code": codes[0], "agency_code": CENTRE},
+        files={"file": ("kết quả.pdf", PDF, "application/pdf")},
+    )  # fmt: skip
+    assert result.status_code == 201, result.text
+    resolved = await act(platform, codes[0], "resolve", specialist,
+                         result_documents=[result.json()["id"]])  # fmt: skip
+    assert resolved.status_code == 200, resolved.text
+    set_clock(platform, at("2026-03-20 09:00"))  # the open ones are overdue by then
+    path = f"/api/v1/queues/{CENTRE}/load"
+    load = await platform.client.get(path, params={"from": "2026-03-01"}, headers=leader)
+    assert load.status_code == 200, load.text
+    rows = {row["assignee"]: row for row in load.json()}
+    assert rows[specialist_id] == {"assignee": specialist_id, "open": 1, "due_soon": 0,
+                                   "overdue": 1, "finished": 1, "finished_late": 0}  # fmt: skip
+    assert rows["desk-1"]["open"] == rows["desk-1"]["overdue"] == 1
+    # For the agency's leaders only.
+    assert (await platform.client.get(path, headers=desk)).status_code == 403
+    outsider = platform.officer("lead-9", Position.LEADER, agency=OTHER_AGENCY)
+    assert (await platform.client.get(path, headers=outsider)).status_code == 403

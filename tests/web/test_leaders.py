@@ -51,6 +51,10 @@ async def test_a_leader_sees_the_agencys_rates_overdue_dossiers_and_index(
         "section", has=page.get_by_role("heading", name="Tỷ lệ đúng hạn theo tháng")
     )
     await expect(months.get_by_role("img")).to_be_visible()
+    officers = page.locator("section", has=page.get_by_role("heading", name="Việc của từng cán bộ"))
+    await expect(officers.get_by_role("row").filter(has_text="Phạm Thị Dung")).to_contain_text(
+        "Chuyên viên xử lý"
+    )
     index = page.locator("section", has=page.get_by_role("heading", name="Bộ chỉ số chất lượng"))
     await expect(index.get_by_role("row").nth(1)).to_be_visible()
     await check_page(page, shots, "bang-dieu-hanh")

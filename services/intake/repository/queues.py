@@ -29,6 +29,7 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
+    or_,
     select,
     tuple_,
 )
@@ -233,3 +234,28 @@ async def own(
         rows = rows[:limit]
         next_cursor = encode_cursor(rows[-1].submitted_at.isoformat(), rows[-1].code)
     return rows, next_cursor
+
+
+async def load(
+    session: AsyncSession, *, agency_code: str, since: datetime, now: datetime
+) -> list[Row[Any]]:
+    """Per officer holding dossiers of the agency: how many are open, due soon and
+    overdue now, and how many they finished since ``since`` and how many of those late."""
+    # Still to be worked on: not finished (a resolved dossier waits for the desk only).
+    is_open = and_(Dossier.status.in_(OPEN_STATUSES), Dossier.finished_at.is_(None))
+    finished = and_(Dossier.finished_at.is_not(None), Dossier.finished_at >= since)
+    statement = (
+        select(
+            Dossier.assignee,
+            func.count().filter(is_open).label("open"),
+            func.count().filter(is_open, bucket_condition("due_soon", now)).label("due_soon"),
+            func.count().filter(is_open, bucket_condition("overdue", now)).label("overdue"),
+            func.count().filter(finished).label("finished"),
+            func.count().filter(finished, Dossier.timeliness == "late").label("finished_late"),
+        )
+        .where(Dossier.agency_code == agency_code, Dossier.assignee.is_not(None))
+        .where(or_(is_open, finished))
+        .group_by(Dossier.assignee)
+        .order_by(Dossier.assignee)
+    )
+    return list(await session.execute(statement))

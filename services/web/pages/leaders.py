@@ -34,17 +34,23 @@ async def dashboard(visit: Visit) -> Response:
     agency = chosen if chosen in led else led[0]
     today = datetime.now(ZONE).date()
     period = {"from": date(today.year, 1, 1).isoformat(), "to": today.isoformat()}
-    by_procedure, by_agency, monthly, overdue, index, known, offered = await asyncio.gather(
+    agency_path = quote(agency, safe="")
+    (
+        by_procedure, by_agency, monthly, overdue, index, known, offered, load, officers
+    ) = await asyncio.gather(
         visit.get("/api/v1/stats/timeliness", signed=True,
                   params={"agency": agency, "group_by": "procedure", **period}),
         visit.get("/api/v1/stats/timeliness", signed=True,
                   params={"group_by": "agency", **period}),
         visit.get("/api/v1/stats/public", params={"group_by": "agency", "months": 12}),
-        visit.get(f"/api/v1/queues/{quote(agency, safe='')}", signed=True,
+        visit.get(f"/api/v1/queues/{agency_path}", signed=True,
                   params={"timeliness": "overdue", "limit": OVERDUE_SHOWN}),
         visit.get("/api/v1/stats/index", signed=True, params={"agency": agency, **period}),
         agencies(visit),
         visit.get("/api/v1/procedures", params={"agency": agency, "size": 100}),
+        visit.get(f"/api/v1/queues/{agency_path}/load", signed=True,
+                  params={"from": period["from"]}),
+        visit.get(f"/api/v1/agencies/{agency_path}/officers", signed=True),
     )  # fmt: skip
     months = next((row for row in monthly["rows"] if row["key"] == agency), None)
     return visit.render(
@@ -53,5 +59,6 @@ async def dashboard(visit: Visit) -> Response:
         month_names=monthly["months"], overdue=overdue, index=index,
         agency_names={code: a["name"] for code, a in known.items()},
         procedure_names={p["code"]: p["name"] for p in offered["items"]},
+        load=load, officers={o["id"]: o for o in officers},
         working_time=working_time,
     )  # fmt: skip
