@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import httpx
 from jinja2 import Environment
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -181,6 +182,13 @@ class Visit:
         if not isinstance(sent, str) or not csrf_valid(self.web.settings.csrf_key(), seed, sent):
             raise CsrfRefused
         return dict(form.multi_items())
+
+    def uploads(self, name: str) -> list[UploadFile]:
+        """Every file of the form's field ``name`` (``form`` keeps one value a field)."""
+        forms = self.request.scope.get(FORMS_KEY) or []
+        if not forms:
+            return []
+        return [value for value in forms[-1].getlist(name) if isinstance(value, UploadFile)]
 
     # -- answers -----------------------------------------------------------------
 

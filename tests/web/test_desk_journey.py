@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.async_api import Page, expect
+from playwright.async_api import FilePayload, Page, expect
 
 from shared.auth import Position
 from tests.intake.flow import PDF, act, submit
@@ -87,7 +87,9 @@ async def test_an_officer_works_a_dossier_from_the_queue_to_returned(
     assert receipt.headers["content-type"] == "application/pdf"
 
     # Assigned to the specialist, picked by name and position.
-    await take(page, "Giao xử lý", "Phạm Thị Dung")
+    # One letter picks her in the list (a select's type-ahead forgets what was typed
+    # after a second's pause, which a loaded machine can take between keys).
+    await take(page, "Giao xử lý", "P")
     await expect(page.locator("dl.facts").first).to_contain_text("Phạm Thị Dung")
     await check_page(page, shots, "da-giao")
     # The way back to the queue keeps the place: the dossier's row has the focus again.
@@ -123,11 +125,13 @@ async def test_an_officer_works_a_dossier_from_the_queue_to_returned(
 
     # Resolved with a result for the citizen.
     await page.keyboard.press(await key_of(page, "Giải quyết xong"))
-    await page.get_by_label(re.compile("^Văn bản kết quả")).set_input_files(
-        {"name": "giấy phép lái xe mới.pdf", "mimeType": "application/pdf", "buffer": PDF}
-    )
+    results: list[FilePayload] = [
+        {"name": "giấy phép lái xe mới.pdf", "mimeType": "application/pdf", "buffer": PDF},
+        {"name": "quyết định.pdf", "mimeType": "application/pdf", "buffer": PDF},
+    ]
+    await page.get_by_label(re.compile("^Văn bản kết quả")).set_input_files(results)
     await page.get_by_role("button", name="Tiếp tục").click()
-    await expect(page.get_by_text("1 tệp đã tải lên")).to_be_visible()
+    await expect(page.get_by_text("2 tệp đã tải lên")).to_be_visible()
     await check_page(page, shots, "xac-nhan")
     await page.keyboard.press("Enter")
     await expect(page.get_by_text("Đã thực hiện xong.")).to_be_visible()
@@ -141,6 +145,7 @@ async def test_an_officer_works_a_dossier_from_the_queue_to_returned(
     assert returned["status"] == "returned"
     assert returned["timeliness"] in ("early", "on_time")
     assert returned["supplement_requests"] == 1
+    assert len(returned["result_documents"]) == 2  # both files the specialist gave
     await expect(page.get_by_text("Không có thao tác nào")).to_be_visible()
     timeline = page.locator("section", has=page.get_by_role("heading", name="Quá trình giải quyết"))
     await expect(timeline.get_by_role("listitem")).to_have_count(7)

@@ -316,8 +316,7 @@ async def take_action(visit: Visit, code: str, action: str) -> Response:
     if errors:
         return await action_page(visit, code, action, values=values, errors=errors, status=422)
     if action == "resolve" and not values.get("result_ids"):
-        uploads = [v for k, v in form.items() if k == "ket_qua" and isinstance(v, UploadFile)]
-        values["result_ids"] = ",".join(await issue_results(visit, code, uploads))
+        values["result_ids"] = ",".join(await issue_results(visit, code, visit.uploads("ket_qua")))
         if not values["result_ids"]:
             errors = {"ket_qua": "Hãy tải lên văn bản kết quả."}
             return await action_page(visit, code, action, values=values, errors=errors, status=422)
