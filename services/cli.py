@@ -59,6 +59,9 @@ def run(
     typer.echo(
         f"  Trang web:    {url}/  (tra cứu hồ sơ: {url}/tra-cuu, đăng nhập: {url}/dang-nhap)"
     )
+    typer.echo(
+        f"  Cán bộ:       {url}/can-bo  (lãnh đạo: {url}/lanh-dao, quản trị: {url}/quan-tri/can-bo)"
+    )
     typer.echo(f"  API:          {url}/api/v1/health  (tài liệu: {url}/docs)")
     typer.echo(f"  Cổng DVCQG (mô phỏng): {url}{composition.PORTAL_MOUNT}/readyz")
     typer.echo(f"  Đăng nhập VNeID (mô phỏng): {url}/api/v1/auth/vneid")

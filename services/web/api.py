@@ -64,6 +64,17 @@ class ApiError(Exception):
         return cls(response.status_code, problem if isinstance(problem, dict) else {},
                    response.headers)  # fmt: skip
 
+    @property
+    def refused(self) -> bool:
+        """The API refused the change as asked (409, 422): nothing changed, and the page
+        says why beside what was typed."""
+        return self.status in (409, 422)
+
+    def message(self) -> str:
+        """What the page says of a refusal: the detail, then each field's problem."""
+        problems = "; ".join(self.field_errors().values())
+        return " ".join(part for part in (self.detail or self.title, problems) if part)
+
     def field_errors(self) -> dict[str, str]:
         """The message for each field at fault, by its JSON pointer without ``#``
         (``/applicant/full_name``), as the forms name their fields."""

@@ -60,11 +60,14 @@ class Tokens:
 
 @dataclass(frozen=True)
 class Account:
-    """Who is logged in, read from the access token for the page's header only: every
-    call the page makes is checked by the API, which verifies the token."""
+    """Who is logged in, read from the access token for what a page shows and which
+    calls it makes (an officer's agencies: whose queue to ask for). It decides nothing:
+    every call is checked by the API, which verifies the token."""
 
     username: str
     role: str
+    subject: str = ""
+    agencies: tuple[tuple[str, str], ...] = ()  # (agency code, position), as issued
 
     @classmethod
     def of(cls, tokens: Tokens | None) -> Account | None:
@@ -74,7 +77,18 @@ class Account:
             claims = jwt.decode(tokens.access, options={"verify_signature": False})
         except jwt.PyJWTError:
             return None
-        return cls(str(claims.get("username") or ""), str(claims.get("role") or ""))
+        memberships = claims.get("agencies")
+        agencies = tuple(
+            (str(m.get("agency_code")), str(m.get("position")))
+            for m in (memberships if isinstance(memberships, list) else [])
+            if isinstance(m, dict)
+        )
+        return cls(
+            str(claims.get("username") or ""),
+            str(claims.get("role") or ""),
+            str(claims.get("sub") or ""),
+            agencies,
+        )
 
 
 class Refresher:

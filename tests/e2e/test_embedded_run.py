@@ -25,6 +25,10 @@ def test_the_platform_starts_answers_and_keeps_its_data_across_restarts(tmp_path
         assert "canbo1" in banner
         assert "canbo-demo" in banner
         assert f"Trang web:    {url}/" in banner
+        assert f"Cán bộ:       {url}/can-bo" in banner
+        desk = httpx.get(f"{url}/can-bo")  # the officers' desk asks for a login first
+        assert desk.status_code == 303
+        assert desk.headers["location"] == "/dang-nhap?next=/can-bo"
         # It opens on the citizens' home page, with the demo catalogue.
         home = httpx.get(f"{url}/")
         assert home.status_code == 200

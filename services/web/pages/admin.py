@@ -12,7 +12,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 
 from services.web.api import ApiError, forbidden
-from services.web.pages.public import agencies
+from services.web.pages.public import agency_names
 from services.web.rendering import POSITION_LABELS
 from services.web.routing import Pages
 from services.web.visit import Visit
@@ -46,10 +46,9 @@ async def render_officers(
     message: str | None = None, issued: dict[str, Any] | None = None, status: int = 200,
 ) -> Response:  # fmt: skip
     officers = await visit.get("/api/v1/admin/officers", signed=True)
-    known = await agencies(visit)
     return visit.render(
         "admin_officers.html", status=status, officers=officers,
-        agency_names={code: a["name"] for code, a in known.items()},
+        agency_names=await agency_names(visit),
         position_labels=POSITION_LABELS, values=values or {}, errors=errors or {},
         message=message, issued=issued,
     )  # fmt: skip
@@ -76,7 +75,7 @@ async def create_officer(visit: Visit) -> Response:
     try:
         issued = await visit.send("POST", "/api/v1/admin/officers", json=body)
     except ApiError as error:
-        if error.status not in (409, 422):
+        if not error.refused:
             raise
         errors = {key.replace("/memberships/0/", "/"): text
                   for key, text in error.field_errors().items()}  # fmt: skip
@@ -94,10 +93,9 @@ async def render_officer(
     path = officer_path(officer_id)
     officer = await visit.get(path, signed=True)
     events = await visit.get(f"{path}/events", signed=True)
-    known = await agencies(visit)
     return visit.render(
         "admin_officer.html", status=status, officer=officer, events=events,
-        agency_names={code: a["name"] for code, a in known.items()},
+        agency_names=await agency_names(visit),
         position_labels=POSITION_LABELS, event_labels=EVENT_LABELS, message=message,
         issued=issued,
     )  # fmt: skip
@@ -135,11 +133,10 @@ async def change(
     try:
         answer = await visit.send(method, f"{officer_path(officer_id)}/{action}", json=body)
     except ApiError as error:
-        if error.status not in (409, 422):
+        if not error.refused:
             raise
-        problems = "; ".join(error.field_errors().values())
-        message = " ".join(part for part in (error.detail or error.title, problems) if part)
-        return await render_officer(visit, officer_id, message=message, status=error.status)
+        return await render_officer(visit, officer_id, message=error.message(),
+                                    status=error.status)  # fmt: skip
     if action == "reset-password":
         return await render_officer(visit, officer_id, issued=answer)
     return visit.redirect(f"{OFFICERS}/{quote(officer_id, safe='')}")
@@ -193,11 +190,10 @@ async def render_calendars(
     preview: dict[str, Any] | None = None, made: dict[str, Any] | None = None,
     message: str | None = None, status: int = 200,
 ) -> Response:  # fmt: skip
-    known = await agencies(visit)
     return visit.render(
         "admin_calendars.html", status=status, values=values or {"type": "off", "kind": "agency"},
         errors=errors or {}, preview=preview, made=made, message=message,
-        agency_names={code: a["name"] for code, a in known.items()}, day_kinds=DAY_KINDS,
+        agency_names=await agency_names(visit), day_kinds=DAY_KINDS,
         day_types=DAY_TYPES,
     )  # fmt: skip
 
@@ -224,7 +220,7 @@ async def change_calendar(visit: Visit) -> Response:
     try:
         answer = await visit.send("POST", path if confirmed else f"{path}/preview", json=body)
     except ApiError as error:
-        if error.status not in (409, 422):
+        if not error.refused:
             raise
         found = {key.replace("/days/0/", "/"): text for key, text in error.field_errors().items()}
         return await render_calendars(visit, values=values, errors=found, status=error.status,

@@ -27,33 +27,28 @@ from services.web.pages.dossiers import (
     document_link,
     dossier_path,
     slip_pdf,
+    slips_of,
 )
-from services.web.pages.public import agencies
+from services.web.pages.public import agency_names
 from services.web.rendering import POSITION_LABELS
 from services.web.routing import Pages
 from services.web.visit import Visit
+from shared.contracts.actions import FINAL, STATUS_LABELS, Status
+from shared.contracts.dossiers import TIMELINESS_LABELS
+from shared.contracts.dossiers import Timeliness as T
 
 router = Pages()
 
 DESK = "/can-bo"
 QUEUE_SIZE = 20
-# The queue's timeliness filters, in the order an officer works them.
+# The queue's timeliness filters, in the order an officer works them, by the labels
+# every client reads (and the queue's own bucket of dossiers not received yet).
 TIMELINESS_FILTERS = {
-    "overdue": "Quá hạn",
-    "due_soon": "Sắp đến hạn",
-    "on_track": "Trong hạn",
-    "paused": "Tạm dừng",
+    **{t.value: TIMELINESS_LABELS[t] for t in (T.OVERDUE, T.DUE_SOON, T.ON_TRACK, T.PAUSED)},
     "not_received": "Chờ tiếp nhận",
 }
-STATUS_FILTERS = {
-    "submitted": "Mới đăng ký (chờ tiếp nhận)",
-    "received": "Đã tiếp nhận",
-    "processing": "Đang xử lý",
-    "supplement_requested": "Yêu cầu bổ sung",
-    "awaiting_payment": "Yêu cầu thực hiện nghĩa vụ tài chính",
-    "withdrawal_requested": "Công dân yêu cầu rút hồ sơ",
-    "resolved": "Đã xử lý xong",
-}
+# The statuses a queue holds (the open ones).
+STATUS_FILTERS = {status.value: STATUS_LABELS[status] for status in Status if status not in FINAL}
 # The slip an action leaves to print or hand over.
 SLIP_AFTER = {
     "receive": "receipt",
@@ -67,9 +62,9 @@ SLIP_AFTER = {
 }
 DESK_SLIPS = {**SLIPS, "control": "Phiếu kiểm soát quá trình giải quyết hồ sơ"}
 CHANNELS = {"online": "Nộp trực tuyến", "counter": "Nộp tại quầy", "post": "Nộp qua bưu chính"}
-# Actions the applicant takes, which a desk records only for a walk-in without an
-# account: offered on the desk's pages when the API allows them (pay: cash at the counter).
-ON_BEHALF = {"pay", "request-withdrawal"}
+# Open to a desk for a walk-in without an account, but without a form here yet: the
+# papers of a supplement are taken in with counter filing.
+NO_FORM = {"supplement"}
 
 
 @dataclass(frozen=True)
@@ -81,13 +76,13 @@ class Desk:
     memberships: dict[str, str]  # agency code -> position
 
     @classmethod
-    async def of(cls, visit: Visit) -> Desk:
+    def of(cls, visit: Visit) -> Desk:
+        """From the login's token (what ``/api/v1/auth/me`` would echo, without a call)."""
         visit.require_login()
-        me = await visit.get("/api/v1/auth/me", signed=True)
-        if me["role"] != "officer" or not me["agencies"]:
+        account = visit.account
+        if account is None or account.role != "officer" or not account.agencies:
             raise forbidden("Trang này dành cho cán bộ của cơ quan.")
-        memberships = {m["agency_code"]: m["position"] for m in me["agencies"]}
-        return cls(me["id"], me["username"], memberships)
+        return cls(account.subject, account.username, dict(account.agencies))
 
 
 @dataclass(frozen=True)
@@ -152,7 +147,7 @@ def working_time(minutes: float | None) -> str:
 
 @router.get(DESK)
 async def queue(visit: Visit) -> Response:
-    desk = await Desk.of(visit)
+    desk = Desk.of(visit)
     view = QueueView.of(visit.request.query_params, desk)
     agency_path = quote(view.agency, safe="")
     try:
@@ -163,8 +158,8 @@ async def queue(visit: Visit) -> Response:
             raise
         # A cursor from an older page the queue no longer knows: start again at the top.
         return visit.redirect(view.link(sau=""))
-    known, offered, officers = await asyncio.gather(
-        agencies(visit),
+    names, offered, officers = await asyncio.gather(
+        agency_names(visit),
         visit.get("/api/v1/procedures", params={"agency": view.agency, "size": 100}),
         visit.get(f"/api/v1/agencies/{agency_path}/officers", signed=True),
     )
@@ -172,7 +167,7 @@ async def queue(visit: Visit) -> Response:
         "desk": desk,
         "view": view,
         "page": page,
-        "agency_names": {code: known.get(code, {}).get("name", code) for code in desk.memberships},
+        "agency_names": {code: names.get(code, code) for code in desk.memberships},
         "procedures": {p["code"]: p["name"] for p in offered["items"]},
         "officer_names": {o["id"]: o["full_name"] for o in officers},
         "timeliness_filters": TIMELINESS_FILTERS,
@@ -195,19 +190,19 @@ async def dossier_context(visit: Visit, code: str) -> dict[str, Any]:
     dossier = await visit.get(path, signed=True)
     procedure_path = (f"/api/v1/procedures/{quote(dossier['procedure_code'], safe='')}"
                       f"/versions/{dossier['procedure_version']}")  # fmt: skip
-    steps, appointment, procedure, known = await asyncio.gather(
+    steps, appointment, procedure, names = await asyncio.gather(
         visit.get(f"{path}/history", signed=True),
         visit.get(f"{path}/appointment", signed=True),
         visit.get(procedure_path),
-        agencies(visit),
+        agency_names(visit),
     )
     schema = procedure.get("eform_schema") or {}
     required = procedure.get("required_documents") or []
     documents = [{**document, "name": requirement_name(required, document["requirement"])}
                  for document in dossier["documents"]]  # fmt: skip
-    offered = [a for a in dossier["allowed_actions"]
-               if a["action"] not in ON_BEHALF or dossier["applicant_account"] is None
-               or a["action"] == "pay"]  # fmt: skip
+    # The API offers only what this officer may do now (a citizen's own steps only for a
+    # walk-in, cash at the counter to the desk).
+    offered = [a for a in dossier["allowed_actions"] if a["action"] not in NO_FORM]
     try:
         officers = await visit.get(
             f"/api/v1/agencies/{quote(dossier['agency_code'], safe='')}/officers", signed=True
@@ -226,9 +221,9 @@ async def dossier_context(visit: Visit, code: str) -> dict[str, Any]:
         "documents": documents,
         "history": steps,
         "appointment": appointment,
-        "agency_names": {c: a["name"] for c, a in known.items()},
+        "agency_names": names,
         "actions": offered,
-        "slips": _slips(dossier),
+        "slips": slips_of(dossier, DESK_SLIPS),
         "position_labels": POSITION_LABELS,
         "working_time": working_time,
     }
@@ -239,22 +234,9 @@ def requirement_name(required: list[dict[str, Any]], index: int) -> str:
     return required[index]["name"] if index < len(required) else f"Giấy tờ số {index + 1}"
 
 
-def _slips(dossier: dict[str, Any]) -> list[tuple[str, str]]:
-    kinds = []
-    if dossier["received_at"]:
-        kinds += ["receipt", "control"]
-    if dossier["supplement_requests"]:
-        kinds.append("supplement")
-    if dossier["status"] == "refused":
-        kinds.append("refusal")
-    if dossier["appointment_at"] and dossier["appointment_at"] != dossier["due_at"]:
-        kinds.append("apology")
-    return [(kind, DESK_SLIPS[kind]) for kind in kinds]
-
-
 @router.get(DESK + "/ho-so/{code}")
 async def dossier_page(visit: Visit, code: str) -> Response:
-    desk = await Desk.of(visit)
+    desk = Desk.of(visit)
     context = await dossier_context(visit, code)
     done = visit.request.query_params.get("xong", "")
     return visit.render("desk_dossier.html", desk=desk, done=done,
@@ -289,7 +271,7 @@ async def action_page(
 ) -> Response:
     """The action's form (or its confirmation), or 404 when it is not open to this
     officer now (the API's allowed_actions)."""
-    desk = await Desk.of(visit)
+    desk = Desk.of(visit)
     context = await dossier_context(visit, code)
     offered = {a["action"]: a for a in context["actions"]}
     if action not in offered:
@@ -327,11 +309,9 @@ async def take_action(visit: Visit, code: str, action: str) -> Response:
             "POST", f"{dossier_path(code)}/actions/{action}", json=body_of(action, values)
         )
     except ApiError as error:
-        if error.status not in (409, 422):
+        if not error.refused:
             raise
-        problems = "; ".join(error.field_errors().values())
-        message = " ".join(part for part in (error.detail or error.title, problems) if part)
-        return await action_page(visit, code, action, values=values, message=message,
+        return await action_page(visit, code, action, values=values, message=error.message(),
                                  status=error.status)  # fmt: skip
     return visit.redirect(f"{desk_path(code)}?xong={quote(action)}")
 

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from services.web.api import ApiError
 from services.web.documents import store, wallet
-from services.web.pages.public import agencies
+from services.web.pages.public import agencies, agency_names
 from services.web.rendering import POSITION_LABELS
 from services.web.routing import Pages
 from services.web.visit import Visit
@@ -46,18 +46,19 @@ def dossier_path(code: str) -> str:
     return f"/api/v1/dossiers/{quote(code, safe='')}"
 
 
-def slips_of(dossier: dict[str, Any]) -> list[tuple[str, str]]:
-    """The slips this dossier has: the receipt once received, and each request's."""
-    kinds = []
+def slips_of(dossier: dict[str, Any], titles: dict[str, str] = SLIPS) -> list[tuple[str, str]]:
+    """The slips this dossier has of ``titles``: the receipt once received (and the
+    control slip, for officers), and each request's."""
+    kinds: list[str] = []
     if dossier["received_at"]:
-        kinds.append("receipt")
+        kinds += [kind for kind in ("receipt", "control") if kind in titles]
     if dossier["supplement_requests"]:
         kinds.append("supplement")
     if dossier["status"] == "refused":
         kinds.append("refusal")
     if dossier["appointment_at"] and dossier["appointment_at"] != dossier["due_at"]:
         kinds.append("apology")
-    return [(kind, SLIPS[kind]) for kind in kinds]
+    return [(kind, titles[kind]) for kind in kinds]
 
 
 async def render_dossier(
@@ -143,11 +144,9 @@ async def change(
     try:
         await visit.send("POST", f"{dossier_path(code)}/{path}", json=body)
     except ApiError as error:
-        if error.status not in (409, 422):
+        if not error.refused:
             raise
-        problems = "; ".join(error.field_errors().values())
-        message = " ".join(part for part in (error.detail or error.title, problems) if part)
-        return await render_dossier(visit, code, status=error.status, message=message)
+        return await render_dossier(visit, code, status=error.status, message=error.message())
     return visit.redirect(f"/ho-so/{quote(code, safe='')}?xong={done}")
 
 
@@ -217,9 +216,8 @@ async def rate(visit: Visit, code: str) -> Response:
 
 
 async def render_wallet(visit: Visit, *, status: int = 200, message: str | None = None) -> Response:
-    names = {code: agency["name"] for code, agency in (await agencies(visit)).items()}
     return visit.render("wallet.html", status=status, documents=await wallet(visit),
-                        agency_names=names, message=message)  # fmt: skip
+                        agency_names=await agency_names(visit), message=message)  # fmt: skip
 
 
 @router.get("/kho-giay-to")

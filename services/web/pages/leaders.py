@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from services.web.api import forbidden
 from services.web.pages.desk import Desk, working_time
-from services.web.pages.public import agencies
+from services.web.pages.public import agency_names
 from services.web.routing import Pages
 from services.web.visit import Visit
 from shared.worktime import VIETNAM
@@ -26,7 +26,7 @@ OVERDUE_SHOWN = 20
 
 @router.get("/lanh-dao")
 async def dashboard(visit: Visit) -> Response:
-    desk = await Desk.of(visit)
+    desk = Desk.of(visit)
     led = [code for code, position in desk.memberships.items() if position == "leader"]
     if not led:
         raise forbidden("Trang này dành cho lãnh đạo của cơ quan.")
@@ -36,7 +36,7 @@ async def dashboard(visit: Visit) -> Response:
     period = {"from": date(today.year, 1, 1).isoformat(), "to": today.isoformat()}
     agency_path = quote(agency, safe="")
     (
-        by_procedure, by_agency, monthly, overdue, index, known, offered, load, officers
+        by_procedure, by_agency, monthly, overdue, index, names, offered, load, officers
     ) = await asyncio.gather(
         visit.get("/api/v1/stats/timeliness", signed=True,
                   params={"agency": agency, "group_by": "procedure", **period}),
@@ -46,7 +46,7 @@ async def dashboard(visit: Visit) -> Response:
         visit.get(f"/api/v1/queues/{agency_path}", signed=True,
                   params={"timeliness": "overdue", "limit": OVERDUE_SHOWN}),
         visit.get("/api/v1/stats/index", signed=True, params={"agency": agency, **period}),
-        agencies(visit),
+        agency_names(visit),
         visit.get("/api/v1/procedures", params={"agency": agency, "size": 100}),
         visit.get(f"/api/v1/queues/{agency_path}/load", signed=True,
                   params={"from": period["from"]}),
@@ -57,7 +57,7 @@ async def dashboard(visit: Visit) -> Response:
         "leaders.html", desk=desk, agency=agency, led=led, period=period,
         by_procedure=by_procedure, by_agency=by_agency, months=months,
         month_names=monthly["months"], overdue=overdue, index=index,
-        agency_names={code: a["name"] for code, a in known.items()},
+        agency_names=names,
         procedure_names={p["code"]: p["name"] for p in offered["items"]},
         load=load, officers={o["id"]: o for o in officers},
         working_time=working_time,

@@ -44,6 +44,11 @@ async def agencies(visit: Visit) -> dict[str, dict[str, Any]]:
     return found
 
 
+async def agency_names(visit: Visit) -> dict[str, str]:
+    """Each agency's name by its code."""
+    return {code: agency["name"] for code, agency in (await agencies(visit)).items()}
+
+
 def whole(value: str | None, *, low: int, high: int, default: int) -> int:
     try:
         number = int(value or default)
