@@ -64,6 +64,7 @@ bench: $(STAMP) services ## Benchmarks (see bench/RESULTS.md); needs wrk (instal
 	$(BIN)/python -u bench/sync.py
 	$(BIN)/python bench/locks.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/desk.py
 
 fuzz: $(STAMP) ## Long fuzz of the public API as citizen, officer, anonymous (reports in .fuzz/)
 	$(BIN)/python -m tests.fuzz.run --max-examples $(FUZZ_EXAMPLES) --workdir .fuzz

@@ -158,18 +158,16 @@ async def queue(visit: Visit) -> Response:
             raise
         # A cursor from an older page the queue no longer knows: start again at the top.
         return visit.redirect(view.link(sau=""))
-    names, offered, officers = await asyncio.gather(
-        agency_names(visit),
-        visit.get("/api/v1/procedures", params={"agency": view.agency, "size": 100}),
-        visit.get(f"/api/v1/agencies/{agency_path}/officers", signed=True),
+    names, procedures, officers = await asyncio.gather(
+        agency_names(visit), offered(visit, view.agency), officer_names(visit, view.agency)
     )
     context = {
         "desk": desk,
         "view": view,
         "page": page,
         "agency_names": {code: names.get(code, code) for code in desk.memberships},
-        "procedures": {p["code"]: p["name"] for p in offered["items"]},
-        "officer_names": {o["id"]: o["full_name"] for o in officers},
+        "procedures": procedures,
+        "officer_names": officers,
         "timeliness_filters": TIMELINESS_FILTERS,
         "status_filters": STATUS_FILTERS,
         "position_labels": POSITION_LABELS,
@@ -178,6 +176,32 @@ async def queue(visit: Visit) -> Response:
     if visit.partial:
         return visit.render("_desk_rows.html", **context)
     return visit.render("desk_queue.html", **context)
+
+
+async def offered(visit: Visit, agency: str) -> dict[str, str]:
+    """The procedures the agency's desk offers, name by code (the queue's filter), kept
+    with the catalogue's other lists."""
+
+    async def load() -> dict[str, str]:
+        listed = await visit.get("/api/v1/procedures", params={"agency": agency, "size": 100})
+        return {item["code"]: item["name"] for item in listed["items"]}
+
+    found: dict[str, str] = await visit.web.reference.get(f"offered:{agency}", load)
+    return found
+
+
+async def officer_names(visit: Visit, agency: str) -> dict[str, str]:
+    """The agency's officers' names by id, for the queue's "held by" column, kept a
+    minute like the catalogue's lists. Only asked once the queue call has let this officer
+    read the agency's queue: the API checks the membership on every page, the names kept
+    here are shown only after it has."""
+
+    async def load() -> dict[str, str]:
+        path = f"/api/v1/agencies/{quote(agency, safe='')}/officers"
+        return {item["id"]: item["full_name"] for item in await visit.get(path, signed=True)}
+
+    found: dict[str, str] = await visit.web.reference.get(f"officers:{agency}", load)
+    return found
 
 
 def desk_path(code: str) -> str:
