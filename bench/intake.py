@@ -403,10 +403,10 @@ async def load_dossiers(count: int, now: datetime) -> float:
     from services.composition import SPECS
     from services.intake.repository.tallies import fold_past_days
     from shared.db import Database
-    from shared.migrations import alembic_config
+    from shared.migrations import alembic_config, downgrade
 
     config = alembic_config(SPECS["intake"].migrations, database_url("intake"))
-    await asyncio.to_thread(command.downgrade, config, "0004")
+    await asyncio.to_thread(downgrade, SPECS["intake"].migrations, database_url("intake"), "0004")
     connection = await asyncpg.connect(database_url("intake").replace("+asyncpg", ""))
     began = time.perf_counter()
     try:

@@ -24,6 +24,7 @@ DEMO_LOGINS = (
     ("cán bộ một cửa", "canbo1", "canbo-demo"),
     ("chuyên viên xử lý", "chuyenvien1", "canbo-demo"),
     ("lãnh đạo", "lanhdao1", "canbo-demo"),
+    ("chuyên viên Sở Tư pháp (liên thông)", "tuphap1", "canbo-demo"),
     ("công dân", "001099000001", "congdan-demo"),
     ("công dân", "001099000002", "congdan-demo"),
 )

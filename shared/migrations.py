@@ -35,6 +35,12 @@ def upgrade(migrations: Path, database_url: str, revision: str = "head") -> None
     command.upgrade(alembic_config(migrations, database_url), revision)
 
 
+def downgrade(migrations: Path, database_url: str, revision: str) -> None:
+    """Take a service's database back to ``revision`` (tests of a migration's data, the
+    benchmarks' bulk loads). Synchronous: call it off the event loop."""
+    command.downgrade(alembic_config(migrations, database_url), revision)
+
+
 def make_revision(migrations: Path, database_url: str, message: str) -> None:
     """Write a new migration from the difference between the models and the database."""
     ensure_sqlite_folder(database_url)

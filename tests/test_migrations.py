@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import JSON, ColumnElement, Connection, column, select, table
 
 from services.composition import SPECS
-from shared.db import Database
-from shared.migrations import comparison_filter, upgrade
+from services.intake.models import Dossier, StepRecord
+from shared.db import Database, ModelJSON, UtcDateTime
+from shared.migrations import comparison_filter, downgrade, upgrade
 from tests.conftest import PgDatabase
 
 
@@ -65,3 +69,47 @@ async def test_later_migrations_keep_the_queue_tally_triggers(tmp_path: Path) ->
     finally:
         await database.dispose()
     assert triggers == {f"dossiers_queue_tally_{event}" for event in ("insert", "update", "delete")}
+
+
+def _placeholder(column: ColumnElement[Any]) -> object:
+    """A value of the column's type, for a row that only has to exist."""
+    if isinstance(column.type, JSON | ModelJSON):
+        return "[]"  # written as the text the column holds
+    if isinstance(column.type, UtcDateTime):
+        return datetime(2026, 2, 13, 2, 0, tzinfo=UTC)
+    return column.type.python_type()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+async def test_steps_forwarded_before_0011_are_open_in_their_agencys_queue(
+    engine: str, tmp_path: Path, pg_database: PgDatabase
+) -> None:
+    """Steps kept only in a dossier's JSON before 0011 are copied into ``forward_steps``
+    as open and undated: the agency they went to then sees them and answers them."""
+    migrations = SPECS["intake"].migrations
+    if engine == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/intake.db"
+    else:
+        url = await pg_database("intake")
+        await anyio.to_thread.run_sync(downgrade, migrations, url, "0010")
+    await anyio.to_thread.run_sync(upgrade, migrations, url, "0010")
+    step = {"agency_code": "000.00.07.H49", "budget_hours": 8.0, "note": None,
+            "forwarded_at": "2026-02-13T02:00:00+00:00", "forwarded_by": "chuyenvien1"}  # fmt: skip
+    database = Database(url)
+    try:
+        async with database.engine.begin() as connection:
+            for code, steps in (("A-1", [step]), ("A-2", [])):
+                values = {column.name: _placeholder(column)
+                          for column in Dossier.__table__.c if not column.nullable}  # fmt: skip
+                values.update(code=code, steps=json.dumps(steps))
+                # A plain table of the names: the rows as 0010 held them, untyped.
+                dossiers = table("dossiers", *(column(name) for name in values))
+                await connection.execute(dossiers.insert().values(**values))
+        await anyio.to_thread.run_sync(upgrade, migrations, url)
+        async with database.engine.connect() as connection:
+            rows = (await connection.execute(select(StepRecord.__table__))).mappings().all()
+    finally:
+        await database.dispose()
+    assert [(r["dossier_code"], r["number"], r["agency_code"], r["due_at"], r["completed_at"])
+            for r in rows] == [("A-1", 1, "000.00.07.H49", None, None)]  # fmt: skip
+    assert rows[0]["forwarded_at"] == datetime(2026, 2, 13, 2, 0, tzinfo=UTC)

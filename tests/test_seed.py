@@ -29,6 +29,8 @@ def test_the_demo_logins_of_the_design_are_all_there() -> None:
         # Beyond DESIGN §10: the demo takes a dossier to "returned" with these two.
         ("chuyenvien1", "canbo-demo", "officer"),
         ("lanhdao1", "canbo-demo", "officer"),
+        # And another agency's specialist, who answers the steps forwarded to it.
+        ("tuphap1", "canbo-demo", "officer"),
         ("001099000001", "congdan-demo", "citizen"),
         ("001099000002", "congdan-demo", "citizen"),
     }
@@ -48,7 +50,7 @@ async def test_seeding_twice_adds_nothing_the_second_time(tmp_path: Path) -> Non
     second = await composition.seed(platform)
     assert first == {
         "procedures": {"agencies": 11, "procedures": 33, "offers": 14 + 5 * 19},
-        "gateway": {"accounts": 6},
+        "gateway": {"accounts": 7},
         "tracking": {"calendars": 1, "days": 130},
         "national_portal": {"procedures": 33},
     }

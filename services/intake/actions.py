@@ -21,7 +21,7 @@ from services.intake.config import IntakeSettings
 from services.intake.machine import Action, Status, check
 from services.intake.machine import Dossier as MachineDossier
 from services.intake.models import Dossier
-from services.intake.repository import known_documents
+from services.intake.repository import known_documents, steps
 from services.intake.schemas import ActionIn
 from services.intake.state import (
     DossierDocument,
@@ -29,6 +29,7 @@ from services.intake.state import (
     PaymentRequest,
     SupplementRequest,
     WithdrawalRequest,
+    open_step,
 )
 from services.intake.submission import Problems, check_documents, invalid, reused
 from services.intake.upstreams import AgencyCalendar, DocumentFacts, Upstreams
@@ -115,6 +116,7 @@ class Prefetched:
     # The officers of the dossier's agencies the caller belongs to: id -> positions.
     officers: dict[str, set[Position]] = field(default_factory=dict)
     officer_agencies: frozenset[str] = frozenset()
+    step_calendar: AgencyCalendar | None = None  # the forwarded-to agency's
 
     async def calendar_of(self, agency_code: str, upstreams: Upstreams) -> AgencyCalendar | None:
         if agency_code != self.agency_code:  # it changed between the read and the lock
@@ -147,6 +149,9 @@ async def prefetch(
             ahead.calendar_error = exc
     if action is Action.FORWARD and body.to_agency_code:
         ahead.agencies[body.to_agency_code] = await upstreams.agency(body.to_agency_code)
+        if ahead.agencies[body.to_agency_code] is not None:
+            # The step's due date counts in the working time of the agency doing it.
+            ahead.step_calendar = await upstreams.calendar(body.to_agency_code)
     if action is Action.RESOLVE:
         for document_id in body.result_documents or []:
             ahead.documents[document_id] = await upstreams.document(document_id, authorization)
@@ -340,16 +345,44 @@ async def _forward(ctx: Context) -> None:
         )
     if ctx.ahead.agencies.get(to_agency) is None:
         raise invalid("Không có cơ quan mã này.", "to_agency_code", "Không tồn tại.")
+    calendar = ctx.ahead.step_calendar
+    if calendar is None:
+        raise UpstreamUnavailable(f"Chưa có lịch làm việc của cơ quan {to_agency}.")
+    minutes = round(ctx.body.budget_hours * 60)
     step = ForwardStep(
         agency_code=to_agency,
         budget_hours=ctx.body.budget_hours,
         note=ctx.body.note,
         forwarded_at=ctx.now,
         forwarded_by=ctx.actor.subject,
+        due_at=calendar.engine.due_at(ctx.now, minutes),
     )
     ctx.dossier.steps = [*ctx.dossier.steps, step]
-    ctx.details.update(step.model_dump(mode="json"))
-    ctx.facts.update(to_agency_code=to_agency, step_minutes=round(ctx.body.budget_hours * 60))
+    steps.forwarded(ctx.session, code=ctx.dossier.code, number=len(ctx.dossier.steps),
+                    agency_code=to_agency, at=ctx.now, due_at=step.due_at)  # fmt: skip
+    ctx.details.update(step.model_dump(mode="json", exclude_none=True))
+    ctx.facts.update(to_agency_code=to_agency, step_minutes=minutes, step_due_at=step.due_at)
+
+
+async def _complete_step(ctx: Context) -> None:
+    """The step's agency answers it; late if after the step's own due date."""
+    found = open_step(ctx.dossier.steps)
+    assert found is not None  # the machine refuses the action without an open step
+    number, step = found
+    late = step.due_at is not None and ctx.now > step.due_at
+    answered = step.model_copy(
+        update={"completed_at": ctx.now, "completed_by": ctx.actor.subject,
+                "reply": ctx.body.note, "late": late if step.due_at else None}
+    )  # fmt: skip
+    ctx.dossier.steps = [*ctx.dossier.steps[: number - 1], answered]
+    await steps.answered(ctx.session, code=ctx.dossier.code, number=number, at=ctx.now,
+                         late=answered.late)  # fmt: skip
+    ctx.details.update(
+        step=number, agency_code=step.agency_code, note=ctx.body.note, late=answered.late,
+        due_at=step.due_at.isoformat() if step.due_at else None,
+    )  # fmt: skip
+    ctx.facts.update(to_agency_code=step.agency_code, step_due_at=step.due_at,
+                     step_late=answered.late)  # fmt: skip
 
 
 async def _resolve(ctx: Context) -> None:
@@ -435,6 +468,7 @@ HANDLERS: dict[Action, Handler] = {
     Action.REQUEST_WITHDRAWAL: _request_withdrawal,
     Action.WITHDRAW: _finish,
     Action.STOP: _finish,
+    Action.COMPLETE_STEP: _complete_step,
 }
 
 
@@ -449,6 +483,7 @@ def machine_view(dossier: Dossier) -> MachineDossier:
         applicant=dossier.applicant,
         agencies=frozenset(_agencies(dossier)),
         assignee=dossier.assignee,
+        step_agency=step[1].agency_code if (step := open_step(dossier.steps)) else None,
     )
 
 

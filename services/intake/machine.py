@@ -43,6 +43,8 @@ class Dossier:
     applicant: str | None  # the citizen's subject; None for a walk-in without an account
     agencies: frozenset[str]  # the competent agency and the receiving desk
     assignee: str | None  # the officer holding it
+    # The agency of the open inter-agency step, whose answer the dossier waits for.
+    step_agency: str | None = None
 
 
 def check(dossier: Dossier, action: Action, actor: Principal) -> Status:
@@ -52,10 +54,12 @@ def check(dossier: Dossier, action: Action, actor: Principal) -> Status:
     current state would reveal the state.
     """
     rule = RULES[action]
+    # A step's agency acts on the step alone; the dossier's agencies on the rest (and
+    # are told there is no step to answer rather than that it is not theirs).
+    on_open_step = rule.on_step and dossier.step_agency is not None
+    acting_for = {dossier.step_agency} if on_open_step else dossier.agencies
     positions = {
-        membership.position
-        for membership in actor.agencies
-        if membership.agency_code in dossier.agencies
+        membership.position for membership in actor.agencies if membership.agency_code in acting_for
     }
     if rule.citizen:
         # The desk acts for the applicant: always for a walk-in without an account, and
@@ -78,6 +82,10 @@ def check(dossier: Dossier, action: Action, actor: Principal) -> Status:
         raise Conflict(
             f"Không thể '{action.value}' khi hồ sơ đang ở trạng thái '{LABELS[dossier.status]}'."
         )
+    if rule.on_step and dossier.step_agency is None:
+        raise Conflict("Hồ sơ không có bước liên thông nào đang chờ trả lời.")
+    if rule.waits_for_step and dossier.step_agency is not None:
+        raise Conflict(f"Hồ sơ đang chờ cơ quan {dossier.step_agency} hoàn thành bước liên thông.")
     return rule.target or dossier.status
 
 

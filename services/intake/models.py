@@ -110,6 +110,36 @@ class DossierView(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class StepRecord(Base):
+    """An inter-agency step as its agency's queue finds it. The dossier's ``steps`` hold
+    the step itself; this row, written in the same transaction, indexes it by agency
+    and due date, which a JSON list cannot be on both engines."""
+
+    __tablename__ = "forward_steps"
+    __table_args__ = (
+        UniqueConstraint("dossier_code", "number"),
+        # The open steps of an agency by due date (its queue of forwarded dossiers).
+        Index(
+            "ix_forward_steps_open",
+            "agency_code",
+            "due_at",
+            postgresql_where=text("completed_at IS NULL"),
+            sqlite_where=text("completed_at IS NULL"),
+        ),
+        # The steps it answered in a period, and how many late.
+        Index("ix_forward_steps_completed", "agency_code", "completed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dossier_code: Mapped[str] = mapped_column(String(60))
+    number: Mapped[int] = mapped_column(Integer)  # 1-based, as in the dossier's steps
+    agency_code: Mapped[str] = mapped_column(String(30))
+    forwarded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    late: Mapped[bool | None] = mapped_column(Boolean)
+
+
 class Dossier(Base):
     """A dossier: what was filed, where it stands, and its clock as intake keeps it.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from services.intake.schemas import (
     OfficerLoad,
     QueuePage,
     RatingIn,
+    StepQueue,
     SubmissionIn,
 )
 from services.intake.service import PAID_BY_PROVIDER
@@ -344,9 +345,41 @@ async def agency_load(
 ) -> list[OfficerLoad]:
     """Leaders of the agency: each officer's open, due-soon and overdue dossiers now, and
     those they finished since ``from`` (default: the first of this month) and late."""
-    first = start or now.astimezone(ZONE).date().replace(day=1)
-    since = datetime.combine(first, time(0), tzinfo=ZONE)
+    since = period_start(start, now)
     return await service.agency_load(session, principal, agency_code, since=since, now=now)
+
+
+def period_start(start: date | None, now: datetime) -> datetime:
+    """The start of a leader's period: the day asked for, else the first of this month,
+    at midnight in Vietnam."""
+    first = start or now.astimezone(ZONE).date().replace(day=1)
+    return datetime.combine(first, time(0), tzinfo=ZONE)
+
+
+@router.get(
+    "/queues/{agency_code}/steps",
+    response_model=StepQueue,
+    tags=["queues"],
+    **allow(Grant.AGENCY),
+)
+async def agency_steps(
+    session: ReadSessionDep,
+    principal: CurrentPrincipal,
+    now: NowDep,
+    settings: SettingsDep,
+    upstreams: UpstreamsDep,
+    agency_code: AgencyCode,
+    start: Annotated[IsoDate | None, Query(alias="from")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> StepQueue:
+    """Officers of the agency: the dossiers other agencies forwarded to it that wait for
+    its step, by the step's due date; and the steps it answered since ``from`` (default:
+    the first of this month) and how many late."""
+    return await service.step_queue(
+        session, principal, agency_code, since=period_start(start, now), now=now,
+        upstreams=upstreams,
+        due_soon_minutes=float(settings.due_soon_minutes), limit=limit,
+    )  # fmt: skip
 
 
 @router.get("/lookup/{code}", response_model=LookupOut, tags=["lookup"], **allow(Grant.PUBLIC))

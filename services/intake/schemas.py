@@ -66,6 +66,11 @@ class StepOut(BaseModel):
     note: str | None
     forwarded_at: AwareDatetime
     forwarded_by: str
+    due_at: AwareDatetime | None = None  # the step's own, in its agency's working time
+    completed_at: AwareDatetime | None = None
+    completed_by: str | None = None
+    reply: str | None = None  # the step agency's answer
+    late: bool | None = None  # answered after the step's due date
 
 
 class RatingIn(BaseModel):
@@ -171,6 +176,37 @@ class OfficerLoad(BaseModel):
     overdue: int
     finished: int
     finished_late: int
+
+
+class WaitingStep(BaseModel):
+    """A dossier forwarded to the agency, waiting for its step: the step's due date
+    beside the dossier's own appointment."""
+
+    code: str
+    status: str
+    status_label: str
+    procedure_code: str
+    procedure_name: str
+    agency_code: str  # the agency handling the dossier, which forwarded it
+    applicant_name: str | None
+    appointment_at: AwareDatetime | None
+    step: int  # its number among the dossier's steps
+    forwarded_at: AwareDatetime
+    step_due_at: AwareDatetime | None  # None: forwarded before steps had a due date
+    # Working time to the step's due date by the agency's calendar (negative: overdue).
+    remaining_minutes: float | None
+    timeliness: str | None  # on_track, due_soon, overdue (None: no due date)
+    timeliness_label: str | None
+
+
+class StepQueue(BaseModel):
+    """The dossiers forwarded to an agency and waiting for it, and how it answered."""
+
+    items: list[WaitingStep]
+    counts: dict[str, int]  # open steps: on_track, due_soon, overdue, undated
+    answered: int  # steps it answered since ``since``
+    answered_late: int  # of which after their due date
+    since: AwareDatetime
 
 
 class HistoryStepOut(BaseModel):

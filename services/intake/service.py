@@ -26,7 +26,7 @@ from services.intake import (
 from services.intake.config import IntakeSettings
 from services.intake.machine import RULES, Action, Status
 from services.intake.models import Dossier
-from services.intake.repository import queues
+from services.intake.repository import queues, steps
 from services.intake.schemas import (
     AllowedActionOut,
     AppointmentOut,
@@ -36,6 +36,7 @@ from services.intake.schemas import (
     OfficerLoad,
     QueuePage,
     RatingIn,
+    StepQueue,
 )
 from services.intake.upstreams import Upstreams
 from shared.auth import Position, Principal, Role
@@ -296,6 +297,25 @@ async def agency_load(
         raise Forbidden("Chỉ lãnh đạo của cơ quan xem được việc của từng cán bộ.")
     rows = await queues.load(session, agency_code=agency_code, since=since, now=now)
     return [OfficerLoad.model_validate(row, from_attributes=True) for row in rows]
+
+
+async def step_queue(
+    session: AsyncSession, principal: Principal, agency_code: str, *, since: datetime,
+    now: datetime, due_soon_minutes: float, upstreams: Upstreams, limit: int,
+) -> StepQueue:  # fmt: skip
+    """The dossiers forwarded to the agency that wait for its step, for its officers,
+    each with the step's working time left by the agency's own calendar."""
+    if principal.role is not Role.OFFICER or not principal.is_member_of(agency_code):
+        raise Forbidden("Chỉ cán bộ của cơ quan xem được hồ sơ liên thông chuyển đến.")
+    rows = await steps.waiting(session, agency_code, limit)
+    answered, late = await steps.answered_since(session, agency_code, since)
+    engine = await _engine(upstreams, agency_code)
+    items = [views.waiting_step(row, engine, now, due_soon_minutes) for row in rows]
+    counts = dict.fromkeys(("on_track", "due_soon", "overdue", "undated"), 0)
+    for item in items:
+        counts[item.timeliness or "undated"] += 1
+    return StepQueue(items=items, counts=counts, answered=answered, answered_late=late,
+                     since=since)  # fmt: skip
 
 
 async def list_dossiers(

@@ -112,6 +112,21 @@ class ForwardStep(BaseModel):
     note: str | None
     forwarded_at: Instant
     forwarded_by: str
+    # The step's own due date: its budget in the step agency's working time (None for a
+    # step forwarded before steps had one).
+    due_at: Instant | None = None
+    completed_at: Instant | None = None
+    completed_by: str | None = None
+    reply: str | None = None
+    late: bool | None = None  # answered after its due date (None while open or undated)
+
+
+def open_step(steps: list[ForwardStep]) -> tuple[int, ForwardStep] | None:
+    """The step the dossier waits for, with its number (1-based), if any: steps are
+    answered one at a time, so only the last can be open."""
+    if steps and steps[-1].completed_at is None:
+        return len(steps), steps[-1]
+    return None
 
 
 DOCUMENTS: TypeAdapter[list[DossierDocument]] = TypeAdapter(list[DossierDocument])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Protocol, overload
+from typing import Any, Protocol, overload
 from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
@@ -21,6 +21,7 @@ from services.intake.schemas import (
     LookupOut,
     RatingOut,
     StepOut,
+    WaitingStep,
 )
 from services.intake.state import pending_out
 from shared.contracts.dossiers import TIMELINESS_LABELS, Timeliness
@@ -141,6 +142,36 @@ def time_left(row: Summarised, engine: WorkingTime | None, now: datetime) -> flo
         return round(engine.working_minutes(now, row.due_at), 1)
     except OutsideCalendar:
         return None  # past the calendar's published years
+
+
+def waiting_step(
+    row: Any, engine: WorkingTime | None, now: datetime, due_soon_minutes: float
+) -> WaitingStep:
+    """A row of ``steps.waiting``: the step's time left and timeliness by its due date
+    (overdue once past it, due soon within ``due_soon_minutes`` of working time)."""
+    left: float | None = None
+    if engine is not None and row.step_due_at is not None:
+        try:
+            left = round(engine.working_minutes(now, row.step_due_at), 1)
+        except OutsideCalendar:
+            left = None
+    timeliness: Timeliness | None = None
+    if row.step_due_at is not None:
+        if now > row.step_due_at:
+            timeliness = Timeliness.OVERDUE
+        elif left is not None and left <= due_soon_minutes:
+            timeliness = Timeliness.DUE_SOON
+        else:
+            timeliness = Timeliness.ON_TRACK
+    return WaitingStep(
+        code=row.code, status=row.status, status_label=LABELS[Status(row.status)],
+        procedure_code=row.procedure_code, procedure_name=row.procedure_name,
+        agency_code=row.agency_code, applicant_name=row.applicant_name,
+        appointment_at=local(row.appointment_at or row.due_at), step=row.number,
+        forwarded_at=local(row.forwarded_at), step_due_at=local(row.step_due_at),
+        remaining_minutes=left, timeliness=timeliness,
+        timeliness_label=TIMELINESS_LABELS[timeliness] if timeliness else None,
+    )  # fmt: skip
 
 
 def summaries(

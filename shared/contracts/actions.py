@@ -67,6 +67,7 @@ class Action(StrEnum):
     REQUEST_WITHDRAWAL = "request-withdrawal"
     WITHDRAW = "withdraw"
     STOP = "stop"
+    COMPLETE_STEP = "complete-step"
 
 
 class ClockEffect(StrEnum):
@@ -104,6 +105,11 @@ class Declared:
     # only for a walk-in without an account.
     desk_records: bool = False
     requires: tuple[str, ...] = ()  # the body's fields it cannot do without
+    # Taken by the agency of the open inter-agency step (its positions there count),
+    # not by the agencies handling the dossier.
+    on_step: bool = False
+    # Refused while an inter-agency step is open: the dossier waits for that agency.
+    waits_for_step: bool = False
 
 
 _ALL_BUT_FINISHED = frozenset(Status) - FINAL - {Status.RESOLVED}
@@ -147,13 +153,14 @@ ACTIONS: dict[Action, Declared] = {
     Action.FORWARD: Declared(
         frozenset({Status.PROCESSING}), None, DossierEvent.FORWARDED, ClockEffect.NONE,
         "Chuyển cơ quan phối hợp", "Chuyển cơ quan phối hợp xử lý",
-        positions=PROCESSING_POSITIONS, holder_only=True,
+        positions=PROCESSING_POSITIONS, holder_only=True, waits_for_step=True,
         requires=("to_agency_code", "budget_hours"),
     ),
     Action.RESOLVE: Declared(
         frozenset({Status.PROCESSING}), Status.RESOLVED, DossierEvent.RESOLVED,
         ClockEffect.FINISHES, "Giải quyết xong", "Đã xử lý xong, có kết quả",
-        positions=PROCESSING_POSITIONS, holder_only=True, requires=("result_documents",),
+        positions=PROCESSING_POSITIONS, holder_only=True, waits_for_step=True,
+        requires=("result_documents",),
     ),
     Action.RETURN: Declared(
         frozenset({Status.RESOLVED}), Status.RETURNED, DossierEvent.RETURNED,
@@ -181,6 +188,14 @@ ACTIONS: dict[Action, Declared] = {
         _ALL_BUT_FINISHED, Status.STOPPED, DossierEvent.STOPPED, ClockEffect.FINISHES,
         "Dừng xử lý", "Dừng xử lý hồ sơ", positions=frozenset({Position.LEADER}),
         requires=("reason",),
+    ),
+    # The agency a dossier was forwarded to answers its step (the clock does not move:
+    # the step has its own due date, and its lateness is the step's).
+    Action.COMPLETE_STEP: Declared(
+        frozenset({Status.PROCESSING, Status.SUPPLEMENT_REQUESTED, Status.AWAITING_PAYMENT}),
+        None, DossierEvent.STEP_COMPLETED, ClockEffect.NONE, "Hoàn thành bước liên thông",
+        "Cơ quan phối hợp hoàn thành xử lý", positions=PROCESSING_POSITIONS, on_step=True,
+        requires=("note",),
     ),
 }  # fmt: skip
 

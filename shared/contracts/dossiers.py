@@ -50,6 +50,7 @@ class DossierEvent(StrEnum):
     PAYMENT_REQUESTED = "dossier.payment_requested"  # pauses
     PAID = "dossier.paid"  # resumes
     FORWARDED = "dossier.forwarded"  # an inter-agency step; the deadline does not move
+    STEP_COMPLETED = "dossier.step_completed"  # the agency of the step answered it
     REAPPOINTED = "dossier.reappointed"  # apology and a new date; stays late
     RESOLVED = "dossier.resolved"  # the result is ready: the clock stops
     RETURNED = "dossier.returned"
@@ -119,9 +120,12 @@ class ClockFacts(BaseModel):
     # dossier.reappointed
     new_due_at: AwareDatetime | None = None
     reason: str | None = None
-    # dossier.forwarded
+    # dossier.forwarded (and dossier.step_completed: the step's agency and due date)
     to_agency_code: str | None = None
     step_minutes: int | None = None
+    step_due_at: AwareDatetime | None = None
+    # dossier.step_completed: answered after the step's due date
+    step_late: bool | None = None
 
 
 class DossierDocuments(BaseModel):

@@ -127,6 +127,37 @@ async def test_a_dossier_lives_from_submission_to_return_across_tet(platform: Pl
     )
     assert forwarded.status_code == 200, forwarded.text
     assert local(forwarded.json()["due_at"]) == at("2026-03-04 09:00")  # it does not move
+    # The step's own due date: 8 working hours of the Department of Justice from
+    # Thursday 14:00, Friday 14:00.
+    [step] = forwarded.json()["steps"]
+    assert local(step["due_at"]) == at("2026-02-27 14:00")
+    assert step["completed_at"] is None
+    # The dossier waits for the step: the specialist cannot resolve it yet.
+    waiting = await act(platform, code, "resolve", specialist, result_documents=[new_document])
+    assert waiting.status_code == 409, waiting.text
+
+    justice = platform.officer("justice-1", Position.SPECIALIST, agency="000.00.07.H49")
+    listed = await platform.client.get("/api/v1/queues/000.00.07.H49/steps", headers=justice)
+    assert listed.status_code == 200, listed.text
+    # Due soon from the start: a step of one working day is within the warning's day.
+    assert [(i["code"], i["timeliness"]) for i in listed.json()["items"]] == [(code, "due_soon")]
+    assert local(listed.json()["items"][0]["appointment_at"]) == at("2026-03-04 09:00")
+    # Only the step is theirs: nothing of the dossier's own processing.
+    refused = await act(platform, code, "request-payment", justice)
+    assert refused.status_code == 403, refused.text
+    set_clock(platform, at("2026-03-02 09:00"))  # Monday: past Friday 14:00
+    replied = await act(platform, code, "complete-step", justice, note="Đã xác minh lý lịch.")
+    assert replied.status_code == 200, replied.text
+    [step] = replied.json()["steps"]
+    assert (step["reply"], step["late"], step["completed_by"]) == (
+        "Đã xác minh lý lịch.", True, "justice-1",
+    )  # fmt: skip
+    listed = await platform.client.get(
+        "/api/v1/queues/000.00.07.H49/steps", params={"from": "2026-02-01"}, headers=justice
+    )
+    assert (listed.json()["items"], listed.json()["answered"]) == ([], 1)
+    assert listed.json()["answered_late"] == 1
+    assert local(replied.json()["due_at"]) == at("2026-03-04 09:00")  # still not moved
 
     set_clock(platform, at("2026-03-02 10:00"))
     result = await platform.client.post(
@@ -152,7 +183,7 @@ async def test_a_dossier_lives_from_submission_to_return_across_tet(platform: Pl
     returned = await act(platform, code, "return", desk)
     assert returned.status_code == 200, returned.text
     final = returned.json()
-    assert (final["status"], final["portal_status"], final["sequence"]) == ("returned", 10, 10)
+    assert (final["status"], final["portal_status"], final["sequence"]) == ("returned", 10, 11)
 
     # The citizen follows it; the public lookup shows nothing personal.
     mine = await platform.client.get(f"/api/v1/dossiers/{code}", headers=citizen)
@@ -167,5 +198,5 @@ async def test_a_dossier_lives_from_submission_to_return_across_tet(platform: Pl
     assert clock.timeliness == "early"
     assert await audited_actions(platform, code) == [
         "submit", "receive", "assign", "request-supplement", "supplement",
-        "request-payment", "pay", "forward", "resolve", "return",
+        "request-payment", "pay", "forward", "complete-step", "resolve", "return",
     ]  # fmt: skip

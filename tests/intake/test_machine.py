@@ -116,6 +116,31 @@ def test_strangers_are_forbidden_whatever_the_state(stranger: Principal) -> None
             check(dossier(status, assignee=stranger.subject), action, stranger)
 
 
+def test_an_open_step_is_answered_by_its_agency_alone_and_holds_the_resolution() -> None:
+    waiting = Dossier(status=S.PROCESSING, applicant="c-1", agencies=frozenset({CENTRE}),
+                      assignee=SPECIALIST.subject, step_agency=OTHER)  # fmt: skip
+    answering = officer(Position.SPECIALIST, agency=OTHER)
+    assert check(waiting, A.COMPLETE_STEP, answering) is S.PROCESSING
+    assert check(waiting, A.COMPLETE_STEP, officer(Position.LEADER, agency=OTHER))
+    for handler in (DESK, SPECIALIST, LEADER):  # the dossier's own agency: not their step
+        with pytest.raises(Forbidden):
+            check(waiting, A.COMPLETE_STEP, handler)
+    for action in (A.RESOLVE, A.FORWARD):  # the dossier waits for the step
+        with pytest.raises(Conflict):
+            check(waiting, action, SPECIALIST)
+    # The step's agency has nothing else to do with the dossier.
+    for action in (A.RESOLVE, A.REQUEST_SUPPLEMENT, A.ASSIGN, A.REFUSE):
+        with pytest.raises(Forbidden):
+            check(waiting, action, answering)
+    # Without an open step there is nothing to answer; processing goes on.
+    answered = dossier(S.PROCESSING, assignee=SPECIALIST.subject)
+    with pytest.raises(Conflict):
+        check(answered, A.COMPLETE_STEP, SPECIALIST)
+    with pytest.raises(Forbidden):
+        check(answered, A.COMPLETE_STEP, answering)
+    assert check(answered, A.RESOLVE, SPECIALIST) is S.RESOLVED
+
+
 def test_a_citizen_cannot_act_as_an_officer() -> None:
     with pytest.raises(Forbidden):
         check(dossier(S.SUBMITTED, assignee=None), A.RECEIVE, APPLICANT)

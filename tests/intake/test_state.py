@@ -16,6 +16,7 @@ from services.intake.state import (
     PaymentRequest,
     SupplementRequest,
     WithdrawalRequest,
+    open_step,
     pending_out,
 )
 from shared.db import ModelJSON
@@ -104,6 +105,11 @@ def test_pauses_read_old_triples_and_write_records() -> None:
                     "note": None,
                     "forwarded_at": "2026-02-13T02:00:00+00:00",
                     "forwarded_by": "chuyenvien1",
+                    "due_at": "2026-02-16T09:00:00+00:00",
+                    "completed_at": None,
+                    "completed_by": None,
+                    "reply": None,
+                    "late": None,
                 }
             ],
         ),
@@ -119,6 +125,17 @@ def test_the_other_json_columns_read_what_was_written_and_write_it_back(
         read = kind.process_result_value(stored, dialect)
         assert read != stored  # models now, not the raw JSON
         assert kind.process_bind_param(read, dialect) == stored
+
+
+def test_a_step_forwarded_before_steps_had_due_dates_reads_as_open_and_undated() -> None:
+    kind = cast(ModelJSON[Any], Dossier.__table__.c["steps"].type)
+    old = {"agency_code": "000.31.01.H49", "budget_hours": 16.0, "note": None,
+           "forwarded_at": "2026-02-13T02:00:00+00:00", "forwarded_by": "chuyenvien1"}  # fmt: skip
+    read = kind.process_result_value([old], SQLITE)
+    assert read is not None
+    [step] = read
+    assert (step.due_at, step.completed_at, step.late) == (None, None, None)
+    assert open_step([step]) == (1, step)
 
 
 def test_a_document_of_an_unknown_shape_is_refused() -> None:

@@ -57,6 +57,7 @@ SLIP_AFTER = {
     "apologize": "apology",
     "assign": "control",
     "forward": "control",
+    "complete-step": "control",
     "resolve": "control",
     "return": "control",
 }
@@ -150,9 +151,15 @@ async def queue(visit: Visit) -> Response:
     desk = Desk.of(visit)
     view = QueueView.of(visit.request.query_params, desk)
     agency_path = quote(view.agency, safe="")
+    listed = visit.get(f"/api/v1/queues/{agency_path}", signed=True, params=view.api_params())
+    forwarded: dict[str, Any] | None = None
     try:
-        page = await visit.get(f"/api/v1/queues/{agency_path}", signed=True,
-                               params=view.api_params())  # fmt: skip
+        if view.cursor or visit.partial:
+            page = await listed
+        else:  # the first page also shows what other agencies forwarded to this one
+            page, forwarded = await asyncio.gather(
+                listed, visit.get(f"/api/v1/queues/{agency_path}/steps", signed=True)
+            )
     except ApiError as error:
         if error.status != 422 or not view.cursor:
             raise
@@ -165,6 +172,8 @@ async def queue(visit: Visit) -> Response:
         "desk": desk,
         "view": view,
         "page": page,
+        "forwarded": forwarded,
+        "all_agency_names": names,
         "agency_names": {code: names.get(code, code) for code in desk.memberships},
         "procedures": procedures,
         "officer_names": officers,
@@ -350,6 +359,7 @@ REQUIRED = {
     "stop": ("reason",),
     "pay": ("payment_reference",),
     "request-withdrawal": ("reason",),
+    "complete-step": ("note",),
 }
 MISSING = "Trường này là bắt buộc."
 

@@ -36,7 +36,8 @@ async def dashboard(visit: Visit) -> Response:
     period = {"from": date(today.year, 1, 1).isoformat(), "to": today.isoformat()}
     agency_path = quote(agency, safe="")
     (
-        by_procedure, by_agency, monthly, overdue, index, names, offered, load, officers
+        by_procedure, by_agency, monthly, overdue, index, names, offered, load, officers,
+        steps,
     ) = await asyncio.gather(
         visit.get("/api/v1/stats/timeliness", signed=True,
                   params={"agency": agency, "group_by": "procedure", **period}),
@@ -51,6 +52,8 @@ async def dashboard(visit: Visit) -> Response:
         visit.get(f"/api/v1/queues/{agency_path}/load", signed=True,
                   params={"from": period["from"]}),
         visit.get(f"/api/v1/agencies/{agency_path}/officers", signed=True),
+        visit.get(f"/api/v1/queues/{agency_path}/steps", signed=True,
+                  params={"from": period["from"]}),
     )  # fmt: skip
     months = next((row for row in monthly["rows"] if row["key"] == agency), None)
     return visit.render(
@@ -59,6 +62,6 @@ async def dashboard(visit: Visit) -> Response:
         month_names=monthly["months"], overdue=overdue, index=index,
         agency_names=names,
         procedure_names={p["code"]: p["name"] for p in offered["items"]},
-        load=load, officers={o["id"]: o for o in officers},
+        load=load, officers={o["id"]: o for o in officers}, steps=steps,
         working_time=working_time,
     )  # fmt: skip

@@ -105,8 +105,11 @@ function typing(target) {
   return target.closest("input, select, textarea, [contenteditable]") !== null;
 }
 
+// The dossiers forwarded to the agency (above the queue) and the queue's own, in order.
+const ROWS = "[data-steps] a.open, [data-queue] a.open";
+
 function rows() {
-  return Array.from(document.querySelectorAll("[data-queue] a.open"));
+  return Array.from(document.querySelectorAll(ROWS));
 }
 
 function focusRow(code) {
@@ -141,7 +144,7 @@ document.addEventListener("keydown", (event) => {
 });
 
 document.addEventListener("focusin", (event) => {
-  const link = event.target.closest("[data-queue] a.open");
+  const link = event.target.closest(ROWS);
   if (link) sessionStorage.setItem(LAST_ROW, link.dataset.code);
 });
 
