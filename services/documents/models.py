@@ -31,6 +31,9 @@ def _enum(kind: type[StrEnum]) -> Enum:
 class DocumentKind(StrEnum):
     UPLOAD = "upload"  # given by the citizen
     RESULT = "result"  # issued by an officer (an e-certificate)
+    # A paper document a desk officer digitised at the counter (held by that officer
+    # until a dossier uses it; its agencies then read it).
+    SCAN = "scan"
 
 
 class DocumentStatus(StrEnum):

@@ -15,6 +15,7 @@ from services.documents.schemas import (
     DocumentOut,
     DownloadOut,
     ResultFields,
+    ScanFields,
     UploadFields,
 )
 from shared.access import Grant, allow
@@ -65,6 +66,7 @@ def multipart_body(fields: type[BaseModel]) -> dict[str, Any]:
 
 UPLOAD_BODY = multipart_body(UploadFields)
 RESULT_BODY = multipart_body(ResultFields)
+SCAN_BODY = multipart_body(ScanFields)
 
 
 @router.post(
@@ -114,6 +116,33 @@ async def issue_result(
     """Store a dossier's result for its citizen (officer of the agency): fields ``file``,
     ``owner``, ``dossier_code``, ``agency_code``. It appears in the citizen's wallet."""
     return await document_service.issue_result(
+        document_service.Store(session, outbox, storage, settings, scanner),
+        principal=principal,
+        content_type=content_type,
+        body=request.stream(),
+    )
+
+
+@router.post(
+    "/scans",
+    response_model=DocumentOut,
+    status_code=201,
+    **allow(Grant.AGENCY, openapi_extra=SCAN_BODY),
+)
+async def scan(
+    request: Request,
+    session: StatementSessionDep,
+    outbox: OutboxDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+    scanner: ScannerDep,
+    principal: CurrentPrincipal,
+    content_type: Annotated[str, Header()] = "",
+) -> DocumentOut:
+    """A paper document digitised at the counter (desk officer of ``agency_code``):
+    fields ``file``, ``agency_code``, optional ``kind``. The officer's until a dossier
+    filed at the counter names it."""
+    return await document_service.scan(
         document_service.Store(session, outbox, storage, settings, scanner),
         principal=principal,
         content_type=content_type,

@@ -58,10 +58,21 @@ class UploadFields(BaseModel):
 class ResultFields(BaseModel):
     """The text fields of a result an officer issues, beside its ``file`` (multipart)."""
 
-    owner: str = Field(min_length=1, max_length=64, description="the citizen's subject")
+    # The citizen's account; none for a walk-in without one: the officer who issues it
+    # holds it (the dossier's agencies read it, the desk prints it).
+    owner: str | None = Field(
+        default=None, min_length=1, max_length=64, description="the citizen's subject"
+    )
     dossier_code: str = Field(min_length=1, max_length=60, description="the dossier it resolves")
     agency_code: str = Field(min_length=1, max_length=30, description="the issuing agency")
     kind: FormLabel = "ket-qua"
+
+
+class ScanFields(BaseModel):
+    """The text fields of a paper document a desk officer digitised, beside its ``file``."""
+
+    agency_code: str = Field(min_length=1, max_length=30, description="the officer's desk")
+    kind: FormLabel | None = None
 
 
 class DirectUploadRequest(BaseModel):

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.gateway import admin, admin_officers, officers, openapi, sync, vneid
+from services.gateway import admin, admin_officers, citizens, officers, openapi, sync, vneid
 from services.gateway.config import UPSTREAM_NAMES, GatewaySettings
 from services.gateway.limits import MemoryLimiter, RedisLimiter, Rule, Throttle
 from services.gateway.models import Base, OutboxRecord
@@ -218,6 +218,7 @@ def create_api(
     api.include_router(router)
     api.include_router(admin.router)
     api.include_router(officers.router)
+    api.include_router(citizens.router)
     api.include_router(admin_officers.router)
     api.include_router(openapi.router)
     return api

@@ -210,6 +210,7 @@ async def _receive(ctx: Context) -> None:
         channel=ctx.dossier.channel,
         documents=len(ctx.dossier.documents),
         reused_documents=sum(1 for d in ctx.dossier.documents if d.reused),
+        paper_documents=sum(1 for d in ctx.dossier.documents if d.id is None),
         applicant_verified=ctx.dossier.applicant_verified,
     )
     ctx.details["due_at"] = ctx.dossier.due_at.isoformat() if ctx.dossier.due_at else None

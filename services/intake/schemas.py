@@ -28,6 +28,7 @@ class DossierDocumentOut(BaseModel):
     requirement: int
     id: uuid.UUID | None  # None: received on paper at the desk
     reused: bool = False  # given before, taken from the wallet
+    digitised: bool = False  # scanned at the counter from the citizen's paper
 
 
 class SubmissionIn(BaseModel):

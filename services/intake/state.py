@@ -88,6 +88,7 @@ class DossierDocument(BaseModel):
     requirement: int
     id: uuid.UUID | None  # None: received on paper at the desk
     reused: bool = False  # given before (the national index counts reuse)
+    digitised: bool = False  # scanned at the counter from the citizen's paper
 
 
 class FeeItem(BaseModel):

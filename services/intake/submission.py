@@ -117,12 +117,6 @@ def _check_submitter(body: SubmissionIn, principal: Principal) -> tuple[str | No
                 "channel",
                 "counter hoặc post",
             )
-        if body.documents:
-            raise invalid(
-                "Tại quầy, giấy tờ được ghi nhận bản giấy (received_on_paper).",
-                "documents",
-                "Cán bộ không đính kèm tệp thay công dân.",
-            )
         return body.applicant_account, principal.subject
     raise Forbidden("Chỉ công dân hoặc cán bộ một cửa nộp được hồ sơ.")
 
@@ -160,6 +154,23 @@ async def _check_agencies(
     return receiving, handling
 
 
+async def _check_linked_account(
+    body: SubmissionIn, account: str, authorization: str, upstreams: Upstreams,
+    problems: Problems,
+) -> None:  # fmt: skip
+    """A counter dossier is linked only to the account of the person the e-form names
+    (by their ID number): not to whichever account the desk typed."""
+    applicant = body.applicant.get("applicant")
+    id_number = applicant.get("id_number") if isinstance(applicant, dict) else None
+    found = None
+    if isinstance(id_number, str) and id_number.isdigit() and len(id_number) == 12:
+        found = await upstreams.citizen(id_number, authorization)
+    if found is None or found.id != account:
+        problems.add(
+            ["applicant_account"], "Không phải tài khoản của người có số định danh trong tờ khai."
+        )
+
+
 async def check_documents(
     session: AsyncSession,
     refs: list[Any],
@@ -172,6 +183,7 @@ async def check_documents(
     requirements: int,
     office_requirements: frozenset[int] | None = None,
     found: dict[uuid.UUID, DocumentFacts] | None = None,
+    kinds: frozenset[str] | None = None,
 ) -> list[DocumentFacts]:
     """Each document exists, is the caller's own, is ready and of an accepted type (an
     office format only for the requirements in ``office_requirements``; None: any):
@@ -195,6 +207,8 @@ async def check_documents(
             problems.add([location, index, "id"], "Không có tài liệu này trong kho của bạn.")
         elif facts.status != "ready":
             problems.add([location, index, "id"], "Tài liệu chưa sẵn sàng (đang kiểm tra).")
+        elif kinds is not None and facts.kind not in kinds:
+            problems.add([location, index, "id"], "Chỉ đính kèm giấy tờ đã số hóa tại quầy.")
         elif facts.content_type not in ACCEPTED_TYPES:
             problems.add([location, index, "id"], "Loại tệp không được chấp nhận.")
         elif (
@@ -268,6 +282,8 @@ async def validate(
         for location, message in eform_problems(procedure.eform_schema, body.applicant):
             problems.add(location, message)
     _missing_documents(body, procedure, problems)
+    if applicant is not None and principal.role is Role.OFFICER:
+        await _check_linked_account(body, applicant, authorization, upstreams, problems)
     usable = await check_documents(
         session,
         body.documents,
@@ -280,6 +296,8 @@ async def validate(
         office_requirements=frozenset(
             i for i, requirement in enumerate(procedure.required_documents) if requirement.office
         ),
+        # At the counter, only what the desk digitised from the citizen's papers.
+        kinds=frozenset({"scan"}) if principal.role is Role.OFFICER else None,
     )
     problems.raise_if_any("Hồ sơ chưa hợp lệ.")
     assert handling is not None
@@ -325,8 +343,14 @@ def _new_dossier(
     code (``filing`` numbers it as it writes)."""
     procedure = accepted.procedure
     fees, total = fees_for(procedure, body.channel)
+    at_counter = principal.role is Role.OFFICER  # its files are the desk's scans
     documents = [
-        DossierDocument(requirement=ref.requirement, id=ref.id, reused=ref.id in accepted.reused)
+        DossierDocument(
+            requirement=ref.requirement,
+            id=ref.id,
+            reused=ref.id in accepted.reused,
+            digitised=at_counter,
+        )
         for ref in body.documents
     ] + [DossierDocument(requirement=index, id=None) for index in body.received_on_paper]
     return Dossier(

@@ -22,11 +22,12 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar, cast
+from urllib.parse import urlencode
 
 import httpx
 from pydantic import BaseModel, ConfigDict, RootModel, ValidationError
 
-from shared.contracts.agencies import AgencyOfficer
+from shared.contracts.agencies import AgencyOfficer, CitizenAccount
 from shared.contracts.calendars import CalendarView
 from shared.contracts.procedures import AgencyFacts, ProcedureFacts
 from shared.errors import UpstreamError, UpstreamUnavailable
@@ -53,6 +54,10 @@ class DocumentFacts(BaseModel):
 
 
 class DocumentList(RootModel[list[DocumentFacts]]):
+    pass
+
+
+class CitizenList(RootModel[list[CitizenAccount]]):
     pass
 
 
@@ -242,6 +247,17 @@ class Upstreams:
             headers={"authorization": authorization},
         )
         return found.root if found else []
+
+    async def citizen(self, id_number: str, authorization: str) -> CitizenAccount | None:
+        """The active citizen account of ``id_number``, asked as the caller (a desk
+        officer filing at the counter)."""
+        found = await self._get(
+            "accounts",
+            "/api/v1/citizens?" + urlencode({"id_number": id_number}),
+            CitizenList,
+            headers={"authorization": authorization},
+        )
+        return found.root[0] if found and found.root else None
 
     async def document(self, document_id: uuid.UUID, authorization: str) -> DocumentFacts | None:
         """The document if the caller (whose token this is) may use it."""

@@ -178,6 +178,7 @@ async def refresh(
     clock.used_minutes = computed.used_minutes
     clock.reused_documents = received.reused_documents
     clock.documents = received.documents
+    clock.paper_documents = received.paper_documents
     clock.applicant_verified = received.applicant_verified
     clock.paid_online = state.paid_online
     clock.electronic_result = state.electronic_result

@@ -157,6 +157,8 @@ class DossierClock(Base):
     used_minutes: Mapped[float | None] = mapped_column(Float)  # working time until finished
     reused_documents: Mapped[int] = mapped_column(Integer)
     documents: Mapped[int] = mapped_column(Integer)
+    # Components only on paper, neither online nor digitised at the counter (4.2).
+    paper_documents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Filed online from an account VNeID verified (indicator 4.5).
     applicant_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     paid_online: Mapped[bool | None] = mapped_column(Boolean)

@@ -220,6 +220,12 @@ async def index_counts(
             received & (DossierClock.channel == "online") & DossierClock.applicant_verified
         ),
         "received_reusing": func.count().filter(received & (DossierClock.reused_documents > 0)),
+        # 4.2: results given with every component electronic (online or digitised).
+        "resolved_digitised": func.count().filter(
+            resolved
+            & DossierClock.electronic_result.is_(True)
+            & (DossierClock.paper_documents == 0)
+        ),
         "finished_timed": func.count().filter(timed),
         "finished_in_time": func.count().filter(
             timed & DossierClock.timeliness.in_(("early", "on_time"))

@@ -319,7 +319,8 @@ def _online(c: dict[str, int]) -> list[Indicator]:
 
 
 def _digital(c: dict[str, int]) -> list[Indicator]:
-    """Group 4: electronic results, reused digitised data, VNeID accounts."""
+    """Group 4: electronic results, digitised dossiers, reused digitised data, VNeID
+    accounts."""
     reuse = rate(
         c["received_reusing"],
         c["received"],
@@ -339,6 +340,19 @@ def _digital(c: dict[str, int]) -> list[Indicator]:
                 electronic=c["resolved_electronic"],
                 resolved=c["resolved"],
             ),
+        ),
+        Indicator(
+            code="4.2",
+            name="Tỷ lệ hồ sơ được số hóa (thành phần hồ sơ và kết quả)",
+            available=True,
+            rate=rate(
+                c["resolved_digitised"],
+                c["resolved"],
+                "hồ sơ có mọi thành phần và kết quả ở dạng điện tử / đã có kết quả",
+                digitised=c["resolved_digitised"],
+                resolved=c["resolved"],
+            ),
+            target=80,
         ),
         Indicator(
             code="4.3",

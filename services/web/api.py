@@ -122,6 +122,11 @@ class Outgoing:
         )
 
 
+def not_found(detail: str) -> ApiError:
+    """A page that is not there for this account (404), said as the API would."""
+    return ApiError(404, {"title": "Không tìm thấy", "detail": detail}, httpx.Headers())
+
+
 def forbidden(detail: str) -> ApiError:
     """A page this account may not open (403), said as the API would."""
     return ApiError(403, {"title": "Không có quyền truy cập", "detail": detail}, httpx.Headers())

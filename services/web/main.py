@@ -19,7 +19,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.web import rendering
 from services.web.api import Api, ApiError
 from services.web.config import WebSettings
-from services.web.pages import account, admin, desk, dossiers, leaders, public, submission
+from services.web.pages import (
+    account,
+    admin,
+    counter,
+    desk,
+    dossiers,
+    leaders,
+    public,
+    submission,
+)
 from services.web.session import SESSION_COOKIE, Refresher
 from services.web.visit import FORMS_KEY, CsrfRefused, LoginRequired, Reference, Visit, Web
 
@@ -113,6 +122,7 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
         *dossiers.router.routes,
         *submission.router.routes,
         *desk.router.routes,
+        *counter.router.routes,
         *admin.router.routes,
         *leaders.router.routes,
         Mount("/static", StaticFiles(directory=rendering.STATIC), name="static"),

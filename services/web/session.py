@@ -69,6 +69,11 @@ class Account:
     subject: str = ""
     agencies: tuple[tuple[str, str], ...] = ()  # (agency code, position), as issued
 
+    @property
+    def at_a_desk(self) -> bool:
+        """A desk officer somewhere (files dossiers for citizens at the counter)."""
+        return any(position == "desk" for _, position in self.agencies)
+
     @classmethod
     def of(cls, tokens: Tokens | None) -> Account | None:
         if tokens is None:

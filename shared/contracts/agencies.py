@@ -31,3 +31,11 @@ class AgencyOfficer(BaseModel):
     full_name: str
     position: Position
     position_label: str
+
+
+class CitizenAccount(BaseModel):
+    """A citizen's account found by their ID number (``GET /api/v1/citizens``, the
+    gateway's): what a counter dossier is linked to (``id`` is ``applicant_account``)."""
+
+    id: str
+    full_name: str

@@ -112,6 +112,8 @@ class ClockFacts(BaseModel):
     channel: Literal["counter", "online", "post"] | None = None
     reused_documents: int = 0
     documents: int = 0
+    # Components only on paper (neither filed online nor digitised at the counter).
+    paper_documents: int = 0
     applicant_verified: bool = False  # an online applicant VNeID verified
     # dossier.paid
     paid_online: bool | None = None

@@ -79,8 +79,13 @@ def test_pauses_read_old_triples_and_write_records() -> None:
         (
             "documents",
             [
-                {"requirement": 0, "id": "7f1c0e7a-3c1b-4f4e-9a52-0b8f3f0c2a11", "reused": True},
-                {"requirement": 1, "id": None, "reused": False},
+                {
+                    "requirement": 0,
+                    "id": "7f1c0e7a-3c1b-4f4e-9a52-0b8f3f0c2a11",
+                    "reused": True,
+                    "digitised": False,
+                },
+                {"requirement": 1, "id": None, "reused": False, "digitised": False},
             ],
         ),
         (

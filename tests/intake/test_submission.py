@@ -24,6 +24,7 @@ from tests.intake.flow import (
     APPLICANT,
     LICENCE,
     LICENCE_FORM,
+    PDF,
     at,
     documents_for,
     held_upstream,
@@ -165,6 +166,77 @@ class TestWhatIsChecked:
         assert [d["id"] for d in dossier["documents"]] == [None] * len(paper)
         # The counter fee of this procedure is the same as online; the total is exact.
         assert dossier["fee_total_vnd"] == 135000
+
+    async def test_the_desk_digitises_papers_and_links_the_applicants_account(
+        self, platform: Platform
+    ) -> None:
+        """At the counter the desk scans the citizen's papers (each marked digitised,
+        which the national index counts) and links the dossier to the account of the ID
+        number on the e-form, so the citizen follows it online; no other account."""
+        desk = platform.officer("desk-1", Position.DESK)
+        procedure = (await platform.client.get(f"/api/v1/procedures/{LICENCE}")).json()
+        required = [i for i, d in enumerate(procedure["required_documents"]) if d["required"]]
+
+        async def scan(headers: dict[str, str], agency: str = CENTRE) -> Any:
+            return await platform.client.post(
+                "/api/v1/documents/scans", headers=headers, data={"agency_code": agency},
+                files={"file": ("giấy phép cũ.pdf", PDF, "application/pdf")},
+            )  # fmt: skip
+
+        # Only a desk officer of that desk digitises.
+        specialist = platform.officer("spec-1", Position.SPECIALIST)
+        assert (await scan(specialist)).status_code == 403
+        assert (await scan(desk, agency=COMMUNE)).status_code == 403
+        scanned = await scan(desk)
+        assert scanned.status_code == 201, scanned.text
+        assert scanned.json()["kind"] == "scan"
+
+        found = await platform.client.get(
+            "/api/v1/citizens", params={"id_number": APPLICANT["id_number"]}, headers=desk
+        )
+        assert found.status_code == 200, found.text
+        [account] = found.json()
+        assert account["full_name"] == "Trần Thị Bình"
+        nobody = await platform.client.get(
+            "/api/v1/citizens", params={"id_number": "001099999999"}, headers=desk
+        )
+        assert nobody.json() == []
+        refused = await platform.client.get(
+            "/api/v1/citizens", params={"id_number": APPLICANT["id_number"]}, headers=specialist
+        )
+        assert refused.status_code == 403
+        other = await platform.client.get(
+            "/api/v1/citizens", params={"id_number": "001099000002"}, headers=desk
+        )
+        [someone_else] = other.json()
+
+        documents = [{"requirement": required[0], "id": scanned.json()["id"]}]
+        counter: dict[str, Any] = {"channel": "counter", "documents": documents,
+                   "received_on_paper": required[1:]}  # fmt: skip
+        wrong = await submit(platform, desk, applicant_account=someone_else["id"], **counter)
+        assert wrong.status_code == 422
+        assert pointers(wrong) == {"#/applicant_account"}
+        # A citizen's own file is not the desk's to attach.
+        citizen = platform.citizen("citizen-1")
+        theirs = await upload(platform, citizen)
+        borrowed = await submit(platform, desk, channel="counter", received_on_paper=required[1:],
+                                documents=[{"requirement": required[0], "id": theirs}])  # fmt: skip
+        assert borrowed.status_code == 422
+        assert pointers(borrowed) == {"#/documents/0/id"}
+        assert (await counts(platform))[0] == 0  # nothing filed by any of these
+
+        filed = await submit(platform, desk, applicant_account=account["id"], **counter)
+        assert filed.status_code == 201, filed.text
+        dossier = filed.json()
+        assert dossier["applicant_account"] == account["id"]
+        assert [(d["id"], d["digitised"]) for d in dossier["documents"]] == [
+            (scanned.json()["id"], True),
+            *[(None, False)] * len(required[1:]),
+        ]
+        owner = platform.auth(Principal(subject=account["id"], username=APPLICANT["id_number"],
+                                        role=Role.CITIZEN))  # fmt: skip
+        mine = await platform.client.get("/api/v1/dossiers", headers=owner)
+        assert [item["code"] for item in mine.json()["items"]] == [dossier["code"]]
 
 
 class TestIdempotency:

@@ -45,7 +45,8 @@ DATA = [
     received(at(2, 9), code="D1", reused_documents=1, applicant_verified=True),
     resolved("D1", 2, at(4, 10), electronic_result=True),
     # D2 resolved Thu 5/11 08:00, the due day before the due time: on time. Used 1,380.
-    received(at(2, 9), code="D2"),
+    # D2: one component only on paper, so not digitised whatever its result (4.2).
+    received(at(2, 9), code="D2", paper_documents=1),
     resolved("D2", 2, at(5, 8), electronic_result=True),
     # D3 resolved Thu 5/11 10:00: late. Used 1,500.
     received(at(2, 9), code="D3", channel="counter"),
@@ -151,6 +152,9 @@ class TestIndex:
         assert by_code["3.6"].rate.value is None  # nothing paid: N/A, not 0
         assert by_code["4.1"].rate is not None
         assert by_code["4.1"].rate.value == 40.0  # 2 electronic results of 5
+        digitised = by_code["4.2"].rate  # D1 alone: every component and its result
+        assert digitised is not None
+        assert (digitised.value, digitised.inputs) == (20.0, {"digitised": 1, "resolved": 5})
         assert by_code["4.3"].rate is not None
         assert by_code["4.3"].rate.value == 11.11  # 1 of 9 reused a document
         verified = by_code["4.5"].rate

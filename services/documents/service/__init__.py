@@ -5,7 +5,8 @@ agency handling a dossier that uses it. Everyone else is told it does not exist 
 so ids cannot be probed. Every link handed out is audited.
 
 - ``storing``: what every stored file goes through (checks, scan, store, record, announce);
-- ``uploads``: a citizen's upload and an officer's result, through the service;
+- ``uploads``: a citizen's upload, an officer's result and a desk's scan, through the
+  service;
 - ``direct``: large files sent straight to the object store, then confirmed;
 - ``reading``: who may read, the wallet, download links;
 - ``dossiers``: what intake's dossier events do to documents.
@@ -15,7 +16,7 @@ from services.documents.service.direct import confirm, start_direct_upload
 from services.documents.service.dossiers import issue_to_wallet, record_uses
 from services.documents.service.reading import accesses, detail, download, readable, wallet
 from services.documents.service.storing import Store, form_fields
-from services.documents.service.uploads import issue_result, upload
+from services.documents.service.uploads import issue_result, scan, upload
 
 __all__ = [
     "Store",
@@ -28,6 +29,7 @@ __all__ = [
     "issue_to_wallet",
     "readable",
     "record_uses",
+    "scan",
     "start_direct_upload",
     "upload",
     "wallet",

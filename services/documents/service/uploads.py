@@ -1,4 +1,4 @@
-"""Uploads through the service: a citizen's file, an officer's result."""
+"""Uploads through the service: a citizen's file, an officer's result, a desk's scan."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from services.documents import receiving
 from services.documents.models import DocumentKind, DocumentUse
-from services.documents.schemas import DocumentOut, ResultFields, UploadFields
+from services.documents.schemas import DocumentOut, ResultFields, ScanFields, UploadFields
 from services.documents.service.storing import (
     Store,
     announce,
@@ -17,7 +17,7 @@ from services.documents.service.storing import (
     store_and_keep,
     store_then_record,
 )
-from shared.auth import Principal, Role
+from shared.auth import Position, Principal, Role
 from shared.errors import Forbidden, Unprocessable
 
 
@@ -79,7 +79,7 @@ async def issue_result(
         result = ready(
             received,
             new_key(),
-            owner=fields.owner,
+            owner=fields.owner or principal.subject,
             kind=DocumentKind.RESULT,
             label=fields.kind,
             issued_by=fields.agency_code,
@@ -97,3 +97,36 @@ async def issue_result(
     )
     announce(session, store.outbox, document, uses=1)
     return out(document, uses=1)
+
+
+NOT_A_DESK = "Chỉ cán bộ một cửa số hóa giấy tờ nộp tại quầy."
+
+
+async def scan(
+    store: Store,
+    *,
+    principal: Principal,
+    content_type: str,
+    body: AsyncIterator[bytes],
+) -> DocumentOut:
+    """A desk officer digitises a paper document a citizen brought to the counter. It is
+    the officer's until the dossier filed with it names it (intake checks it is theirs
+    and a scan); the dossier's agencies then read it."""
+    if principal.role is not Role.OFFICER:  # refused before a byte of the file is read
+        raise Forbidden(NOT_A_DESK)
+    received = await receiving.receive(
+        content_type, body, max_bytes=store.settings.max_upload_bytes, allowed=receiving.ALWAYS
+    )
+    try:
+        fields = form_fields(ScanFields, received)
+        desks = {m.agency_code for m in principal.agencies if m.position is Position.DESK}
+        if fields.agency_code not in desks:
+            raise Forbidden(NOT_A_DESK)
+        document = ready(
+            received, new_key(), owner=principal.subject, kind=DocumentKind.SCAN,
+            label=fields.kind, issued_by=fields.agency_code,
+        )  # fmt: skip
+        stored = await store_then_record(store, received, document)
+    finally:
+        received.close()
+    return out(stored)

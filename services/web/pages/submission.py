@@ -112,8 +112,8 @@ async def form_posted(visit: Visit, code: str) -> Response:
     if form.get(STEP_FIELD) == "nop":
         return await submit(visit, procedure, form, key=key, agency=agency)
     if form.get(STEP_FIELD) == "sua":  # back from the review, its data in hand
-        data = _json(form.get(DATA_FIELD), {})
-        needed = _chosen(requirements(procedure), _json(form.get(FILES_FIELD), []))
+        data = json_field(form.get(DATA_FIELD), {})
+        needed = _chosen(requirements(procedure), json_field(form.get(FILES_FIELD), []))
         fields = eform.build(schema, data)
         return await render_form(visit, procedure, fields, needed, agency=agency, key=key,
                                  status=200)  # fmt: skip
@@ -150,7 +150,9 @@ def eform_pointer(path: list[str | int]) -> str:
     return "".join(f"/{part}" for part in path)
 
 
-def _json(value: Any, default: Any) -> Any:
+def json_field(value: Any, default: Any) -> Any:
+    """A form field carrying JSON (a review step's data), or ``default`` if it does not
+    parse as the same kind of value."""
     try:
         parsed = json.loads(str(value)) if value else default
     except ValueError:
@@ -189,8 +191,8 @@ async def review(
 async def submit(
     visit: Visit, procedure: dict[str, Any], form: dict[str, Any], *, key: str, agency: str
 ) -> Response:
-    data = _json(form.get(DATA_FIELD), {})
-    documents = _json(form.get(FILES_FIELD), [])
+    data = json_field(form.get(DATA_FIELD), {})
+    documents = json_field(form.get(FILES_FIELD), [])
     answer = await visit.call(
         "POST",
         "/api/v1/dossiers",
