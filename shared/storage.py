@@ -99,10 +99,13 @@ class ObjectStorage(Protocol):
     async def delete(self, key: str) -> None: ...
 
     async def presigned_get_url(
-        self, key: str, *, expires: timedelta, filename: str | None = None
-    ) -> str:
+        self, key: str, *, expires: timedelta, filename: str | None = None,
+        inline: str | None = None,
+    ) -> str:  # fmt: skip
         """A URL that downloads the object until it expires, as an attachment (named
-        ``filename`` when given): a stored file is never shown as a page of our site."""
+        ``filename`` when given): a stored file is never shown as a page of our site.
+        ``inline``: shown in the browser instead, as this type (a PDF or an image whose
+        type was read from its bytes: the caller decides which types may be)."""
         ...
 
     async def copy_to(self, key: str, sink: Sink) -> int:
@@ -289,11 +292,15 @@ class S3Storage:
         return f"{self._base_url}/{self.bucket}", fields
 
     async def presigned_get_url(
-        self, key: str, *, expires: timedelta, filename: str | None = None
-    ) -> str:
+        self, key: str, *, expires: timedelta, filename: str | None = None,
+        inline: str | None = None,
+    ) -> str:  # fmt: skip
         check_key(key)
-        # Signed with the URL: the store answers with this Content-Disposition.
-        headers: DictType = {"response-content-disposition": attachment(filename)}
+        # Signed with the URL: the store answers with this Content-Disposition (and, to
+        # be shown, the type), whatever the object's own headers say.
+        headers: DictType = {"response-content-disposition": disposition(filename, inline)}
+        if inline is not None:
+            headers["response-content-type"] = inline
         url: str = await self._call(
             lambda: self._client.presigned_get_object(
                 self.bucket, key, expires=expires, response_headers=headers
@@ -422,22 +429,30 @@ class LocalStorage:
         raise DirectUploadUnsupported("the local folder takes uploads through the service only")
 
     async def presigned_get_url(
-        self, key: str, *, expires: timedelta, filename: str | None = None
-    ) -> str:
+        self, key: str, *, expires: timedelta, filename: str | None = None,
+        inline: str | None = None,
+    ) -> str:  # fmt: skip
         check_key(key)
         expires_at = int(time.time() + expires.total_seconds())
-        name = filename or ""
-        signature = self._sign(key, expires_at, name)
-        query = urlencode({"expires": expires_at, "name": name, "signature": signature})
-        return f"{self.public_url}/{quote(key)}?{query}"
+        name, shown = filename or "", inline or ""
+        signature = self._sign(key, expires_at, name, shown)
+        query = {"expires": expires_at, "name": name, "signature": signature}
+        if shown:
+            query["inline"] = shown
+        return f"{self.public_url}/{quote(key)}?{urlencode(query)}"
 
-    def verify(self, key: str, expires_at: int, signature: str, name: str = "") -> bool:
-        """True if the URL was signed here for this key and name and has not expired."""
-        expected = self._sign(key, expires_at, name)
+    def verify(
+        self, key: str, expires_at: int, signature: str, name: str = "", inline: str = ""
+    ) -> bool:
+        """True if the URL was signed here for this key, name and way of showing it, and
+        has not expired."""
+        expected = self._sign(key, expires_at, name, inline)
         return hmac.compare_digest(expected, signature.encode()) and time.time() <= expires_at
 
-    def _sign(self, key: str, expires_at: int, name: str) -> bytes:
-        message = f"{key}\n{expires_at}\n{name}".encode()
+    def _sign(self, key: str, expires_at: int, name: str, inline: str = "") -> bytes:
+        # An attachment's URL signs what it signed before inline URLs existed.
+        shown = f"\n{inline}" if inline else ""
+        message = f"{key}\n{expires_at}\n{name}{shown}".encode()
         return hmac.new(self._signing_key, message, hashlib.sha256).hexdigest().encode()
 
     def file_path(self, key: str) -> Path:
@@ -448,6 +463,21 @@ class LocalStorage:
 
     async def close(self) -> None:
         pass  # nothing kept open
+
+
+# What a file shown in the browser may do from our origin (embedded mode serves it from
+# the platform's own): nothing but be shown; the type is never guessed from the bytes.
+INLINE_HEADERS = {
+    "content-security-policy": "default-src 'none'; img-src 'self'; object-src 'self'; "
+    "style-src 'unsafe-inline'; frame-ancestors 'self'",
+    "x-content-type-options": "nosniff",
+}
+
+
+def disposition(filename: str | None, inline: str | None) -> str:
+    """A Content-Disposition that downloads, or with ``inline`` shows the file."""
+    downloaded = attachment(filename)
+    return "inline" + downloaded.removeprefix("attachment") if inline else downloaded
 
 
 def attachment(filename: str | None) -> str:
@@ -473,19 +503,21 @@ def local_download_app(storage: LocalStorage) -> Starlette:
             expires_at = int(request.query_params.get("expires", ""))
             signature = request.query_params.get("signature", "")
             name = request.query_params.get("name", "")
+            inline = request.query_params.get("inline", "")
             check_key(key)
         except (ValueError, InvalidKey):
             return problem_response(404, slug="not-found")
-        if not storage.verify(key, expires_at, signature, name):
+        if not storage.verify(key, expires_at, signature, name, inline):
             return problem_response(403, detail="Liên kết tải xuống không hợp lệ hoặc đã hết hạn.")
         try:
             info = await storage.stat(key)
         except ObjectNotFound:
             return problem_response(404, slug="not-found")
+        headers = {"content-disposition": disposition(name or None, inline or None)}
+        if inline:
+            headers.update(INLINE_HEADERS)
         return FileResponse(
-            storage.file_path(key),
-            media_type=info.content_type,
-            headers={"content-disposition": attachment(name or None)},
+            storage.file_path(key), media_type=inline or info.content_type, headers=headers
         )
 
     return Starlette(routes=[Route("/{key:path}", download, methods=["GET"])])

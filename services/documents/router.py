@@ -239,10 +239,13 @@ async def download(
     principal: CurrentPrincipal,
     document_id: uuid.UUID,
     redirect: bool = False,
+    inline: Annotated[
+        bool, Query(description="shown in the browser if a PDF or an image, else downloaded")
+    ] = False,
 ) -> DownloadOut | Response:
     """A short-lived link to the file (or a redirect to it); every link is audited."""
     link = await document_service.download(
-        session, storage, settings, document_id=document_id, principal=principal
+        session, storage, settings, document_id=document_id, principal=principal, inline=inline
     )
     if redirect:
         return RedirectResponse(link.url, status_code=307)

@@ -17,7 +17,7 @@ from shared.contracts.events import EventEnvelope
 from shared.db import Database
 from shared.events import InProcessBus
 from shared.runtime import open_runtime
-from tests.documents.conftest import CENTRE, OTHER, PDF, PEOPLE, PNG, Client, announced
+from tests.documents.conftest import CENTRE, DOCX, OTHER, PDF, PEOPLE, PNG, Client, announced
 
 ISSUED = DossierEvent.RESULTS_ISSUED
 
@@ -106,6 +106,26 @@ class TestAuthorisation:
         response = await client.get(f"/api/v1/documents/{document['id']}/download", redirect="true")
         assert response.status_code == 307
         assert response.headers["location"]
+
+    async def test_shown_inline_only_as_a_pdf_or_an_image(
+        self, client: Client, document: dict[str, Any]
+    ) -> None:
+        """A PDF or an image is shown in the browser when asked; an office file is
+        downloaded whatever is asked (its viewer is another program). What each link
+        makes the store answer is tested against both stores in tests/shared."""
+
+        async def link(document_id: str, **params: str) -> str:
+            answer = await client.get(f"/api/v1/documents/{document_id}/download", **params)
+            url: str = answer.json()["url"]
+            return url
+
+        assert "inline" in await link(document["id"], inline="true")
+        assert "inline" not in await link(document["id"])
+        office = await client.http.post(
+            "/api/v1/documents", params={"office": "true"}, headers=client.auth("citizen"),
+            files={"file": ("don.docx", DOCX, "application/octet-stream")},
+        )  # fmt: skip
+        assert "inline" not in await link(office.json()["id"], inline="true")
 
 
 class TestWallet:

@@ -142,6 +142,24 @@ class TestStorageContract:
         assert forged != _served_path(url)
         assert (await client.get(forged)).status_code == 403
 
+    async def test_an_inline_url_shows_the_file_as_the_type_it_was_read_as(
+        self, storage: tuple[ObjectStorage, httpx.AsyncClient]
+    ) -> None:
+        backend, client = storage
+        body = b"%PDF-1.4 shown"
+        await backend.put("k/shown", body, length=len(body), content_type="application/pdf")
+        url = await backend.presigned_get_url(
+            "k/shown", expires=timedelta(minutes=5), filename="đơn.pdf", inline="application/pdf"
+        )
+        response = await client.get(_served_path(url))
+        assert (response.status_code, response.content) == (200, body)
+        assert response.headers["content-disposition"].startswith('inline; filename="don.pdf"')
+        assert response.headers["content-type"] == "application/pdf"
+        # The way of showing it is signed with the URL: it cannot be turned into another.
+        forged = _served_path(url).replace("application%2Fpdf", "text%2Fhtml")
+        assert forged != _served_path(url)
+        assert (await client.get(forged)).status_code == 403
+
     async def test_a_presigned_url_stops_working_when_it_expires(
         self, storage: tuple[ObjectStorage, httpx.AsyncClient]
     ) -> None:

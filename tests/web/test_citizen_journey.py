@@ -171,6 +171,15 @@ async def test_a_citizen_files_follows_and_rates_a_dossier(
     downloaded = await page.request.get(site.url + str(await link.get_attribute("href")))
     assert downloaded.ok
     assert await downloaded.body() == PDF
+    assert downloaded.headers["content-disposition"].startswith("attachment")
+    # "Xem" shows the PDF in the browser, as what its bytes say it is and nothing more.
+    view = page.get_by_role("link", name=re.compile("^Xem "))
+    viewed = await page.request.get(site.url + str(await view.get_attribute("href")))
+    assert (viewed.ok, await viewed.body()) == (True, PDF)
+    assert viewed.headers["content-disposition"].startswith("inline")
+    assert viewed.headers["content-type"] == "application/pdf"
+    assert viewed.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in viewed.headers["content-security-policy"]
     await check_page(page, shots, "ket-qua")
     await page.get_by_label("Hài lòng (4/5)").check()
     await page.get_by_label("Góp ý (không bắt buộc)").fill("Nhanh, không phải đi lại.")

@@ -92,6 +92,11 @@ async def accesses(
     ]
 
 
+# The types a browser shows without running anything of the file's (office files are
+# downloaded: their viewers are other programs).
+SHOWN_INLINE = frozenset({"application/pdf", "image/jpeg", "image/png"})
+
+
 async def download(
     session: AsyncSession,
     storage: ObjectStorage,
@@ -99,12 +104,17 @@ async def download(
     *,
     document_id: uuid.UUID,
     principal: Principal,
+    inline: bool = False,
 ) -> DownloadOut:
+    """A short-lived link to the file, audited; with ``inline``, one that shows a PDF or
+    an image in the browser (their type was read from their bytes; anything else is
+    still downloaded)."""
     document, agency = await readable(session, document_id=document_id, principal=principal)
     ttl = timedelta(seconds=settings.download_ttl_seconds)
+    shown = document.content_type if inline and document.content_type in SHOWN_INLINE else None
     try:
         url = await storage.presigned_get_url(
-            document.storage_key, expires=ttl, filename=document.original_name
+            document.storage_key, expires=ttl, filename=document.original_name, inline=shown
         )
     except StorageUnavailable as exc:
         raise StoreUnavailable(UNAVAILABLE) from exc

@@ -130,9 +130,12 @@ async def download(visit: Visit, document_id: str) -> Response:
 
 async def document_link(visit: Visit, document_id: str) -> Response:
     """To the short-lived link the API gives for a document, which it audits (the
-    citizen sees when an officer took one of theirs)."""
+    citizen sees when an officer took one of theirs): shown in the browser when it is a
+    PDF or an image, downloaded with ``?tai-ve=1`` (and always, for other types)."""
     visit.require_login()
-    link = await visit.get(f"/api/v1/documents/{quote(document_id, safe='')}/download", signed=True)
+    inline = "false" if visit.request.query_params.get("tai-ve") == "1" else "true"
+    link = await visit.get(f"/api/v1/documents/{quote(document_id, safe='')}/download",
+                           signed=True, params={"inline": inline})  # fmt: skip
     return visit.redirect(link["url"])
 
 
