@@ -199,7 +199,8 @@ async def wallet(
         list[uuid.UUID] | None, Query(max_length=100, description="only these (any state)")
     ] = None,
 ) -> list[DocumentOut]:
-    """The caller's wallet (citizen), or one dossier's documents (officer)."""
+    """The caller's wallet (citizen), or one dossier's documents (officer); with ``id``,
+    those of them the caller holds (a citizen's own, a desk officer's scans)."""
     return await document_service.wallet(session, principal=principal, dossier_code=dossier, ids=id)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.procedures import repository, validation
 from services.procedures.models import Procedure, ProcedureVersion, VersionStatus
-from services.procedures.schemas import ProcedureContent, ValidationReport
+from services.procedures.schemas import ProcedureContent, ValidationReport, VersionSummary
 from services.procedures.text import fold
 from shared.errors import Conflict, NotFound, Unprocessable
 
@@ -146,3 +146,11 @@ async def unpublish(session: AsyncSession, *, code: str) -> None:
         current.status = VersionStatus.RETIRED
     procedure.current_version = None
     await session.flush()
+
+
+async def versions(session: AsyncSession, *, code: str) -> list[VersionSummary]:
+    """Every version of a procedure, withdrawn or not, the newest first."""
+    found = await repository.versions(session, code)
+    if not found:
+        raise NotFound(f"Không có thủ tục {code}.")
+    return [VersionSummary.model_validate(version) for version in found]

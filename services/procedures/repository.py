@@ -192,6 +192,17 @@ async def get_any_version(
     )
 
 
+async def versions(session: AsyncSession, code: str) -> Sequence[ProcedureVersion]:
+    """Every version of the procedure, the newest first."""
+    return (
+        await session.scalars(
+            select(ProcedureVersion)
+            .where(ProcedureVersion.procedure_code == code)
+            .order_by(ProcedureVersion.version.desc())
+        )
+    ).all()
+
+
 async def latest_version_number(session: AsyncSession, code: str) -> int:
     latest = await session.scalar(
         select(func.max(ProcedureVersion.version)).where(ProcedureVersion.procedure_code == code)

@@ -17,6 +17,7 @@ from services.procedures.schemas import (
     ProcedurePage,
     PublishRequest,
     ValidationReport,
+    VersionSummary,
 )
 from shared.access import Grant, allow
 from shared.auth import Principal, Role, require_role
@@ -138,6 +139,17 @@ async def create_procedure(
     """Create a procedure with its first draft (admin)."""
     draft = await admin.create_procedure(session, content=content)
     return procedure_service.detail(draft)
+
+
+@router.get(
+    "/procedures/{code}/versions",
+    response_model=list[VersionSummary],
+    tags=["procedures: admin"],
+    **ADMIN,
+)
+async def list_versions(session: SessionDep, _admin: AdminDep, code: str) -> list[VersionSummary]:
+    """Every version of a procedure, the newest first, withdrawn ones too (admin)."""
+    return await admin.versions(session, code=code)
 
 
 @router.get(

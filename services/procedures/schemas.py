@@ -222,6 +222,18 @@ class Problem(BaseModel):
     message: str
 
 
+class VersionSummary(BaseModel):
+    """A version of a procedure as the admins' history lists it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    status: VersionStatus
+    name: str
+    effective_date: date | None
+    published_at: datetime | None
+
+
 class ValidationReport(BaseModel):
     valid: bool
     errors: list[Problem]

@@ -22,6 +22,7 @@ from services.web.config import WebSettings
 from services.web.pages import (
     account,
     admin,
+    catalogue,
     counter,
     desk,
     dossiers,
@@ -124,6 +125,7 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
         *desk.router.routes,
         *counter.router.routes,
         *admin.router.routes,
+        *catalogue.router.routes,
         *leaders.router.routes,
         Mount("/static", StaticFiles(directory=rendering.STATIC), name="static"),
     ]

@@ -128,6 +128,32 @@ class TestAuthorisation:
         assert "inline" not in await link(office.json()["id"], inline="true")
 
 
+class TestScans:
+    async def test_a_desk_scan_is_the_officers_until_a_dossier_names_it(
+        self, client: Client
+    ) -> None:
+        async def scan(who: str, agency: str) -> Any:
+            return await client.http.post(
+                "/api/v1/documents/scans", headers=client.auth(who),
+                data={"agency_code": agency, "kind": "giay-phep-lai-xe-cu"},
+                files={"file": ("giấy phép.pdf", PDF, "application/pdf")},
+            )  # fmt: skip
+
+        assert (await scan("citizen", CENTRE)).status_code == 403
+        assert (await scan("officer", OTHER)).status_code == 403  # not their desk
+        made = await scan("officer", CENTRE)
+        assert made.status_code == 201, made.text
+        assert (made.json()["kind"], made.json()["owner"]) == ("scan", "o-1")
+        theirs = (await client.upload(PDF)).json()["id"]
+        # Asked by id (as intake does when the desk files): only the officer's own.
+        listed = await client.get(
+            "/api/v1/documents", who="officer", id=[made.json()["id"], theirs]
+        )
+        assert [d["id"] for d in listed.json()] == [made.json()["id"]]
+        other = await client.get("/api/v1/documents", who="other_officer", id=made.json()["id"])
+        assert other.json() == []
+
+
 class TestWallet:
     async def test_a_document_given_once_serves_two_dossiers(
         self, client: Client, documents_settings: DocumentsSettings

@@ -54,7 +54,11 @@ async def wallet(
     ids: list[uuid.UUID] | None = None,
 ) -> list[DocumentOut]:
     """A citizen's documents (uploads and results), or those of ``ids`` they own; an
-    officer's view of one dossier's."""
+    officer's view of one dossier's, or those of ``ids`` the officer holds (the scans a
+    desk made for a counter dossier, which intake asks about when it files one)."""
+    if principal.role is Role.OFFICER and ids and not dossier_code:
+        rows = await repository.owned(session, principal.subject, ids)
+        return [out(document, uses) for document, uses in rows]
     if principal.role is Role.CITIZEN:
         rows = await repository.owned(session, principal.subject, ids)
         used_in = await repository.dossiers_of(session, [document.id for document, _ in rows])
