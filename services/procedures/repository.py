@@ -8,6 +8,7 @@ from sqlalchemy import (
     Row,
     Select,
     case,
+    delete,
     func,
     literal,
     literal_column,
@@ -247,6 +248,30 @@ async def offers(session: AsyncSession) -> dict[str, list[str]]:
     for procedure_code, agency_code in rows:
         offered.setdefault(procedure_code, []).append(agency_code)
     return offered
+
+
+async def offered_codes(session: AsyncSession, agency_code: str) -> list[str]:
+    """The procedures the agency's desk offers, in force or not, by code."""
+    rows = await session.scalars(
+        select(AgencyProcedure.procedure_code)
+        .where(AgencyProcedure.agency_code == agency_code)
+        .order_by(AgencyProcedure.procedure_code)
+    )
+    return list(rows)
+
+
+async def procedure_codes_among(session: AsyncSession, codes: Sequence[str]) -> set[str]:
+    """Those of ``codes`` that are procedures of the catalogue."""
+    if not codes:
+        return set()
+    rows = await session.scalars(select(Procedure.code).where(Procedure.code.in_(list(codes))))
+    return set(rows)
+
+
+async def replace_offered(session: AsyncSession, agency_code: str, codes: Sequence[str]) -> None:
+    await session.execute(delete(AgencyProcedure).where(AgencyProcedure.agency_code == agency_code))
+    session.add_all(AgencyProcedure(agency_code=agency_code, procedure_code=c) for c in codes)
+    await session.flush()
 
 
 async def offered_by(session: AsyncSession, procedure_code: str) -> list[str]:

@@ -2,15 +2,18 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from services.procedures import admin, catalogue_io
+from services.procedures import admin, agencies, catalogue_io
 from services.procedures import service as procedure_service
 from services.procedures.caching import CatalogueCacheDep, CatalogueChangeDep
 from services.procedures.models import AgencyLevel, OnlineLevel
 from services.procedures.schemas import (
+    AgencyEdit,
+    AgencyIn,
     AgencyOut,
     CatalogueDocument,
     FieldOut,
     ImportReport,
+    OfferedIn,
     OnlineServices,
     ProcedureContent,
     ProcedureOut,
@@ -27,9 +30,11 @@ from shared.runtime import OutboxDep
 router = APIRouter(prefix="/api/v1")
 
 AGENCY_CODE = r"^[A-Z0-9.]{1,30}$"
+AgencyCodePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9.\-]{1,30}$", max_length=30)]
 # The catalogue is public; changing it is the admins'.
 PUBLIC = allow(Grant.PUBLIC)
 ADMIN = allow(Grant.ADMIN)
+AdminDep = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 
 
 @router.get("/agencies", response_model=list[AgencyOut], tags=["agencies"], **PUBLIC)
@@ -48,6 +53,44 @@ async def get_agency(session: SessionDep, code: str) -> AgencyOut:
     """One agency by its national code."""
     agency = await procedure_service.get_agency_or_raise(session, code=code)
     return AgencyOut.model_validate(agency)
+
+
+@router.post(
+    "/agencies", response_model=AgencyOut, status_code=201, tags=["agencies: admin"], **ADMIN
+)
+async def create_agency(
+    session: SessionDep, outbox: OutboxDep, _admin: AdminDep, body: AgencyIn
+) -> AgencyOut:
+    """Add an agency by its national code (admin); 409 if the code exists."""
+    return AgencyOut.model_validate(await agencies.create(session, outbox, body))
+
+
+@router.put("/agencies/{code}", response_model=AgencyOut, tags=["agencies: admin"], **ADMIN)
+async def update_agency(
+    session: SessionDep, outbox: OutboxDep, _admin: AdminDep, code: AgencyCodePath,
+    body: AgencyEdit,
+) -> AgencyOut:  # fmt: skip
+    """Change an agency's name, level, parent, address or calendar (admin)."""
+    return AgencyOut.model_validate(await agencies.update(session, outbox, code, body))
+
+
+@router.get("/agencies/{code}/procedures", response_model=list[str], tags=["agencies"], **PUBLIC)
+async def agency_procedures(session: SessionDep, code: AgencyCodePath) -> list[str]:
+    """The codes of the procedures the agency's desk offers, in force or withdrawn."""
+    return await agencies.offered(session, code)
+
+
+@router.put(
+    "/agencies/{code}/procedures", response_model=list[str], tags=["agencies: admin"], **ADMIN
+)
+async def set_agency_procedures(
+    change: CatalogueChangeDep,  # before the session: it acts after the commit
+    session: SessionDep, _admin: AdminDep, code: AgencyCodePath, body: OfferedIn,
+) -> list[str]:  # fmt: skip
+    """Replace the procedures the agency's desk offers (admin); 422 for an unknown code."""
+    offered = await agencies.set_offered(session, code, body.procedures)
+    change.changed = True
+    return offered
 
 
 @router.get("/fields", response_model=list[FieldOut], tags=["procedures"], **PUBLIC)
@@ -121,9 +164,6 @@ async def get_procedure_version(
 ) -> ProcedureOut:
     """A published version of a procedure, current or not (dossiers pin the one they used)."""
     return await procedure_service.get_version_or_raise(session, code=code, version=version)
-
-
-AdminDep = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 
 
 @router.post(

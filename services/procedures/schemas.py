@@ -253,6 +253,34 @@ class ImportedAgency(AgencyOut):
     calendar_code: str = Field(min_length=1, max_length=40)
 
 
+class AgencyEdit(BaseModel):
+    """What an admin sets of an agency (its code is its national identity: never edited)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=300)
+    level: AgencyLevel
+    parent_code: str | None = Field(default=None, pattern=AGENCY_CODE, max_length=30)
+    address: str | None = Field(default=None, max_length=300)
+    calendar_code: str = Field(
+        default="national", pattern=r"^[A-Za-z0-9._\-]{1,40}$", max_length=40
+    )
+
+
+class AgencyIn(AgencyEdit):
+    code: str = Field(pattern=AGENCY_CODE, max_length=30)
+
+
+class OfferedIn(BaseModel):
+    """The procedures an agency's one-stop desk offers: the whole list, replacing it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    procedures: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9.\-]{1,40}$", max_length=40)]] = (
+        Field(max_length=5000)
+    )
+
+
 class ImportedField(FieldOut):
     code: str = Field(pattern=r"^[A-Za-z0-9.\-_]{1,40}$")
     name: str = Field(min_length=1, max_length=200)

@@ -22,6 +22,7 @@ from services.web.config import WebSettings
 from services.web.pages import (
     account,
     admin,
+    agencies,
     catalogue,
     counter,
     desk,
@@ -126,6 +127,7 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
         *counter.router.routes,
         *admin.router.routes,
         *catalogue.router.routes,
+        *agencies.router.routes,
         *leaders.router.routes,
         Mount("/static", StaticFiles(directory=rendering.STATIC), name="static"),
     ]

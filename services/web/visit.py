@@ -185,10 +185,15 @@ class Visit:
 
     def uploads(self, name: str) -> list[UploadFile]:
         """Every file of the form's field ``name`` (``form`` keeps one value a field)."""
+        return [value for value in self._all(name) if isinstance(value, UploadFile)]
+
+    def ticked(self, name: str) -> list[str]:
+        """Every text value of the form's field ``name`` (the boxes ticked of a list)."""
+        return [value for value in self._all(name) if isinstance(value, str)]
+
+    def _all(self, name: str) -> list[Any]:
         forms = self.request.scope.get(FORMS_KEY) or []
-        if not forms:
-            return []
-        return [value for value in forms[-1].getlist(name) if isinstance(value, UploadFile)]
+        return list(forms[-1].getlist(name)) if forms else []
 
     # -- answers -----------------------------------------------------------------
 
