@@ -95,7 +95,7 @@ async def test_a_calendar_change_is_previewed_with_the_dossiers_it_moves_then_sa
 
     await log_in(page, site, "admin", "admin-demo")
     await page.get_by_role("link", name="Lịch làm việc").click()
-    await page.get_by_label("Cơ quan").select_option(CENTRE)
+    await page.get_by_label("Cơ quan", exact=True).select_option(CENTRE)
     await page.get_by_label("Ngày", exact=True).fill(off.isoformat())
     await page.get_by_label("Tên, lý do").fill("Chuyển trụ sở")
     await page.get_by_label("Văn bản quyết định (bắt buộc)").fill("Quyết định 99/QĐ-UBND")

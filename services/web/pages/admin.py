@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -167,22 +168,72 @@ DAY_KINDS = {
     "swapped": "Nghỉ hoán đổi",
     "weekend": "Thứ Bảy, Chủ nhật trong kỳ nghỉ",
 }
-DAY_TYPES = {"off": "Ngày nghỉ", "work": "Ngày làm việc (làm bù)"}
-CALENDAR_FIELDS = ("agency", "day", "type", "name", "kind", "decision")
+DAY_TYPES = {
+    "off": "Ngày nghỉ",
+    "work": "Ngày làm việc (làm bù)",
+    "enable": "Áp dụng ngày đang chờ",
+    "remove": "Bỏ ngày riêng của lịch này",
+}
+WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+WEEK_FIELDS = tuple(f"tuan_{day}" for day in range(7))
+CALENDAR_FIELDS = ("agency", "day", "type", "name", "kind", "decision", "thay_doi", *WEEK_FIELDS)
+SESSION = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
 
 def calendar_edit(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The change API's body for one day, and what is missing from the form."""
-    required = ("agency", "day", "name", "decision")
+    """The change API's body (one day, or the week's sessions), and what is wrong with the
+    form before it is sent."""
+    week = values.get("thay_doi") == "tuan"
+    kind = values.get("type", "off")
+    named = not week and kind in ("off", "work")
+    required = ("agency", "decision", *(() if week else ("day",)), *(("name",) if named else ()))
     errors = {f"/{name}": "Trường này là bắt buộc." for name in required if not values.get(name)}
     if values.get("decision") and len(values["decision"]) < 3:
         errors["/decision"] = "Ghi số, ngày của văn bản quyết định."
-    working = values.get("type") == "work"
-    day: dict[str, Any] = {"day": values.get("day", ""), "working": working,
-                           "name": values.get("name", "")}  # fmt: skip
-    if not working:
-        day["kind"] = values.get("kind") if values.get("kind") in DAY_KINDS else "agency"
-    return {"decision": values.get("decision", ""), "days": [day]}, errors
+    body: dict[str, Any] = {"decision": values.get("decision", "")}
+    if week:
+        body["week"] = {}
+        for weekday, field in enumerate(WEEK_FIELDS):
+            sessions = sessions_of(values.get(field, ""))
+            if sessions is None:
+                errors[f"/{field}"] = "Ghi các buổi như 07:30-11:30, 13:00-17:00."
+            else:
+                body["week"][str(weekday)] = sessions
+        return body, errors
+    edit: dict[str, Any] = {"day": values.get("day", "")}
+    if kind in ("enable", "remove"):
+        edit["action"] = kind
+    else:
+        edit.update(working=kind == "work", name=values.get("name", ""))
+        if kind != "work":
+            edit["kind"] = values.get("kind") if values.get("kind") in DAY_KINDS else "agency"
+    body["days"] = [edit]
+    return body, errors
+
+
+def sessions_of(text: str) -> list[dict[str, str]] | None:
+    """``07:30-11:30, 13:00-17:00`` as the API's sessions; empty: a day off; None if it
+    does not read (the API checks that they fit in a day and do not overlap)."""
+    sessions = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        found = SESSION.match(part)
+        if found is None:
+            return None
+        start_h, start_m, end_h, end_m = found.groups()
+        sessions.append(
+            {"start": f"{int(start_h):02d}:{start_m}", "end": f"{int(end_h):02d}:{end_m}"}
+        )
+    return sessions
+
+
+def week_text(week: dict[str, list[dict[str, str]]]) -> dict[str, str]:
+    """A calendar's week as the form's fields show it."""
+    return {
+        f"tuan_{day}": ", ".join(f"{s['start'][:5]}-{s['end'][:5]}" for s in week.get(str(day), []))
+        for day in range(7)
+    }
 
 
 async def render_calendars(
@@ -190,11 +241,19 @@ async def render_calendars(
     preview: dict[str, Any] | None = None, made: dict[str, Any] | None = None,
     message: str | None = None, status: int = 200,
 ) -> Response:  # fmt: skip
+    values = values or {"type": "off", "kind": "agency"}
+    agency = values.get("agency") or visit.request.query_params.get("co-quan", "")
+    names = await agency_names(visit)
+    calendar = None
+    if agency in names:
+        calendar = await visit.get(f"/api/v1/calendars/{quote(agency, safe='')}")
+        values = {"agency": agency, **week_text(calendar["week"]), **values}
     return visit.render(
-        "admin_calendars.html", status=status, values=values or {"type": "off", "kind": "agency"},
+        "admin_calendars.html", status=status, values=values,
         errors=errors or {}, preview=preview, made=made, message=message,
-        agency_names=await agency_names(visit), day_kinds=DAY_KINDS,
-        day_types=DAY_TYPES,
+        agency_names=names, day_kinds=DAY_KINDS, day_types=DAY_TYPES, calendar=calendar,
+        weekdays=WEEKDAYS,
+        pending=[d for d in (calendar or {}).get("days", []) if d["status"] == "pending"],
     )  # fmt: skip
 
 
@@ -222,7 +281,8 @@ async def change_calendar(visit: Visit) -> Response:
     except ApiError as error:
         if not error.refused:
             raise
-        found = {key.replace("/days/0/", "/"): text for key, text in error.field_errors().items()}
+        found = {re.sub(r"^/(days/0|week)/?", "/", key) or "/": text
+                 for key, text in error.field_errors().items()}  # fmt: skip
         return await render_calendars(visit, values=values, errors=found, status=error.status,
                                       message=error.detail or error.title)  # fmt: skip
     if confirmed:
