@@ -72,7 +72,7 @@ async def render_agency(
 ) -> Response:  # fmt: skip
     agency = await visit.get(agency_path(code))
     offered = await visit.get(agency_path(code) + "/procedures")
-    names = {p["code"]: p["name"] for p in await catalogue(visit)}
+    names = {p["code"]: p["name"] for p in await offered_in_force(visit, code)}
     return visit.render(
         "admin_agency.html", status=status, agency=agency, values=values or agency,
         errors=errors or {}, message=message, levels=LEVELS, offered=offered, names=names,
@@ -80,12 +80,13 @@ async def render_agency(
     )  # fmt: skip
 
 
-async def catalogue(visit: Visit) -> list[dict[str, Any]]:
-    """The procedures in force, to name the offered codes (withdrawn ones show by code)."""
+async def offered_in_force(visit: Visit, code: str) -> list[dict[str, Any]]:
+    """The offered procedures in force, to name them (withdrawn ones show by code)."""
     found: list[dict[str, Any]] = []
     page = 1
     while True:
-        listed = await visit.get("/api/v1/procedures", params={"page": page, "size": 100})
+        listed = await visit.get("/api/v1/procedures",
+                                 params={"agency": code, "page": page, "size": 100})  # fmt: skip
         found += listed["items"]
         if len(found) >= listed["total"] or not listed["items"]:
             return found

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from services.web import eform
 from services.web.api import ApiError, forbidden, not_found
-from services.web.pages.desk import DESK, Desk, desk_path, offered
+from services.web.pages.desk import DESK, Desk, desk_path
 from services.web.pages.public import agency_names
 from services.web.pages.submission import KEY_FIELD, eform_pointer, json_field, label_of
 from services.web.routing import Pages
@@ -75,10 +75,10 @@ async def choose(visit: Visit) -> Response:
     desk = Desk.of(visit)
     agency = desk_agency(visit, desk)
     query = visit.request.query_params.get("q", "").strip()[:100]
-    listed = await offered(visit, agency)
-    words = query.lower().split()
-    shown = {code: name for code, name in listed.items()
-             if all(word in f"{code} {name}".lower() for word in words)}  # fmt: skip
+    # Searched by the catalogue (a desk may offer thousands): the first fifty matches.
+    params: dict[str, str | int] = {"agency": agency, "size": 50, **({"q": query} if query else {})}
+    listed = await visit.get("/api/v1/procedures", params=params)
+    shown = {item["code"]: item["name"] for item in listed["items"]}
     names = await agency_names(visit)
     return visit.render("desk_counter_choose.html", desk=desk, agency=agency, query=query,
                         procedures=shown, agency_name=names.get(agency, agency))  # fmt: skip
@@ -86,7 +86,7 @@ async def choose(visit: Visit) -> Response:
 
 async def procedure_of(visit: Visit, code: str, agency: str) -> dict[str, Any]:
     procedure: dict[str, Any] = await visit.get(f"/api/v1/procedures/{quote(code, safe='')}")
-    if code not in await offered(visit, agency):
+    if agency not in procedure.get("offered_by", []):
         raise not_found("Bộ phận này không tiếp nhận thủ tục này.")
     return procedure
 
