@@ -9,6 +9,7 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 from services.web.pages.admin import calendar_edit, sessions_of
+from tests.platform import eventually
 from tests.web.browser import check_page
 from tests.web.conftest import Site, log_in
 
@@ -17,8 +18,15 @@ PENDING = "2026-11-24"  # the shipped calendar's pending Vietnamese Culture Day
 
 
 async def calendar(site: Site) -> dict[str, Any]:
-    found: dict[str, Any] = (await site.platform.client.get(f"/api/v1/calendars/{CENTRE}")).json()
-    return found
+    """The centre's calendar as tracking serves it (once tracking has heard of the centre:
+    a fresh platform announces its agencies by events)."""
+
+    async def served() -> dict[str, Any] | None:
+        answer = await site.platform.client.get(f"/api/v1/calendars/{CENTRE}")
+        found: dict[str, Any] = answer.json()
+        return found if answer.status_code == 200 else None
+
+    return await eventually(served)
 
 
 async def test_an_admin_enables_a_pending_day_and_changes_the_weeks_sessions(

@@ -246,8 +246,12 @@ async def render_calendars(
     names = await agency_names(visit)
     calendar = None
     if agency in names:
-        calendar = await visit.get(f"/api/v1/calendars/{quote(agency, safe='')}")
-        values = {"agency": agency, **week_text(calendar["week"]), **values}
+        answer = await visit.call("GET", f"/api/v1/calendars/{quote(agency, safe='')}")
+        if answer.status_code == 200:  # else tracking has not heard of a new agency yet
+            calendar = answer.json()
+            values = {"agency": agency, **week_text(calendar["week"]), **values}
+        elif answer.status_code != 404:
+            raise ApiError.of(answer)
     return visit.render(
         "admin_calendars.html", status=status, values=values,
         errors=errors or {}, preview=preview, made=made, message=message,
