@@ -27,6 +27,9 @@ from shared.worktime.clock import (
 )
 
 PAUSED_STATUSES = frozenset({"supplement_requested", "awaiting_payment"})
+# The open statuses a queue does not count by the dates: not received yet, waiting for
+# the citizen, and resolved (the clock stopped; the desk has the result to hand over).
+NOT_DATED = frozenset({"submitted", *PAUSED_STATUSES, "resolved"})
 
 
 class Dated(Protocol):

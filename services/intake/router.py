@@ -311,7 +311,7 @@ async def agency_queue(
     status: Annotated[list[Status] | None, Query()] = None,
     timeliness: Annotated[
         str | None,
-        Query(pattern="^(on_track|due_soon|overdue|paused|not_received)$", max_length=20),
+        Query(pattern="^(on_track|due_soon|overdue|paused|not_received|resolved)$", max_length=20),
     ] = None,
     assignee: Annotated[str | None, Query(max_length=64, description="'me' or a subject")] = None,
     procedure: Annotated[

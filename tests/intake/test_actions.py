@@ -292,7 +292,8 @@ class TestQueues:
             pages += 1
             if pages == 1:
                 assert page["counts"] == {"on_track": 0, "due_soon": 2, "overdue": 2,
-                                          "paused": 0, "not_received": 2}  # fmt: skip
+                                          "paused": 0, "not_received": 2,
+                                          "resolved": 0}  # fmt: skip
             seen += [item["code"] for item in page["items"]]
             cursor = page["next_cursor"]
             if cursor is None:
@@ -526,6 +527,14 @@ async def test_leaders_see_each_officers_load_and_lateness(platform: Platform) -
     assert rows[specialist_id] == {"assignee": specialist_id, "open": 1, "due_soon": 0,
                                    "overdue": 1, "finished": 1, "finished_late": 0}  # fmt: skip
     assert rows["desk-1"]["open"] == rows["desk-1"]["overdue"] == 1
+    # The queue: the resolved one waits for the desk, its clock stopped, so it is not
+    # overdue whatever its due date says; it has a bucket and a filter of its own.
+    queue = f"/api/v1/queues/{CENTRE}"
+    page = (await platform.client.get(queue, headers=desk)).json()
+    assert (page["counts"]["overdue"], page["counts"]["resolved"]) == (2, 1)
+    for bucket, expected in (("overdue", sorted(codes[1:])), ("resolved", [codes[0]])):
+        listed = await platform.client.get(queue, params={"timeliness": bucket}, headers=desk)
+        assert sorted(item["code"] for item in listed.json()["items"]) == expected, bucket
     # For the agency's leaders only.
     assert (await platform.client.get(path, headers=desk)).status_code == 403
     outsider = platform.officer("lead-9", Position.LEADER, agency=OTHER_AGENCY)

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.due_dates import PAUSED_STATUSES
+from services.intake.due_dates import NOT_DATED, PAUSED_STATUSES
 from services.intake.machine import FINAL, Status
 from services.intake.models import Dossier
 from services.intake.repository.tallies import tallied
@@ -60,7 +60,9 @@ SUMMARY_COLUMNS = (
     Dossier.applicant_name,
 )
 OPEN_STATUSES = tuple(status.value for status in Status if status not in FINAL)
-BUCKETS = ("on_track", "due_soon", "overdue", "paused", "not_received")
+# "resolved": the result is ready and waits for the desk to hand it over. Its clock has
+# stopped, so it is neither on track nor overdue whatever its due date says.
+BUCKETS = ("on_track", "due_soon", "overdue", "paused", "not_received", "resolved")
 
 
 def bad_cursor() -> Unprocessable:
@@ -87,7 +89,7 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
 
 
 def bucket_condition(bucket: str, now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
-    received = Dossier.status.notin_([Status.SUBMITTED.value, *PAUSED_STATUSES])
+    received = Dossier.status.notin_(sorted(NOT_DATED))
     if bucket == "overdue":
         return and_(received, Dossier.due_at < now)
     if bucket == "due_soon":
@@ -96,6 +98,8 @@ def bucket_condition(bucket: str, now: datetime | ColumnElement[datetime]) -> Co
         return and_(received, Dossier.due_soon_at > now)
     if bucket == "paused":
         return Dossier.status.in_(PAUSED_STATUSES)
+    if bucket == "resolved":
+        return Dossier.status == Status.RESOLVED.value
     return Dossier.status == Status.SUBMITTED.value
 
 

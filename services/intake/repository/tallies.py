@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.due_dates import PAUSED_STATUSES
+from services.intake.due_dates import NOT_DATED, PAUSED_STATUSES
 from services.intake.machine import Status
 from services.intake.models import Dossier, QueueTally
 
@@ -39,7 +39,7 @@ NO_DAY = date(1970, 1, 1)
 DATED_KINDS = ("due", "soon")
 
 
-def _tallies_statement() -> Select[int, int, int, int, int, int, int]:
+def _tallies_statement() -> Select[int, int, int, int, int, int, int, int]:
     """The counts' one statement, built once: constructing a statement this size on
     every request cost more CPU than running it (bench/RESULTS.md, queues)."""
     kind, day, status = QueueTally.kind, QueueTally.day, QueueTally.status
@@ -56,6 +56,7 @@ def _tallies_statement() -> Select[int, int, int, int, int, int, int]:
     return select(
         total(kind == "status", status == Status.SUBMITTED.value),
         total(kind == "status", status.in_(bindparam("paused", expanding=True))),
+        total(kind == "status", status == Status.RESOLVED.value),
         total(kind == "due", status.in_(received)),
         total(kind == "due", status.in_(received), day < bindparam("today")),
         total(kind == "soon", status.in_(received), day > bindparam("today")),
@@ -75,7 +76,8 @@ async def tallied(
 ) -> dict[str, int]:
     """The counts per timeliness of an agency's dossiers in ``statuses``, from the tallies.
 
-    Received dossiers split by their dates: overdue once the due date has passed, on
+    Received dossiers whose clock runs split by their dates (a resolved one waits for the
+    desk, its clock stopped: counted apart): overdue once the due date has passed, on
     track while the due-soon instant is ahead, due soon in between (the due-soon
     instant never follows the due date). Whole days before or after today come from
     the tallies; today's dossiers are counted by index, a day's worth at most.
@@ -85,7 +87,7 @@ async def tallied(
     parameters = {
         "agency": agency_code,
         "statuses": list(statuses),
-        "received": [s for s in statuses if s != Status.SUBMITTED and s not in PAUSED_STATUSES],
+        "received": [s for s in statuses if s not in NOT_DATED],
         "paused": [s for s in statuses if s in PAUSED_STATUSES],
         "today": today,
         "midnight": midnight,
@@ -93,9 +95,8 @@ async def tallied(
         "tomorrow": midnight + timedelta(days=1),
     }
     row = (await session.execute(_TALLIES, parameters)).one()
-    not_received, waiting, with_dates, overdue_before, ahead_after, overdue_today, ahead_today = (
-        int(value) for value in row
-    )
+    (not_received, waiting, resolved, with_dates, overdue_before, ahead_after, overdue_today,
+     ahead_today) = (int(value) for value in row)  # fmt: skip
     overdue = overdue_before + overdue_today
     on_track = ahead_after + ahead_today
     return {
@@ -104,6 +105,7 @@ async def tallied(
         "overdue": overdue,
         "paused": waiting,
         "not_received": not_received,
+        "resolved": resolved,
     }
 
 

@@ -46,6 +46,7 @@ QUEUE_SIZE = 20
 TIMELINESS_FILTERS = {
     **{t.value: TIMELINESS_LABELS[t] for t in (T.OVERDUE, T.DUE_SOON, T.ON_TRACK, T.PAUSED)},
     "not_received": "Chờ tiếp nhận",
+    "resolved": "Chờ trả kết quả",
 }
 # The statuses a queue holds (the open ones).
 STATUS_FILTERS = {status.value: STATUS_LABELS[status] for status in Status if status not in FINAL}
