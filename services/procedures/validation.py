@@ -42,7 +42,9 @@ def problems(content: ProcedureContent, *, known_fields: Iterable[str]) -> list[
             found.append(
                 Problem(
                     pointer=_pointer("eform_schema", *error.absolute_path),
-                    message=f"Biểu mẫu không phải JSON Schema hợp lệ: {error.message}",
+                    # In Vietnamese, without jsonschema's English (which may also echo
+                    # the value): the keyword at fault names the rule for an admin.
+                    message=f"Biểu mẫu không phải JSON Schema hợp lệ: {eforms.message(error)}",
                 )
             )
         for path, message in eforms.schema_problems(content.eform_schema):

@@ -50,6 +50,7 @@ async def test_an_admin_edits_checks_and_publishes_a_draft(
     await expect(page.get_by_text("Đã lưu bản nháp.")).to_be_visible()
     await page.get_by_role("button", name="Kiểm tra").click()
     await expect(page.locator("#loi-eform_schema")).to_contain_text("JSON Schema")
+    await expect(page.locator("#loi-eform_schema")).not_to_contain_text("is not valid")
     row = len(before["required_documents"])
     await expect(page.locator(f"#loi-required_documents-{row}")).to_have_text(
         "Thành phần hồ sơ bị lặp."
