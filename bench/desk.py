@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from bench.intake import (  # noqa: E402
     percentile,
     processes,
 )
+from bench.web import logins  # noqa: E402
 from tests.infra import free_ports, wait_for_port  # noqa: E402
 
 OFFICER, PASSWORD = "canbo1", "canbo-demo"
@@ -67,21 +67,6 @@ async def seed_accounts() -> None:
     async with database.session() as session:
         await SEEDS["gateway"].load(session)
     await database.dispose()
-
-
-def logins(base: str) -> tuple[str, str]:
-    """canbo1's page cookie (through the login form, as a browser) and API token."""
-    with httpx.Client(base_url=base, timeout=30) as client:
-        form = client.get("/dang-nhap").text
-        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
-        assert csrf is not None, "no login form"
-        client.post("/dang-nhap", data={"csrf": csrf.group(1), "username": OFFICER,
-                                         "password": PASSWORD, "next": "/can-bo"})  # fmt: skip
-        cookie = f"onestop_session={client.cookies['onestop_session']}"
-        token = client.post(
-            "/api/v1/auth/token", data={"username": OFFICER, "password": PASSWORD}
-        ).json()["access_token"]
-    return cookie, f"Bearer {token}"
 
 
 class Timer:
@@ -127,7 +112,7 @@ def figures(values: list[float]) -> tuple[float, float]:
 
 
 async def measure(base: str, rounds: int, depth: int) -> None:
-    cookie, bearer = logins(base)
+    cookie, bearer = logins(base, OFFICER, PASSWORD)
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         warm = Timer(client, cookie, bearer)
         for query, api_query in FILTERS.values():

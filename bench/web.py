@@ -70,18 +70,18 @@ def start(work: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"onestop run did not start; see {work / 'run.log'}")
 
 
-def logins(base: str) -> tuple[str, str]:
-    """The demo citizen's page cookie and API token."""
-    with httpx.Client(base_url=base) as client:
-        client.get("/dang-nhap")
+def logins(base: str, username: str = CITIZEN, password: str = PASSWORD) -> tuple[str, str]:
+    """An account's page cookie (through the login form, as a browser) and API token:
+    the demo citizen's unless another is named."""
+    with httpx.Client(base_url=base, timeout=30) as client:
         form = client.get("/dang-nhap").text
         csrf = re.search(r'name="csrf" value="([^"]+)"', form)
-        assert csrf is not None
-        client.post("/dang-nhap", data={"csrf": csrf.group(1), "username": CITIZEN,
-                                         "password": PASSWORD, "next": "/"})  # fmt: skip
+        assert csrf is not None, "no login form"
+        client.post("/dang-nhap", data={"csrf": csrf.group(1), "username": username,
+                                         "password": password, "next": "/"})  # fmt: skip
         cookie = f"onestop_session={client.cookies['onestop_session']}"
         token = client.post(
-            "/api/v1/auth/token", data={"username": CITIZEN, "password": PASSWORD}
+            "/api/v1/auth/token", data={"username": username, "password": password}
         ).json()["access_token"]
     return cookie, f"Bearer {token}"
 
