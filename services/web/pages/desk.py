@@ -41,6 +41,10 @@ router = Pages()
 
 DESK = "/can-bo"
 QUEUE_SIZE = 20
+# The procedures the queue's filter lists (the catalogue's largest page); beyond that
+# many, the filter takes a typed code.
+FILTER_CHOICES = 100
+PROCEDURE_CODE = re.compile(r"[A-Za-z0-9.\-]{1,40}")  # what the queue API takes
 # The queue's timeliness filters, in the order an officer works them, by the labels
 # every client reads (and the queue's own bucket of dossiers not received yet).
 TIMELINESS_FILTERS = {
@@ -103,11 +107,12 @@ class QueueView:
         agency = query.get("co-quan", "")
         status = query.get("trang-thai", "")
         timeliness = query.get("tien-do", "")
+        procedure = query.get("thu-tuc", "").strip()
         return cls(
             agency=agency if agency in desk.memberships else next(iter(desk.memberships)),
             status=status if status in STATUS_FILTERS else "",
             timeliness=timeliness if timeliness in TIMELINESS_FILTERS else "",
-            procedure=query.get("thu-tuc", "")[:40],
+            procedure=procedure if PROCEDURE_CODE.fullmatch(procedure) else "",
             mine=query.get("cua-toi") == "1",
             cursor=query.get("sau", "")[:CURSOR_LIMIT],
         )
@@ -166,7 +171,7 @@ async def queue(visit: Visit) -> Response:
             raise
         # A cursor from an older page the queue no longer knows: start again at the top.
         return visit.redirect(view.link(sau=""))
-    names, procedures, officers = await asyncio.gather(
+    names, (procedures, all_listed), officers = await asyncio.gather(
         agency_names(visit), offered(visit, view.agency), officer_names(visit, view.agency)
     )
     context = {
@@ -177,6 +182,7 @@ async def queue(visit: Visit) -> Response:
         "all_agency_names": names,
         "agency_names": {code: names.get(code, code) for code in desk.memberships},
         "procedures": procedures,
+        "procedures_listed": all_listed,
         "officer_names": officers,
         "timeliness_filters": TIMELINESS_FILTERS,
         "status_filters": STATUS_FILTERS,
@@ -188,15 +194,19 @@ async def queue(visit: Visit) -> Response:
     return visit.render("desk_queue.html", **context)
 
 
-async def offered(visit: Visit, agency: str) -> dict[str, str]:
-    """The procedures the agency's desk offers, name by code (the queue's filter), kept
-    with the catalogue's other lists."""
+async def offered(visit: Visit, agency: str) -> tuple[dict[str, str], bool]:
+    """The procedures the agency's desk offers, name by code, for the queue's filter, and
+    whether that is all of them: a province's centre offers thousands, and then the
+    filter takes a typed code with the first ones as suggestions. Kept a minute with
+    the catalogue's other lists."""
 
-    async def load() -> dict[str, str]:
-        listed = await visit.get("/api/v1/procedures", params={"agency": agency, "size": 100})
-        return {item["code"]: item["name"] for item in listed["items"]}
+    async def load() -> tuple[dict[str, str], bool]:
+        params = {"agency": agency, "size": FILTER_CHOICES}
+        listed = await visit.get("/api/v1/procedures", params=params)
+        names = {item["code"]: item["name"] for item in listed["items"]}
+        return names, listed["total"] <= len(names)
 
-    found: dict[str, str] = await visit.web.reference.get(f"offered:{agency}", load)
+    found: tuple[dict[str, str], bool] = await visit.web.reference.get(f"offered:{agency}", load)
     return found
 
 
