@@ -6,6 +6,7 @@ statements with a story of their own have a module each:
 - ``known_documents``: intake's copy of the documents it has heard of;
 - ``queues``: keyset pages of agency queues and citizens' lists;
 - ``tallies``: the counts per timeliness the queues show, kept by triggers;
+- ``steps``: inter-agency steps by the agency doing them (its queue of forwarded dossiers);
 - ``idempotency``: the claimed keys and the answers they replay.
 """
 
