@@ -60,6 +60,10 @@ class Reference:
         self._kept[key] = (now, value)
         return value
 
+    def forget(self, key: str) -> None:
+        """Read ``key`` afresh next time (a page saw something the kept list lacks)."""
+        self._kept.pop(key, None)
+
 
 @dataclass
 class Web:

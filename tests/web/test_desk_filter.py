@@ -1,6 +1,7 @@
-"""The queue's procedure filter on a desk offering more procedures than a list can hold:
-the officer types a code, the first procedures are suggested; a code the address cannot
-mean is dropped rather than refused."""
+"""The queue's lists kept a minute, where they would mislead: the procedure filter on a
+desk offering more procedures than a list can hold (the officer types a code, the first
+procedures suggested; a code the address cannot mean is dropped rather than refused),
+and the name of an officer made within the minute."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from services.web.pages import desk
-from tests.intake.flow import submit
+from tests.intake.flow import act, submit
 from tests.web.browser import check_page
 from tests.web.conftest import CITIZEN, PASSWORD, Site, log_in
 from tests.web.test_desk_journey import OFFICER_PASSWORD, token
@@ -41,3 +42,27 @@ async def test_a_desk_offering_many_procedures_filters_by_a_typed_code(
     assert response is not None
     assert response.status == 200
     await expect(page.get_by_role("row").filter(has_text=code)).to_have_count(1)
+
+
+async def test_a_dossier_given_to_an_officer_made_a_moment_ago_shows_their_name(
+    site: Site, page: Page
+) -> None:
+    """The queue keeps the agency's officers' names a minute; a dossier held by someone
+    the kept names do not know yet reads them afresh instead of saying "Cán bộ khác"."""
+    api = site.platform.client
+    citizen = await token(site, CITIZEN, PASSWORD)
+    code = (await submit(site.platform, citizen)).json()["code"]
+    await log_in(page, site, "canbo1", OFFICER_PASSWORD)  # the queue keeps the names now
+    admin = await token(site, "admin", "admin-demo")
+    made = await api.post("/api/v1/admin/officers", headers=admin, json={
+        "username": "chuyenvien.moi", "full_name": "Đinh Thị Mới",
+        "memberships": [{"agency_code": "000.00.15.H49", "position": "specialist"}],
+    })  # fmt: skip
+    assert made.status_code == 201, made.text
+    desk_token = await token(site, "canbo1", OFFICER_PASSWORD)
+    assert (await act(site.platform, code, "receive", desk_token)).status_code == 200
+    given = await act(site.platform, code, "assign", desk_token,
+                      assignee=made.json()["officer"]["id"])  # fmt: skip
+    assert given.status_code == 200, given.text
+    await page.reload()
+    await expect(page.get_by_role("row").filter(has_text=code)).to_contain_text("Đinh Thị Mới")

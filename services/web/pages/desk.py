@@ -174,6 +174,10 @@ async def queue(visit: Visit) -> Response:
     names, (procedures, all_listed), officers = await asyncio.gather(
         agency_names(visit), offered(visit, view.agency), officer_names(visit, view.agency)
     )
+    if any(row["assignee"] not in officers for row in page["items"] if row["assignee"]):
+        # Held by an officer the kept names do not know yet (made within the minute).
+        visit.web.reference.forget(f"officers:{view.agency}")
+        officers = await officer_names(visit, view.agency)
     context = {
         "desk": desk,
         "view": view,
