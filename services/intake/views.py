@@ -138,10 +138,16 @@ def time_left(row: Summarised, engine: WorkingTime | None, now: datetime) -> flo
         return None
     if row.status in due_dates.PAUSED_STATUSES:
         return None
+    return minutes_until(engine, now, row.due_at)
+
+
+def minutes_until(engine: WorkingTime, now: datetime, due: datetime) -> float | None:
+    """Working minutes from ``now`` to ``due`` (negative once past); None beyond the
+    calendar's published years."""
     try:
-        return round(engine.working_minutes(now, row.due_at), 1)
+        return round(engine.working_minutes(now, due), 1)
     except OutsideCalendar:
-        return None  # past the calendar's published years
+        return None
 
 
 def waiting_step(
@@ -151,10 +157,7 @@ def waiting_step(
     (overdue once past it, due soon within ``due_soon_minutes`` of working time)."""
     left: float | None = None
     if engine is not None and row.step_due_at is not None:
-        try:
-            left = round(engine.working_minutes(now, row.step_due_at), 1)
-        except OutsideCalendar:
-            left = None
+        left = minutes_until(engine, now, row.step_due_at)
     timeliness: Timeliness | None = None
     if row.step_due_at is not None:
         if now > row.step_due_at:

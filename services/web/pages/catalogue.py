@@ -100,10 +100,11 @@ async def render_procedure(
     current_answer = await visit.call("GET", procedure_path(code))
     current = current_answer.json() if current_answer.status_code == 200 else None
     draft = draft or await draft_of(visit, code)
+    shown_errors, other_errors = at_fields(errors or {})
     return visit.render(
         "admin_procedure.html", status=status, code=code, current=current, draft=draft,
         history=history, name=(draft or current or history[0])["name"],
-        errors=at_fields(errors or {})[0], other_errors=at_fields(errors or {})[1],
+        errors=shown_errors, other_errors=other_errors,
         message=message, done=done, report=report,
         field_names=await fields(visit), online_levels=ONLINE_LEVELS, time_units=TIME_UNITS,
         supplement_policies=SUPPLEMENT_POLICIES, confirming_withdrawal=confirming_withdrawal,
