@@ -54,9 +54,9 @@ from services.gateway import national, sync  # noqa: E402
 from services.gateway.models import PortalSync  # noqa: E402
 from services.gateway.portal_client import PortalClient  # noqa: E402
 from services.national_portal.models import PortalDossier, PortalProgress  # noqa: E402
-from services.national_portal.schemas import Faults  # noqa: E402
 from shared.auth import AgencyMembership, Position, Principal, Role, TokenService  # noqa: E402
 from shared.contracts.national import NationalRecord  # noqa: E402
+from shared.faults import Faults  # noqa: E402
 from shared.settings import Mode, PlatformSettings  # noqa: E402
 
 POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432"

@@ -6,7 +6,6 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from services.national_portal.config import NationalPortalSettings
-from services.national_portal.faults import FaultInjector, FaultState
 from services.national_portal.models import Base
 from services.national_portal.portal import FailedTokens, Refused
 from services.national_portal.router import (
@@ -16,10 +15,10 @@ from services.national_portal.router import (
     refused,
     router,
 )
-from services.national_portal.schemas import Faults
 from services.national_portal.vneid import SigningKey
 from services.national_portal.vneid import router as vneid_router
 from shared.app import build_service_app
+from shared.faults import FaultInjector, Faults, FaultState
 from shared.runtime import ServiceSpec
 
 

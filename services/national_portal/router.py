@@ -10,8 +10,7 @@ from fastapi.responses import JSONResponse
 
 from services.national_portal import portal
 from services.national_portal.config import NationalPortalSettings
-from services.national_portal.faults import FaultState
-from services.national_portal.schemas import Faults, ProcedureIn, Report
+from services.national_portal.schemas import ProcedureIn, Report
 from shared.auth import Role, require_role
 from shared.contracts.dvcqg import (
     Answer,
@@ -25,6 +24,7 @@ from shared.contracts.dvcqg import (
     TokenOut,
 )
 from shared.db import ReadSessionDep, SessionDep
+from shared.faults import Faults, FaultState
 
 
 async def get_settings(request: Request) -> NationalPortalSettings:

@@ -1,5 +1,5 @@
 """The mock's own models beside the DVCQG API (``shared.contracts.dvcqg``): its
-national procedure database, its faults, and its report."""
+national procedure database and its report (its faults: ``shared.faults``)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,6 @@ from pydantic import BaseModel, Field
 class ProcedureIn(BaseModel):
     MaTTHC: str = Field(min_length=1, max_length=40)
     TenTTHC: str = Field(min_length=1, max_length=500)
-
-
-class Faults(BaseModel):
-    """What the mock does wrong, on purpose (each a share of the calls)."""
-
-    fail_share: float = Field(default=0.0, ge=0.0, le=1.0)  # 500 before doing anything
-    timeout_share: float = Field(default=0.0, ge=0.0, le=1.0)  # holds the call, then 504
-    drop_share: float = Field(default=0.0, ge=0.0, le=1.0)  # stores, then loses the answer
-    delay_ms: int = Field(default=0, ge=0, le=60_000)  # every call answers this much later
 
 
 class Report(BaseModel):

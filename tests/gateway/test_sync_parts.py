@@ -24,6 +24,7 @@ from shared.contracts.dvcqg import DossierIn, ProgressIn
 from shared.contracts.national import NATIONAL_STATUS, NationalRecord, NationalStep
 from shared.db import Database
 from shared.migrations import upgrade
+from shared.retry import Backoff
 from tests.conftest import PgDatabase, distributed_platform, embedded_platform
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -107,7 +108,7 @@ def test_progress_names_officers_and_never_the_citizen() -> None:
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
-    backoff = sync.Backoff(base=1.0, cap=60.0, rng=random.Random(3))
+    backoff = Backoff(base=1.0, cap=60.0, rng=random.Random(3))
     for attempts in range(1, 15):
         ceiling = min(60.0, 2.0 ** (attempts - 1))
         delays = [backoff.delay(attempts) for _ in range(200)]

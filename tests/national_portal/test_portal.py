@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from services.national_portal.config import NationalPortalSettings
-from services.national_portal.faults import ResponseDropped
 from services.national_portal.main import create_app, spec
 from shared.auth import Principal, Role, TokenService
+from shared.faults import ResponseDropped
 from shared.migrations import upgrade
 from tests.conftest import PgDatabase, distributed_platform, embedded_platform
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 import uuid
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from shared.contracts.dvcqg import ErrorCode
 from shared.contracts.national import NationalRecord, NationalVersions
 from shared.db import Database
 from shared.http import create_http_client
+from shared.retry import Backoff
 from shared.runtime import BackgroundJob, Runtime
 
 logger = logging.getLogger("onestop.gateway.sync")
@@ -51,20 +51,6 @@ class Attempt:
     version: int
     steps: int
     moved: bool = False
-
-
-class Backoff:
-    """Exponential waits, capped, with jitter: half the wait fixed, half drawn, so that
-    dossiers failing together do not all come back at the same instant."""
-
-    def __init__(self, base: float, cap: float, rng: random.Random | None = None) -> None:
-        self.base = base
-        self.cap = cap
-        self._random = rng or random.Random()
-
-    def delay(self, attempts: int) -> float:
-        ceiling = min(self.cap, self.base * 2 ** max(attempts - 1, 0))
-        return float(ceiling / 2 + self._random.uniform(0, ceiling / 2))
 
 
 class SyncWorker:

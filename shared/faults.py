@@ -1,9 +1,11 @@
-"""Faults the mock injects on purpose, so that a sync can be proven against them.
+"""Faults a mock of an outside system injects on purpose (the national portal, the SMS
+provider), so that what calls it can be proven against them.
 
-Each DVCQG call (not the admin routes, not health) may: fail with 500 before anything
-is done; hang, then fail with 504 (a client with a shorter time-out gives up first);
-or be carried out and committed, and then lose its answer (the client sees the call
-fail, though the portal stored it). Every call may also be delayed.
+Each call under the mock's API prefix (not its admin routes, not health) may: fail
+with 500 before anything is done; hang, then fail with 504 (a client with a shorter
+time-out gives up first); or be carried out and committed, and then lose its answer
+(the client sees the call fail, though the mock stored it). Every call may also be
+delayed.
 """
 
 from __future__ import annotations
@@ -12,12 +14,17 @@ import asyncio
 import json
 import random
 
+from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.national_portal.schemas import Faults
 
-FAULTY_PREFIX = "/api/"
-NOT_FAULTY = "/api/admin/"
+class Faults(BaseModel):
+    """What the mock does wrong, on purpose (each a share of the calls)."""
+
+    fail_share: float = Field(default=0.0, ge=0.0, le=1.0)  # 500 before doing anything
+    timeout_share: float = Field(default=0.0, ge=0.0, le=1.0)  # holds the call, then 504
+    drop_share: float = Field(default=0.0, ge=0.0, le=1.0)  # stores, then loses the answer
+    delay_ms: int = Field(default=0, ge=0, le=60_000)  # every call answers this much later
 
 
 class ResponseDropped(ConnectionAbortedError):
@@ -36,16 +43,25 @@ class FaultState:
 class FaultInjector:
     """ASGI middleware injecting the faults of ``state``."""
 
-    def __init__(self, app: ASGIApp, *, state: FaultState) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        state: FaultState,
+        faulty_prefix: str = "/api/",
+        not_faulty: str = "/api/admin/",
+    ) -> None:
         self.app = app
         self.state = state
+        self.faulty_prefix = faulty_prefix
+        self.not_faulty = not_faulty
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if (
             scope["type"] != "http"
-            or not path.startswith(FAULTY_PREFIX)
-            or path.startswith(NOT_FAULTY)
+            or not path.startswith(self.faulty_prefix)
+            or path.startswith(self.not_faulty)
         ):
             await self.app(scope, receive, send)
             return
