@@ -37,9 +37,12 @@ from services.intake.main import spec as intake_spec
 from services.national_portal import portal
 from services.national_portal.main import spec as national_portal_spec
 from services.national_portal.schemas import ProcedureIn
+from services.notifications.delivery import SMS_CLIENT
+from services.notifications.main import spec as notifications_spec
 from services.procedures import seed as procedures_seed
 from services.procedures.caching import invalidate_shared_cache as invalidate_catalogue_cache
 from services.procedures.main import spec as procedures_spec
+from services.sms_mock.main import create_app as create_sms_mock
 from services.tracking import seed as tracking_seed
 from services.tracking.main import spec as tracking_spec
 from services.web.config import WebSettings
@@ -78,12 +81,13 @@ SPECS: dict[str, ServiceSpec] = {
         intake_spec,
         tracking_spec,
         documents_spec,
+        notifications_spec,
         dataclasses.replace(gateway_spec, create_app=gateway_with_pages),
         national_portal_spec,
     )
 }
 # The services the gateway forwards to, as opposed to itself and the portal mock.
-BACKENDS = ("procedures", "intake", "tracking", "documents")
+BACKENDS = ("procedures", "intake", "tracking", "documents", "notifications")
 
 
 @dataclass(frozen=True)
@@ -110,8 +114,9 @@ SEEDS: dict[str, ServiceSeed] = {
     "tracking": ServiceSeed(tracking_seed.seed),
     "national_portal": ServiceSeed(seed_portal_procedures),
 }
-# Where the embedded platform serves the national portal mock.
+# Where the embedded platform serves the national portal mock and the SMS provider mock.
 PORTAL_MOUNT = "/dvcqg"
+SMS_MOCK_MOUNT = "/sms-mock"
 
 
 class SeedRefused(RuntimeError):
@@ -195,12 +200,16 @@ class EmbeddedPlatform:
         self.bus = bus
         self.services: dict[str, FastAPI] = {}
         accounts = LateApp()
+        # The SMS and Zalo provider the notifications reach in-process (over HTTP).
+        self.sms_mock: FastAPI = create_sms_mock()
         # Intake reads the others: it is made last and reaches them in-process.
         for name in sorted(BACKENDS, key=lambda n: n == "intake"):
             overrides: dict[str, Any] = {}
             extra: dict[str, Any] = {}
-            if name in ("documents", "intake"):
+            if name in ("documents", "intake", "notifications"):
                 overrides["public_url"] = public_url
+            if name == "notifications":
+                extra["transports"] = {SMS_CLIENT: httpx.ASGITransport(app=self.sms_mock)}
             if name == "intake":
                 extra["transports"] = {
                     upstream: httpx.ASGITransport(app=self.services[upstream])
@@ -270,12 +279,13 @@ class EmbeddedPlatform:
             await self._lifespan(receive, send)
             return
         path: str = scope.get("path", "")
-        if path == PORTAL_MOUNT or path.startswith(PORTAL_MOUNT + "/"):
-            scope = dict(scope)
-            scope["path"] = path[len(PORTAL_MOUNT) :] or "/"
-            scope["root_path"] = scope.get("root_path", "") + PORTAL_MOUNT
-            await self.portal(scope, receive, send)
-            return
+        for mount, app in ((PORTAL_MOUNT, self.portal), (SMS_MOCK_MOUNT, self.sms_mock)):
+            if path == mount or path.startswith(mount + "/"):
+                scope = dict(scope)
+                scope["path"] = path[len(mount) :] or "/"
+                scope["root_path"] = scope.get("root_path", "") + mount
+                await app(scope, receive, send)
+                return
         await self.gateway(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

@@ -124,8 +124,17 @@ async def embedded(data_dir: Path, *, public_url: str = "http://gw") -> AsyncIte
 
 
 @contextlib.asynccontextmanager
-async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[Platform]:
-    settings = distributed_platform()
+async def distributed(
+    pg_database: PgDatabase,
+    s3: S3Server,
+    *,
+    notifications: dict[str, Any] | None = None,
+    data_dir: Path | None = None,
+) -> AsyncIterator[Platform]:
+    """``notifications``: its settings (an SMTP server, the SMS provider's address);
+    without them, what it would send is written under ``data_dir`` (a temporary one)."""
+    scratch = None if data_dir is not None else tempfile.TemporaryDirectory(prefix="onestop-")
+    settings = distributed_platform(data_dir=data_dir or Path(scratch.name))  # type: ignore[union-attr]
     # Streams and groups of earlier tests would replay their dossiers' events into this
     # platform (codes repeat from test to test): start from an empty event store.
     redis = Redis.from_url(SERVERS.redis_url)
@@ -134,6 +143,8 @@ async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[Pl
     urls = {name: await pg_database(name, seeded=True) for name in composition.SPECS}
     fleet: list[uvicorn.Server] = []
     async with contextlib.AsyncExitStack() as stack:
+        if scratch is not None:
+            stack.callback(scratch.cleanup)  # last, once every server has stopped
         upstreams: dict[str, Upstream] = {}
         apps: dict[str, FastAPI] = {}
         gateway_port = free_port()
@@ -148,6 +159,8 @@ async def distributed(pg_database: PgDatabase, s3: S3Server) -> AsyncIterator[Pl
                     "s3_secret_key": s3.secret_key,
                     "s3_bucket": "platform-test",
                 }
+            if name == "notifications":
+                extra = {"public_url": f"http://127.0.0.1:{gateway_port}", **(notifications or {})}
             if name == "intake":
                 extra = {
                     f"{upstream}_url": upstreams[upstream].base_url  # type: ignore[attr-defined]

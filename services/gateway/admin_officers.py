@@ -20,6 +20,7 @@ from shared.access import Grant, allow
 from shared.auth import AgencyMembership, CurrentPrincipal, PasswordHasher, login_revocation_id
 from shared.db import ReadSessionDep, SessionDep
 from shared.errors import Unprocessable, UpstreamUnavailable
+from shared.runtime import OutboxDep
 
 router = APIRouter(prefix="/api/v1/admin/officers", tags=["admin"])
 ADMIN = allow(Grant.ADMIN)
@@ -62,13 +63,13 @@ async def list_officers(
 @router.post("", response_model=IssuedPassword, status_code=201, **ADMIN)
 async def create_officer(
     request: Request, session: SessionDep, principal: CurrentPrincipal, body: OfficerIn,
-    hasher: Hasher,
+    hasher: Hasher, outbox: OutboxDep,
 ) -> IssuedPassword:  # fmt: skip
     """A new officer with their agencies and positions, and a one-time password (shown
     this once) with which they set their own before anything else."""
     await known_agencies(request, body.memberships)
     user, password = await staff.create(
-        session, body, by=principal.subject, hasher=hasher, now=datetime.now(UTC)
+        session, body, by=principal.subject, hasher=hasher, now=datetime.now(UTC), outbox=outbox
     )
     return IssuedPassword(officer=staff.shown(user), one_time_password=password)
 
@@ -81,13 +82,18 @@ async def read_officer(session: ReadSessionDep, officer_id: OfficerId) -> AdminO
 @router.put("/{officer_id}/memberships", response_model=AdminOfficer, **ADMIN)
 async def set_memberships(
     request: Request, session: SessionDep, principal: CurrentPrincipal, officer_id: OfficerId,
-    body: MembershipsIn,
+    body: MembershipsIn, outbox: OutboxDep,
 ) -> AdminOfficer:  # fmt: skip
     """Give and take agencies and positions (the whole list); the officer's logins end,
     since their tokens carry the old ones."""
     await known_agencies(request, body.memberships)
     user, families = await staff.set_memberships(
-        session, officer_id, body.memberships, by=principal.subject, now=datetime.now(UTC)
+        session,
+        officer_id,
+        body.memberships,
+        by=principal.subject,
+        now=datetime.now(UTC),
+        outbox=outbox,
     )
     await ended(request, list(families))
     return staff.shown(user)
@@ -95,11 +101,12 @@ async def set_memberships(
 
 @router.post("/{officer_id}/deactivate", response_model=AdminOfficer, **ADMIN)
 async def deactivate(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, officer_id: OfficerId
-) -> AdminOfficer:
+    request: Request, session: SessionDep, principal: CurrentPrincipal, officer_id: OfficerId,
+    outbox: OutboxDep,
+) -> AdminOfficer:  # fmt: skip
     """The account can no longer log in, and its sessions end at once."""
     user, families = await staff.set_active(
-        session, officer_id, False, by=principal.subject, now=datetime.now(UTC)
+        session, officer_id, False, by=principal.subject, now=datetime.now(UTC), outbox=outbox
     )
     await ended(request, list(families))
     return staff.shown(user)
@@ -107,10 +114,10 @@ async def deactivate(
 
 @router.post("/{officer_id}/activate", response_model=AdminOfficer, **ADMIN)
 async def activate(
-    session: SessionDep, principal: CurrentPrincipal, officer_id: OfficerId
+    session: SessionDep, principal: CurrentPrincipal, officer_id: OfficerId, outbox: OutboxDep
 ) -> AdminOfficer:
     user, _ = await staff.set_active(
-        session, officer_id, True, by=principal.subject, now=datetime.now(UTC)
+        session, officer_id, True, by=principal.subject, now=datetime.now(UTC), outbox=outbox
     )
     return staff.shown(user)
 

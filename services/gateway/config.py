@@ -9,7 +9,9 @@ from shared.settings import InsecureSettingsError, ServiceSettings
 DEMO_PORTAL_SECRET = "onestop-portal-demo-secret-change-me"
 
 # The services the gateway forwards to (and reports in /api/v1/health).
-UPSTREAM_NAMES = ("procedures", "intake", "tracking", "documents", "national_portal")
+UPSTREAM_NAMES = (
+    "procedures", "intake", "tracking", "documents", "notifications", "national_portal",
+)  # fmt: skip
 
 
 class GatewaySettings(ServiceSettings):
@@ -21,6 +23,7 @@ class GatewaySettings(ServiceSettings):
     intake_url: str | None = None
     tracking_url: str | None = None
     documents_url: str | None = None
+    notifications_url: str | None = None
     national_portal_url: str | None = None
     upstream_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     upstream_read_timeout_seconds: float = Field(default=30.0, gt=0, le=300)

@@ -40,6 +40,7 @@ ROUTES: dict[str, str] = {
     "online-services": "procedures",
     "documents": "documents",
     "storage": "documents",
+    "notifications": "notifications",
 }
 
 

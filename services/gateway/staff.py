@@ -21,7 +21,9 @@ from services.gateway.models import AccountEvent, OfficerMembership, User
 from services.gateway.schemas import AdminOfficer, OfficerIn, PasswordChange
 from services.gateway.service import end_session
 from shared.auth import AgencyMembership, PasswordHasher, Role
+from shared.contracts.notices import OFFICER_NOTICE, OfficerNotice
 from shared.errors import Conflict, NotFound, Unauthorized, Unprocessable
+from shared.events import Outbox
 
 CREATED = "officer.created"
 MEMBERSHIPS_CHANGED = "officer.memberships_changed"
@@ -78,6 +80,21 @@ def _record(session: AsyncSession, user: User, kind: str, *, by: str, now: datet
     )
 
 
+def announce(session: AsyncSession, outbox: Outbox, user: User) -> None:
+    """Tell the notifications service the officer's account as it now stands (whose
+    leaders get an agency's digest), in the change's transaction."""
+    notice = OfficerNotice(
+        subject=str(user.id),
+        full_name=user.full_name,
+        active=user.is_active,
+        memberships=[
+            AgencyMembership(agency_code=m.agency_code, position=m.position)
+            for m in user.memberships
+        ],
+    )
+    outbox.add(session, OFFICER_NOTICE, notice.model_dump(mode="json"), subject=str(user.id))
+
+
 async def _end_logins(session: AsyncSession, user: User, *, now: datetime) -> list[uuid.UUID]:
     families = await repository.live_login_families(session, user.id)
     for family in families:
@@ -97,7 +114,13 @@ async def officer(session: AsyncSession, officer_id: str, *, for_update: bool = 
 
 
 async def create(
-    session: AsyncSession, body: OfficerIn, *, by: str, hasher: PasswordHasher, now: datetime
+    session: AsyncSession,
+    body: OfficerIn,
+    *,
+    by: str,
+    hasher: PasswordHasher,
+    now: datetime,
+    outbox: Outbox,
 ) -> tuple[User, str]:
     """A new officer and the one-time password they log in with once, to set their own."""
     if await repository.get_user_by_username(session, body.username) is not None:
@@ -119,6 +142,7 @@ async def create(
         raise Conflict(f"Tên đăng nhập {body.username} đã có.") from exc
     after = [m.model_dump(mode="json") for m in body.memberships]
     _record(session, user, CREATED, by=by, now=now, memberships=after)
+    announce(session, outbox, user)
     return user, password
 
 
@@ -129,6 +153,7 @@ async def set_memberships(
     *,
     by: str,
     now: datetime,
+    outbox: Outbox,
 ) -> tuple[User, list[uuid.UUID]]:
     """Replace the officer's agencies and positions; the logins it ended."""
     user = await officer(session, officer_id, for_update=True)
@@ -137,11 +162,18 @@ async def set_memberships(
     await session.flush()
     after = [m.model_dump(mode="json") for m in memberships]
     _record(session, user, MEMBERSHIPS_CHANGED, by=by, now=now, before=before, after=after)
+    announce(session, outbox, user)
     return user, await _end_logins(session, user, now=now)
 
 
 async def set_active(
-    session: AsyncSession, officer_id: str, active: bool, *, by: str, now: datetime
+    session: AsyncSession,
+    officer_id: str,
+    active: bool,
+    *,
+    by: str,
+    now: datetime,
+    outbox: Outbox,
 ) -> tuple[User, list[uuid.UUID]]:
     """Deactivate (every login ends; the account cannot log in) or bring back."""
     user = await officer(session, officer_id, for_update=True)
@@ -149,6 +181,7 @@ async def set_active(
         return user, []
     user.is_active = active
     _record(session, user, ACTIVATED if active else DEACTIVATED, by=by, now=now)
+    announce(session, outbox, user)
     return user, [] if active else await _end_logins(session, user, now=now)
 
 

@@ -16,11 +16,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import audit, due_dates, repository
+from services.intake import audit, due_dates, notices, repository
 from services.intake.config import IntakeSettings
 from services.intake.machine import Action, Status, check
 from services.intake.machine import Dossier as MachineDossier
 from services.intake.models import Dossier
+from services.intake.notices import notice_of
 from services.intake.repository import known_documents, steps
 from services.intake.schemas import ActionIn
 from services.intake.state import (
@@ -619,6 +620,11 @@ def _append(ctx: Context, *, source: str) -> None:
     )
     for event, payload in ctx.extra_events:
         ctx.outbox.add(ctx.session, event, payload, subject=dossier.code, sequence=dossier.sequence)
+    reason = ctx.facts.get("reason")
+    notice = notice_of(
+        dossier, event_of(ctx.action), at=ctx.now, action=ctx.action.value, reason=reason
+    )
+    notices.announce(ctx.session, ctx.outbox, notice, sequence=dossier.sequence)
 
 
 def by(actor: Principal, dossier: Dossier) -> dict[str, Any]:

@@ -7,10 +7,11 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import repository
+from services.intake import notices, repository
 from services.intake.actions import record_audit
 from services.intake.due_dates import PAUSED_STATUSES
 from services.intake.models import Dossier, ProcessedEvent
+from services.intake.notices import notice_of
 from services.intake.repository import known_documents
 from shared.contracts.documents import DOCUMENT_TOPIC, DocumentEvent, DocumentReady
 from shared.contracts.dossiers import DOSSIER_TOPIC, DossierEvent, DueChanged
@@ -69,6 +70,10 @@ async def apply_due_change(
         subject=dossier.code,
         sequence=dossier.sequence,
     )
+    if dossier.appointment_at is None:  # the date the applicant holds moved
+        notice = notice_of(dossier, DossierEvent.DUE_APPLIED, at=envelope.occurred_at,
+                           reason=change.reason, previous_appointment_at=old)  # fmt: skip
+        notices.announce(session, runtime.events, notice, sequence=dossier.sequence)
 
 
 DUE_CHANGES = ConsumerSpec(

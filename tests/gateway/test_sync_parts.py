@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from services.gateway import national, sync
-from services.gateway.config import GatewaySettings
+from services.gateway.config import UPSTREAM_NAMES, GatewaySettings
 from services.gateway.main import spec
 from services.gateway.models import PortalSync
 from services.gateway.portal_client import PortalClient
@@ -124,7 +124,7 @@ async def settings(
     if request.param == "postgresql":
         urls: dict[str, Any] = {
             f"{name}_url": "http://127.0.0.1:9"
-            for name in ("procedures", "intake", "tracking", "documents", "national_portal")
+            for name in UPSTREAM_NAMES
         }
         return GatewaySettings(
             platform=distributed_platform(), database_url=await pg_database("gateway"), **urls

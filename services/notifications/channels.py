@@ -1,0 +1,210 @@
+"""How a message leaves: e-mail over SMTP, SMS and Zalo through the provider's HTTP API,
+or, with neither configured (the embedded quick start), written to the data directory
+as what would have been sent.
+
+A channel raises ``Transient`` for what a later attempt may get through (the server is
+away, busy, or answered 4xx in SMTP's sense) and ``Permanent`` for what it never will
+(an address refused, a message the provider rejects).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+import anyio
+import httpx
+
+from services.notifications.config import NotificationsSettings
+from services.notifications.kinds import Kind
+from services.notifications.planning import unsubscribe_token
+from services.notifications.texts import mask
+
+logger = logging.getLogger("onestop.notifications.channels")
+
+
+class Transient(Exception):
+    pass
+
+
+class Permanent(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What a channel needs of a message."""
+
+    id: str
+    channel: str
+    recipient: str
+    kind: str
+    address: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    provider_ref: str
+    delivered: bool
+    at: datetime
+    error: str | None = None
+
+
+class Mailer(Protocol):
+    async def send(self, message: Outgoing) -> str: ...
+
+
+class PhoneProvider(Protocol):
+    async def send(self, message: Outgoing) -> str: ...
+
+    async def receipts(self, after: int) -> tuple[list[Receipt], int]: ...
+
+
+def email_of(message: Outgoing, settings: NotificationsSettings) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = settings.mail_from
+    email["To"] = message.address
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(datetime.now(UTC))
+    # The same id on every attempt: a receiving server that saw it drops the copy a
+    # retry after a lost answer sends.
+    email["Message-ID"] = make_msgid(idstring=message.id, domain="onestop")
+    if message.kind != Kind.VERIFY_EMAIL:
+        token = unsubscribe_token(settings, message.recipient, Kind(message.kind))
+        link = f"{settings.public_url}/api/v1/notifications/unsubscribe?token={token}"
+        email["List-Unsubscribe"] = f"<{link}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
+    email.set_content(message.body + "\n", charset="utf-8")
+    return email
+
+
+class SmtpMailer:
+    def __init__(self, settings: NotificationsSettings) -> None:
+        assert settings.smtp_host is not None
+        self._settings = settings
+
+    async def send(self, message: Outgoing) -> str:
+        settings = self._settings
+        email = email_of(message, settings)
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        try:
+            await aiosmtplib.send(
+                email,
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username,
+                password=password,
+                use_tls=settings.smtp_security == "tls",
+                start_tls=settings.smtp_security == "starttls",
+                timeout=settings.smtp_timeout_seconds,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [error.code for error in exc.recipients]
+            if all(500 <= code < 600 for code in codes):
+                raise Permanent(f"SMTP refused the recipient ({codes})") from exc
+            raise Transient(f"SMTP deferred the recipient ({codes})") from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            if 500 <= exc.code < 600:
+                raise Permanent(f"SMTP {exc.code}: {exc.message[:200]}") from exc
+            raise Transient(f"SMTP {exc.code}: {exc.message[:200]}") from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise Transient(f"SMTP unreachable: {type(exc).__name__}") from exc
+        return str(email["Message-ID"])
+
+
+class DropMailer:
+    """Embedded without SMTP: each e-mail as a .eml file in ``<data>/mail``."""
+
+    def __init__(self, settings: NotificationsSettings) -> None:
+        self._settings = settings
+        self.folder = Path(settings.platform.data_dir) / "mail"
+
+    async def send(self, message: Outgoing) -> str:
+        email = email_of(message, self._settings)
+        folder = anyio.Path(self.folder)
+        await folder.mkdir(parents=True, exist_ok=True)
+        await (folder / f"{message.id}.eml").write_bytes(bytes(email))
+        where = {"to": mask(message.address), "file": f"mail/{message.id}.eml"}
+        logger.info("e-mail written (no SMTP server configured)", extra=where)
+        return str(email["Message-ID"])
+
+
+class HttpPhoneProvider:
+    """The provider's API (the mock's, ``services/sms_mock``): POST a message with our id
+    as its client reference (a repeat gets the first one's answer, nothing sent twice),
+    and read the delivery receipts after a cursor."""
+
+    def __init__(self, client: httpx.AsyncClient, settings: NotificationsSettings) -> None:
+        self._client = client
+        self._headers = {"x-api-key": settings.sms_api_key.get_secret_value()}
+        self._sender = settings.sms_sender
+        self._timeout = settings.sms_timeout_seconds
+
+    async def send(self, message: Outgoing) -> str:
+        body = {
+            "client_ref": message.id,
+            "channel": message.channel,
+            "to": message.address,
+            "text": message.body,
+            "sender": self._sender,
+        }
+        try:
+            answer = await self._client.post(
+                "/api/messages", json=body, headers=self._headers, timeout=self._timeout
+            )
+        except httpx.HTTPError as exc:
+            raise Transient(f"provider unreachable: {type(exc).__name__}") from exc
+        if answer.status_code in (200, 201, 202):
+            return str(answer.json()["id"])
+        detail = f"provider {answer.status_code}: {answer.text[:200]}"
+        if answer.status_code in (400, 404, 422):
+            raise Permanent(detail)
+        raise Transient(detail)  # 401/403 (a key being rotated), 429, 5xx
+
+    async def receipts(self, after: int) -> tuple[list[Receipt], int]:
+        try:
+            answer = await self._client.get(
+                "/api/receipts", params={"after": after}, headers=self._headers,
+                timeout=self._timeout,
+            )  # fmt: skip
+            answer.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise Transient(f"receipts unreachable: {type(exc).__name__}") from exc
+        data = answer.json()
+        found = [
+            Receipt(
+                provider_ref=str(item["id"]),
+                delivered=item["status"] == "delivered",
+                at=datetime.fromisoformat(item["at"]),
+                error=item.get("error"),
+            )
+            for item in data["receipts"]
+        ]
+        return found, int(data["next"])
+
+
+class DropPhoneProvider:
+    """Embedded without a provider: each SMS or Zalo message as a line of ``<data>/sms.log``."""
+
+    def __init__(self, settings: NotificationsSettings) -> None:
+        self.path = Path(settings.platform.data_dir) / "sms.log"
+
+    async def send(self, message: Outgoing) -> str:
+        at = datetime.now(UTC).isoformat()
+        line = f"{at}\t{message.channel}\t{message.address}\t{message.body}\n"
+        async with await anyio.open_file(self.path, "a", encoding="utf-8") as log:
+            await log.write(line)
+        logger.info("phone message written (no provider configured)",
+                    extra={"to": mask(message.address), "channel": message.channel})  # fmt: skip
+        return f"drop-{message.id}"
+
+    async def receipts(self, after: int) -> tuple[list[Receipt], int]:
+        return [], after

@@ -1,0 +1,169 @@
+"""A real SMTP server (aiosmtpd) that keeps what it accepted, the SMS provider mock on a
+socket, and the distributed platform wired to both."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import email.policy
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from pydantic import SecretStr
+
+from services.sms_mock.main import SmsMockSettings
+from services.sms_mock.main import create_app as create_sms_mock
+from tests.conftest import PgDatabase
+from tests.infra import S3Server, free_port
+from tests.platform import Platform, distributed
+from tests.servers import serving
+
+SMS_KEY = "test-sms-key-0123456789"
+
+
+@dataclass
+class SmtpSink:
+    """What the SMTP server accepted, and addresses it refuses for good (550)."""
+
+    received: list[EmailMessage] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope.content, bytes)
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.received.append(parsed)
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.received if m["To"] == address]
+
+
+class SmtpServer:
+    """aiosmtpd on a socket of its own thread; stopped and started again on the same port."""
+
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+        self.port = free_port()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer(SmtpSink())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class SmsProvider:
+    url: str
+    app: Any
+
+    def messages(self, to: str | None = None) -> list[dict[str, Any]]:
+        held = self.app.state.store.messages.values()
+        return [m.model_dump() for m in held if to is None or m.to == to]
+
+    def fail(self, share: float) -> None:
+        self.app.state.faults.faults = self.app.state.faults.faults.model_copy(
+            update={"fail_share": share}
+        )
+
+
+@pytest.fixture
+async def sms() -> AsyncIterator[SmsProvider]:
+    app = create_sms_mock(SmsMockSettings(api_key=SecretStr(SMS_KEY)))
+    async with serving(app, lifespan="off") as url:
+        yield SmsProvider(url, app)
+
+
+def notification_settings(smtp: SmtpServer, sms: SmsProvider, **overrides: Any) -> dict[str, Any]:
+    """Quick retries, no quiet night (a test may run at any hour), both real servers."""
+    return {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp.port,
+        "smtp_timeout_seconds": 2.0,
+        "sms_url": sms.url,
+        "sms_api_key": SMS_KEY,
+        "sms_timeout_seconds": 2.0,
+        "delivery_poll_seconds": 0.05,
+        "retry_base_seconds": 0.05,
+        "retry_cap_seconds": 0.4,
+        "retry_budget": 1000,
+        "quiet_from_hour": 0,
+        "quiet_until_hour": 0,
+        **overrides,
+    }
+
+
+@contextlib.asynccontextmanager
+async def platform_with(
+    pg_database: PgDatabase, s3: S3Server, tmp_path: Path, settings: dict[str, Any]
+) -> AsyncIterator[Platform]:
+    async with distributed(pg_database, s3, notifications=settings, data_dir=tmp_path) as running:
+        yield running
+
+
+async def until(check: Any, seconds: float = 20.0) -> Any:
+    """``await check()`` until it is truthy (or fail after ``seconds``)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        found = await check()
+        if found:
+            return found
+        assert loop.time() < deadline, "not reached in time"
+        await asyncio.sleep(0.05)
+
+
+async def inbox(platform: Platform, headers: dict[str, str]) -> list[dict[str, Any]]:
+    answer = await platform.client.get("/api/v1/notifications", params={"limit": 100},
+                                       headers=headers)  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+async def verified(
+    platform: Platform,
+    headers: dict[str, str],
+    kind: str,
+    address: str,
+    read_code: Any,
+) -> None:
+    """Set an address and enter the code it received."""
+    answer = await platform.client.put(f"/api/v1/notifications/settings/contacts/{kind}",
+                                       json={"address": address}, headers=headers)  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    code = await until(read_code)
+    answer = await platform.client.post(f"/api/v1/notifications/settings/contacts/{kind}/verify",
+                                        json={"code": code}, headers=headers)  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert any(c["kind"] == kind and c["verified"] for c in answer.json()["contacts"])
