@@ -171,10 +171,11 @@ async def redeliver_notices(platform: Platform, code: str) -> None:
         stream = stream_name("notice")
         entries = await redis.xrange(stream)
         again = []
-        for _, fields in entries:
-            envelope = EventEnvelope.model_validate_json(fields["data"])
-            if envelope.subject == code:
-                again.append(await redis.xadd(stream, fields))
+        for _, fields in entries or []:
+            assert fields is not None
+            data = str(fields["data"])
+            if EventEnvelope.model_validate_json(data).subject == code:
+                again.append(await redis.xadd(stream, {"data": data}))
         assert again
 
         async def read_past() -> bool:
