@@ -14,16 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
 
 from services.sms_mock.main import SmsMockSettings
 from services.sms_mock.main import create_app as create_sms_mock
+from shared.serving import config
 from tests.conftest import PgDatabase
 from tests.infra import S3Server, free_port
 from tests.platform import Platform, distributed
-from tests.servers import serving
 
 SMS_KEY = "test-sms-key-0123456789"
 
@@ -84,8 +85,32 @@ def smtp() -> Iterator[SmtpServer]:
 
 @dataclass
 class SmsProvider:
-    url: str
+    """The mock on a socket of its own; stopped (nothing listens) and started again on
+    the same port, its memory kept."""
+
     app: Any
+    port: int = field(default_factory=free_port)
+    _server: uvicorn.Server | None = None
+    _task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        self._server = uvicorn.Server(
+            config(self.app, host="127.0.0.1", port=self.port, lifespan="off")
+        )
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            assert not self._task.done(), "the SMS mock did not start"
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+            self._server = self._task = None
 
     def messages(self, to: str | None = None) -> list[dict[str, Any]]:
         held = self.app.state.store.messages.values()
@@ -99,9 +124,12 @@ class SmsProvider:
 
 @pytest.fixture
 async def sms() -> AsyncIterator[SmsProvider]:
-    app = create_sms_mock(SmsMockSettings(api_key=SecretStr(SMS_KEY)))
-    async with serving(app, lifespan="off") as url:
-        yield SmsProvider(url, app)
+    provider = SmsProvider(create_sms_mock(SmsMockSettings(api_key=SecretStr(SMS_KEY))))
+    await provider.start()
+    try:
+        yield provider
+    finally:
+        await provider.stop()
 
 
 def notification_settings(smtp: SmtpServer, sms: SmsProvider, **overrides: Any) -> dict[str, Any]:
