@@ -12,6 +12,8 @@ from typing import Annotated
 import typer
 
 from services import composition
+from services.notifications.config import DEMO_SMS_KEY
+from services.sms_mock.main import create_app as create_sms_mock
 from shared.logging import configure_logging
 from shared.migrations import make_revision
 from shared.serving import serve as serve_app
@@ -66,6 +68,9 @@ def run(
     typer.echo(f"  API:          {url}/api/v1/health  (tài liệu: {url}/docs)")
     typer.echo(f"  Cổng DVCQG (mô phỏng): {url}{composition.PORTAL_MOUNT}/readyz")
     typer.echo(f"  Đăng nhập VNeID (mô phỏng): {url}/api/v1/auth/vneid")
+    typer.echo(f"  Thư điện tử (chưa cấu hình SMTP, ghi thành tệp): {platform.data_dir / 'mail'}")
+    typer.echo(f"  SMS/Zalo (mô phỏng): {url}{composition.SMS_MOCK_MOUNT}/api/admin/messages"
+               f"  (x-api-key: {DEMO_SMS_KEY})")  # fmt: skip
     typer.echo(f"  Dữ liệu:      {platform.data_dir}")
     typer.echo("  Tài khoản demo:")
     for role, username, password in DEMO_LOGINS:
@@ -85,6 +90,16 @@ def serve(
     settings = spec.settings_type()
     configure_logging(settings.platform.log_level)
     serve_app(spec.create_app(settings), host=host, port=port)
+
+
+@app.command("sms-mock")
+def sms_mock(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
+) -> None:
+    """Run the SMS and Zalo provider mock (development; SMS_MOCK_API_KEY is its key)."""
+    configure_logging()
+    serve_app(create_sms_mock(), host=host, port=port)
 
 
 @app.command()

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from services.composition import SPECS, consumer_services, relay_services
+from services.sms_mock.main import SmsMockSettings
 from shared.settings import PlatformSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +27,8 @@ def settings_variables() -> dict[str, set[str]]:
         prefix = spec.settings_type.model_config.get("env_prefix", "")
         own = {f"{prefix}{field.upper()}" for field in spec.settings_type.model_fields}
         known[name] = (own - {f"{prefix}PLATFORM"}) | platform
+    # The SMS provider mock: deployed beside the services for development.
+    known["sms_mock"] = {f"SMS_MOCK_{field.upper()}" for field in SmsMockSettings.model_fields}
     return known
 
 
@@ -101,7 +104,7 @@ class TestCompose:
     def test_secrets_have_no_default_and_fail_fast(self) -> None:
         text = (ROOT / "docker-compose.yml").read_text()
         for variable in ("ONESTOP_JWT_SECRET", "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD",
-                         "PORTAL_CLIENT_SECRET"):  # fmt: skip
+                         "PORTAL_CLIENT_SECRET", "SMS_API_KEY"):  # fmt: skip
             assert re.search(r"\$\{" + variable + r":\?[^}]+\}", text), variable
 
     def test_the_services_wait_for_migrations_and_redis(self, compose: dict[str, Any]) -> None:
@@ -163,3 +166,27 @@ class TestKubernetes:
             "secret.template.yaml",
         }
         assert listed == present
+
+    def test_the_dev_overlay_puts_a_mail_catcher_and_the_sms_mock_in_place(
+        self, manifests: list[dict[str, Any]]
+    ) -> None:
+        folder = ROOT / "deploy" / "k8s" / "dev"
+        kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
+        for resource in kustomization["resources"]:
+            assert (folder / resource).exists(), resource
+        config = self.by_kind(manifests, "ConfigMap")["onestop-config"]["data"]
+        [patch] = kustomization["patches"]
+        replaced = {op["path"].removeprefix("/data/"): op["value"] for op in
+                    yaml.safe_load(patch["patch"])}  # fmt: skip
+        assert set(replaced) <= set(config)  # "replace" needs the key to be there
+        assert replaced["NOTIFICATIONS_SMTP_HOST"] == "mailpit.onestop.svc"
+        dev: list[dict[str, Any]] = []
+        for name in ("mailpit.yaml", "sms-mock.yaml"):
+            dev += [d for d in yaml.safe_load_all((folder / name).read_text()) if d]
+        deployments = self.by_kind(dev, "Deployment")
+        mock = deployments["sms-mock"]["spec"]["template"]["spec"]["containers"][0]
+        assert mock["args"][:1] == ["sms-mock"]
+        secret = yaml.safe_load((ROOT / "deploy" / "k8s" / "secret.template.yaml").read_text())
+        key = mock["env"][0]["valueFrom"]["secretKeyRef"]["key"]
+        assert key in secret["stringData"]
+        assert mock["env"][0]["name"] in settings_variables()["sms_mock"]

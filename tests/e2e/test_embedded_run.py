@@ -19,7 +19,7 @@ def test_the_platform_starts_answers_and_keeps_its_data_across_restarts(tmp_path
     with onestop_run(data_dir, port) as (url, log):
         health = httpx.get(f"{url}/api/v1/health").json()
         assert health["status"] == "ok"
-        assert len(health["services"]) == 6
+        assert len(health["services"]) == 7
         banner = log.read_text()
         assert f"Một cửa đang chạy: {url}" in banner
         assert "canbo1" in banner

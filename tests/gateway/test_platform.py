@@ -45,6 +45,7 @@ class TestHealth:
             "intake",
             "tracking",
             "documents",
+            "notifications",
             "national_portal",
         }
         assert all(s["status"] == "ok" for s in services.values())
