@@ -81,9 +81,9 @@ async def enqueue(
         extra: dict[str, Any] = {"unsubscribe_url": None}
         if channel is Channel.EMAIL:
             token = unsubscribe_token(settings, reach.key, kind)
-            extra["unsubscribe_url"] = (
-                f"{settings.public_url}/api/v1/notifications/unsubscribe?token={token}"
-            )
+            # A page that asks to confirm (a mail scanner following links stops nothing);
+            # the List-Unsubscribe header posts to the API at once (RFC 8058).
+            extra["unsubscribe_url"] = f"{settings.public_url}/huy-nhan-thu?token={token}"
         rendered = render(kind, channel, {**context, **extra})
         delivered = channel is Channel.INBOX
         not_before = quiet_until(now, settings) if quiet and channel in PHONE_CHANNELS else now

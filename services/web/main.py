@@ -28,6 +28,7 @@ from services.web.pages import (
     desk,
     dossiers,
     leaders,
+    notifications,
     public,
     submission,
 )
@@ -129,6 +130,7 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
         *catalogue.router.routes,
         *agencies.router.routes,
         *leaders.router.routes,
+        *notifications.router.routes,
         Mount("/static", StaticFiles(directory=rendering.STATIC), name="static"),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
