@@ -83,6 +83,7 @@ SERVICE_PREFIXES = {
     "tracking": "TRACKING",
     "documents": "DOCUMENTS",
     "gateway": "GATEWAY",
+    "notifications": "NOTIFICATIONS",
     "national_portal": "PORTAL",
 }
 

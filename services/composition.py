@@ -360,8 +360,8 @@ def spawn_workers(
             )
             tasks.append(asyncio.create_task(relay.run(stop)))
         for consumer_spec in SPECS[name].consumers:
-            consumer = consumer_spec.consumer(runtime, name=f"{name}-{worker}")
-            tasks.append(asyncio.create_task(consumer.run(stop)))
+            for consumer in consumer_spec.consumers(runtime, name=f"{name}-{worker}"):
+                tasks.append(asyncio.create_task(consumer.run(stop)))
         for job in SPECS[name].jobs:
             tasks.append(asyncio.create_task(job.run(runtime, stop)))
     return tasks
@@ -396,8 +396,8 @@ async def run_consumers(names: Iterable[str], stop: asyncio.Event, *, worker: st
                 open_runtime(service_settings(name), outbox_model=spec.outbox_model)
             )
             for consumer_spec in spec.consumers:
-                consumer = consumer_spec.consumer(runtime, name=f"{name}-{worker}")
-                jobs.append(consumer.run(stop))
+                for consumer in consumer_spec.consumers(runtime, name=f"{name}-{worker}"):
+                    jobs.append(consumer.run(stop))
                 logger.info("consumer started", extra={"group": consumer_spec.group})
             for job in spec.jobs:
                 jobs.append(job.run(runtime, stop))

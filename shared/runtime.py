@@ -58,6 +58,15 @@ class ConsumerSpec:
     handler: ServiceEventHandler
     inbox_model: type[InboxMixin]
     types: frozenset[str] | None = None
+    # Consumers of the group each worker process runs: events the group shares among
+    # them, applied side by side (a handler that mostly waits on its database gains).
+    parallel: int = 1
+
+    def consumers(self, runtime: Runtime, *, name: str) -> list[Consumer]:
+        """The worker's consumers of this group, ``name`` and a number each."""
+        if self.parallel == 1:
+            return [self.consumer(runtime, name=name)]
+        return [self.consumer(runtime, name=f"{name}-{n}") for n in range(self.parallel)]
 
     def consumer(self, runtime: Runtime, *, name: str) -> Consumer:
         return Consumer(

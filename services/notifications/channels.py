@@ -10,6 +10,7 @@ away, busy, or answered 4xx in SMTP's sense) and ``Permanent`` for what it never
 from __future__ import annotations
 
 import logging
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -87,37 +88,83 @@ def email_of(message: Outgoing, settings: NotificationsSettings) -> EmailMessage
 
 
 class SmtpMailer:
+    """E-mail through the relay over kept connections, one per delivery lane: a message
+    costs its commands, not a connection and a greeting (bench/notifications.py).
+
+    A connection the relay closed while it was idle fails at the first command, before
+    anything of the message went: it is opened again and the message sent once more.
+    """
+
     def __init__(self, settings: NotificationsSettings) -> None:
         assert settings.smtp_host is not None
         self._settings = settings
+        self._idle: list[aiosmtplib.SMTP] = []
+        # The name the platform greets the relay with, once (the library would look up
+        # this host's name for every connection).
+        self._helo = settings.smtp_helo_name or socket.getfqdn()
+
+    def _client(self) -> aiosmtplib.SMTP:
+        settings = self._settings
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        return aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=password,
+            local_hostname=self._helo,
+            use_tls=settings.smtp_security == "tls",
+            start_tls=settings.smtp_security == "starttls",
+            timeout=settings.smtp_timeout_seconds,
+        )
 
     async def send(self, message: Outgoing) -> str:
-        settings = self._settings
-        email = email_of(message, settings)
-        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        email = email_of(message, self._settings)
+        reused = bool(self._idle)
+        client = self._idle.pop() if reused else self._client()
         try:
-            await aiosmtplib.send(
-                email,
-                hostname=settings.smtp_host,
-                port=settings.smtp_port,
-                username=settings.smtp_username,
-                password=password,
-                use_tls=settings.smtp_security == "tls",
-                start_tls=settings.smtp_security == "starttls",
-                timeout=settings.smtp_timeout_seconds,
-            )
+            try:
+                await self._send_on(client, email)
+            except aiosmtplib.SMTPServerDisconnected:
+                if not reused:
+                    raise
+                client = self._client()  # it had closed while idle: nothing went
+                await self._send_on(client, email)
         except aiosmtplib.SMTPRecipientsRefused as exc:
+            await _close(client)  # mid-transaction: start the next one afresh
             codes = [error.code for error in exc.recipients]
             if all(500 <= code < 600 for code in codes):
                 raise Permanent(f"SMTP refused the recipient ({codes})") from exc
             raise Transient(f"SMTP deferred the recipient ({codes})") from exc
         except aiosmtplib.SMTPResponseException as exc:
+            await _close(client)
             if 500 <= exc.code < 600:
                 raise Permanent(f"SMTP {exc.code}: {exc.message[:200]}") from exc
             raise Transient(f"SMTP {exc.code}: {exc.message[:200]}") from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            await _close(client)
             raise Transient(f"SMTP unreachable: {type(exc).__name__}") from exc
+        self._idle.append(client)
         return str(email["Message-ID"])
+
+    @staticmethod
+    async def _send_on(client: aiosmtplib.SMTP, email: EmailMessage) -> None:
+        if not client.is_connected:
+            await client.connect()
+        await client.send_message(email)
+
+    async def close(self) -> None:
+        while self._idle:
+            await _close(self._idle.pop())
+
+
+async def _close(client: aiosmtplib.SMTP) -> None:
+    """Let a connection go, politely if it still answers."""
+    if not client.is_connected:
+        return
+    try:
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        client.close()
 
 
 class DropMailer:

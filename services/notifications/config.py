@@ -25,6 +25,8 @@ class NotificationsSettings(ServiceSettings):
     # "starttls" upgrades a plain connection (port 587); "tls" is TLS from the start (465).
     smtp_security: str = Field(default="none", pattern="^(none|starttls|tls)$")
     smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # The name the platform gives itself in HELO/EHLO (default: this host's).
+    smtp_helo_name: str | None = None
     mail_from: str = "Bộ phận Một cửa <no-reply@onestop.local>"
 
     # SMS and Zalo, through one provider over HTTP (the mock's API, services/sms_mock).

@@ -30,6 +30,7 @@ from shared.contracts.notices import (
     DossierNotice,
     OfficerNotice,
 )
+from shared.db import dialect_insert
 from shared.runtime import ConsumerSpec, Runtime
 
 logger = logging.getLogger("onestop.notifications")
@@ -49,10 +50,16 @@ def greeting(name: str | None) -> str:
 
 async def _remember(session: AsyncSession, notice: DossierNotice, sequence: int) -> KnownDossier:
     """The dossier as this notice leaves it, unless a later one was applied first."""
-    known = await session.get(KnownDossier, notice.code, with_for_update=True)
-    if known is None:
-        known = KnownDossier(code=notice.code, sequence=-1)
-        session.add(known)
+    # The row first (another consumer may be making it at this moment), then locked.
+    await session.execute(
+        dialect_insert(session)(KnownDossier)
+        .values(code=notice.code, agency_code=notice.agency_code, procedure_name="",
+                status="", finished=False, sequence=-1)
+        .on_conflict_do_nothing(index_elements=["code"])
+    )  # fmt: skip
+    known = await session.get(KnownDossier, notice.code, with_for_update=True,
+                              populate_existing=True)  # fmt: skip
+    assert known is not None
     if sequence >= known.sequence:
         known.sequence = sequence
         known.agency_code = notice.agency_code
@@ -109,7 +116,7 @@ async def apply_notice(runtime: Runtime, session: AsyncSession, envelope: EventE
     made = await planning.enqueue(
         session, settings, event_id=envelope.id, reach=reach, kind=kind,
         channels=APPLICANT_CHANNELS, context=dossier_context(settings, notice),
-        now=datetime.now(UTC), dossier_code=notice.code,
+        now=datetime.now(UTC), dossier_code=notice.code, happened_at=notice.at,
     )  # fmt: skip
     logger.info("messages made", extra={"kind": kind.value, "dossier": notice.code, "made": made})
 
@@ -164,6 +171,10 @@ NOTICES = ConsumerSpec(
     handler=apply_notice,
     inbox_model=ProcessedEvent,
     types=frozenset({DOSSIER_NOTICE, OFFICER_NOTICE}),
+    # A notice is a few round trips of waiting on the database: four at once (one at a
+    # time made 68 a second, bench/RESULTS.md). Two of one dossier may then meet: the
+    # dossier's row is locked, and a later notice applied first is not undone.
+    parallel=4,
 )
 ALERTS = ConsumerSpec(
     group="notifications.alerts",

@@ -232,6 +232,8 @@ async def channels_for(runtime: Runtime):  # type: ignore[no-untyped-def]
     assert isinstance(settings, NotificationsSettings)
     mail: Mailer = SmtpMailer(settings) if settings.smtp_host else DropMailer(settings)
     async with contextlib.AsyncExitStack() as stack:
+        if isinstance(mail, SmtpMailer):
+            stack.push_async_callback(mail.close)
         client: httpx.AsyncClient | None = runtime.clients.get(SMS_CLIENT)
         if client is None and settings.sms_url is not None:
             client = await stack.enter_async_context(create_http_client(settings.sms_url))

@@ -72,8 +72,12 @@ async def enqueue(
     now: datetime,
     dossier_code: str | None = None,
     quiet: bool = True,
+    happened_at: datetime | None = None,
 ) -> int:
-    """Make the messages of one event for one recipient; how many were new."""
+    """Make the messages of one event for one recipient; how many were new.
+
+    ``happened_at``: when what they tell of happened, which orders the inbox (events
+    are applied side by side, not always in order); ``now`` by default."""
     rows: list[dict[str, Any]] = []
     for channel in channels:
         if not reach.wants(channel, kind):
@@ -102,16 +106,18 @@ async def enqueue(
                 "state": State.DELIVERED if delivered else State.QUEUED,
                 "attempts": 0,
                 "next_attempt_at": not_before,
-                "created_at": now,
+                "created_at": happened_at or now,
                 "delivered_at": now if delivered else None,
             }
         )
     if not rows:
         return 0
+    # One statement, its rows as parameters: compiled once for good (values(rows) would
+    # be compiled again for every event), the new rows' ids returned.
     statement = (
         dialect_insert(session)(Message)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["event_id", "recipient", "channel"])
+        .returning(Message.id)
     )
-    result = await session.execute(statement)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    made = await session.scalars(statement, rows)
+    return len(made.all())

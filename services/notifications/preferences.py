@@ -44,16 +44,23 @@ class Reach:
 
 
 async def choices_of(session: AsyncSession, key: str) -> dict[tuple[Channel, str], bool]:
-    rows = await session.scalars(select(Preference).where(Preference.recipient == key))
-    return {(row.channel, row.kind): row.enabled for row in rows}
+    # Columns, not entities: this runs for every event (bench/notifications.py).
+    rows = await session.execute(
+        select(Preference.channel, Preference.kind, Preference.enabled).where(
+            Preference.recipient == key
+        )
+    )
+    return {(channel, kind): enabled for channel, kind, enabled in rows}
 
 
 async def account_reach(session: AsyncSession, account: str) -> Reach:
     """An account's verified addresses (an unverified one gets nothing but its code)."""
-    contacts = await session.scalars(
-        select(Contact).where(Contact.account == account, Contact.verified_at.is_not(None))
+    contacts = await session.execute(
+        select(Contact.kind, Contact.address).where(
+            Contact.account == account, Contact.verified_at.is_not(None)
+        )
     )
-    verified = {contact.kind: contact.address for contact in contacts}
+    verified: dict[AddressKind, str] = {row.kind: row.address for row in contacts}
     return Reach(
         key=account,
         inbox=True,

@@ -43,6 +43,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # the templates ship with the code: no file check per message
     )
     env.filters.update(date=local_date, datetime=local_datetime, vnd=vnd)
     return env

@@ -122,10 +122,7 @@ async def settings(
     request: pytest.FixtureRequest, tmp_path: Path, pg_database: PgDatabase
 ) -> GatewaySettings:
     if request.param == "postgresql":
-        urls: dict[str, Any] = {
-            f"{name}_url": "http://127.0.0.1:9"
-            for name in UPSTREAM_NAMES
-        }
+        urls: dict[str, Any] = {f"{name}_url": "http://127.0.0.1:9" for name in UPSTREAM_NAMES}
         return GatewaySettings(
             platform=distributed_platform(), database_url=await pg_database("gateway"), **urls
         )
