@@ -13,8 +13,11 @@ import logging
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path
 from typing import Protocol
 
@@ -69,11 +72,24 @@ class PhoneProvider(Protocol):
     async def receipts(self, after: int) -> tuple[list[Receipt], int]: ...
 
 
-def email_of(message: Outgoing, settings: NotificationsSettings) -> EmailMessage:
-    email = EmailMessage()
-    email["From"] = settings.mail_from
+# Header lines up to SMTP's 998 characters: the stop link (a long token) is not folded
+# onto a line of its own, which some readers take with its leading space.
+UNFOLDED = compat32.clone(max_line_length=998)
+WIRE = UNFOLDED.clone(linesep="\r\n")
+
+
+def email_of(message: Outgoing, settings: NotificationsSettings) -> Message:
+    """The e-mail: UTF-8 plain text, its Vietnamese headers encoded (RFC 2047).
+
+    Built with the ``compat32`` API (``MIMEText``, ``Header``): the same bytes on the
+    wire as ``EmailMessage`` gives, at a sixth of the time (bench/RESULTS.md)."""
+    email = MIMEText(message.body + "\n", "plain", "utf-8", policy=UNFOLDED)
+    name, address = parseaddr(settings.mail_from)
+    email["From"] = formataddr((str(Header(name, "utf-8")), address)) if name else address
     email["To"] = message.address
-    email["Subject"] = message.subject
+    # A Header, which folds as a whole (its encoded string, set as text, would be read
+    # back with a space in front); typeshed's MIMEText takes str only.
+    email["Subject"] = Header(message.subject, "utf-8")  # type: ignore[assignment]
     email["Date"] = format_datetime(datetime.now(UTC))
     # The same id on every attempt: a receiving server that saw it drops the copy a
     # retry after a lost answer sends.
@@ -83,7 +99,6 @@ def email_of(message: Outgoing, settings: NotificationsSettings) -> EmailMessage
         link = f"{settings.public_url}/api/v1/notifications/unsubscribe?token={token}"
         email["List-Unsubscribe"] = f"<{link}>"
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
-    email.set_content(message.body + "\n", charset="utf-8")
     return email
 
 
@@ -119,16 +134,19 @@ class SmtpMailer:
 
     async def send(self, message: Outgoing) -> str:
         email = email_of(message, self._settings)
+        # Our own bytes (the library would fold the headers at 78 again): CRLF lines.
+        data = email.as_bytes(policy=WIRE)
+        sender = parseaddr(self._settings.mail_from)[1]
         reused = bool(self._idle)
         client = self._idle.pop() if reused else self._client()
         try:
             try:
-                await self._send_on(client, email)
+                await self._send_on(client, sender, message.address, data)
             except aiosmtplib.SMTPServerDisconnected:
                 if not reused:
                     raise
                 client = self._client()  # it had closed while idle: nothing went
-                await self._send_on(client, email)
+                await self._send_on(client, sender, message.address, data)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             await _close(client)  # mid-transaction: start the next one afresh
             codes = [error.code for error in exc.recipients]
@@ -147,10 +165,10 @@ class SmtpMailer:
         return str(email["Message-ID"])
 
     @staticmethod
-    async def _send_on(client: aiosmtplib.SMTP, email: EmailMessage) -> None:
+    async def _send_on(client: aiosmtplib.SMTP, sender: str, to: str, data: bytes) -> None:
         if not client.is_connected:
             await client.connect()
-        await client.send_message(email)
+        await client.sendmail(sender, [to], data)
 
     async def close(self) -> None:
         while self._idle:
@@ -178,7 +196,7 @@ class DropMailer:
         email = email_of(message, self._settings)
         folder = anyio.Path(self.folder)
         await folder.mkdir(parents=True, exist_ok=True)
-        await (folder / f"{message.id}.eml").write_bytes(bytes(email))
+        await (folder / f"{message.id}.eml").write_bytes(email.as_bytes())
         where = {"to": mask(message.address), "file": f"mail/{message.id}.eml"}
         logger.info("e-mail written (no SMTP server configured)", extra=where)
         return str(email["Message-ID"])
