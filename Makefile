@@ -65,6 +65,7 @@ bench: $(STAMP) services ## Benchmarks (see bench/RESULTS.md); needs wrk (instal
 	$(BIN)/python bench/locks.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/desk.py
+	$(BIN)/python -u bench/notifications.py
 
 fuzz: $(STAMP) ## Long fuzz of the public API as citizen, officer, anonymous (reports in .fuzz/)
 	$(BIN)/python -m tests.fuzz.run --max-examples $(FUZZ_EXAMPLES) --workdir .fuzz
