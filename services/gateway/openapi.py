@@ -111,4 +111,4 @@ async def public_docs() -> HTMLResponse:
 
 
 # The services behind /api/v1 (the portal mock has its own API, not the platform's).
-SERVICES = ("procedures", "intake", "tracking", "documents")
+SERVICES = ("procedures", "intake", "tracking", "documents", "notifications")

@@ -9,6 +9,7 @@ away, busy, or answered 4xx in SMTP's sense) and ``Permanent`` for what it never
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from dataclasses import dataclass
@@ -114,9 +115,14 @@ class SmtpMailer:
         assert settings.smtp_host is not None
         self._settings = settings
         self._idle: list[aiosmtplib.SMTP] = []
-        # The name the platform greets the relay with, once (the library would look up
-        # this host's name for every connection).
-        self._helo = settings.smtp_helo_name or socket.getfqdn()
+        self._helo = settings.smtp_helo_name
+
+    async def _greeting_name(self) -> str:
+        """The name the platform greets the relay with: looked up once, in a thread (the
+        library would look this host's name up for every connection)."""
+        if self._helo is None:
+            self._helo = await asyncio.to_thread(socket.getfqdn)
+        return self._helo
 
     def _client(self) -> aiosmtplib.SMTP:
         settings = self._settings
@@ -126,13 +132,14 @@ class SmtpMailer:
             port=settings.smtp_port,
             username=settings.smtp_username,
             password=password,
-            local_hostname=self._helo,
+            local_hostname=self._helo,  # set by send() before any client is made
             use_tls=settings.smtp_security == "tls",
             start_tls=settings.smtp_security == "starttls",
             timeout=settings.smtp_timeout_seconds,
         )
 
     async def send(self, message: Outgoing) -> str:
+        await self._greeting_name()
         email = email_of(message, self._settings)
         # Our own bytes (the library would fold the headers at 78 again): CRLF lines.
         data = email.as_bytes(policy=WIRE)

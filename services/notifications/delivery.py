@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -227,22 +227,32 @@ SMS_CLIENT = "sms"  # runtime.clients key: the provider, when the app was handed
 
 
 @contextlib.asynccontextmanager
-async def channels_for(runtime: Runtime):  # type: ignore[no-untyped-def]
+async def phone_for(runtime: Runtime) -> AsyncIterator[PhoneProvider]:
+    """The SMS and Zalo provider: the app's client of it (the embedded mock), one of
+    ``NOTIFICATIONS_SMS_URL``, or the drop file."""
+    settings = runtime.settings
+    assert isinstance(settings, NotificationsSettings)
+    client: httpx.AsyncClient | None = runtime.clients.get(SMS_CLIENT)
+    if client is None and settings.sms_url is not None:
+        async with create_http_client(settings.sms_url) as own:
+            yield HttpPhoneProvider(own, settings)
+        return
+    yield HttpPhoneProvider(client, settings) if client is not None else DropPhoneProvider(settings)
+
+
+@contextlib.asynccontextmanager
+async def channels_for(runtime: Runtime) -> AsyncIterator[Channels]:
+    """The worker's channels: the mailer (its kept connections closed at the end) and
+    the phone provider."""
     settings = runtime.settings
     assert isinstance(settings, NotificationsSettings)
     mail: Mailer = SmtpMailer(settings) if settings.smtp_host else DropMailer(settings)
-    async with contextlib.AsyncExitStack() as stack:
-        if isinstance(mail, SmtpMailer):
-            stack.push_async_callback(mail.close)
-        client: httpx.AsyncClient | None = runtime.clients.get(SMS_CLIENT)
-        if client is None and settings.sms_url is not None:
-            client = await stack.enter_async_context(create_http_client(settings.sms_url))
-        phone: PhoneProvider = (
-            HttpPhoneProvider(client, settings)
-            if client is not None
-            else DropPhoneProvider(settings)
-        )
-        yield Channels(mail=mail, phone=phone)
+    async with phone_for(runtime) as phone:
+        try:
+            yield Channels(mail=mail, phone=phone)
+        finally:
+            if isinstance(mail, SmtpMailer):
+                await mail.close()
 
 
 async def run_delivery(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -253,8 +263,8 @@ async def run_delivery(runtime: Runtime, stop: asyncio.Event) -> None:
 
 
 async def poll_receipts(runtime: Runtime) -> int:
-    async with channels_for(runtime) as channels:
-        return await read_receipts(runtime.db, channels.phone)
+    async with phone_for(runtime) as phone:
+        return await read_receipts(runtime.db, phone)
 
 
 DELIVERY_JOB = BackgroundJob(name="notifications.delivery", run=run_delivery)

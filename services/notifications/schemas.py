@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from services.notifications.kinds import Kind
 from services.notifications.models import AddressKind, Channel, State
 
 EMAIL_PATTERN = r"^[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(\.[A-Za-z0-9\-]{1,63})+$"
@@ -50,10 +52,24 @@ class SettingsOut(BaseModel):
     kinds: list[KindChoice]
 
 
-class ContactIn(BaseModel):
+class EmailIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    address: str = Field(min_length=3, max_length=254)
+    address: str = Field(max_length=254, pattern=EMAIL_PATTERN)
+
+
+class PhoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: str = Field(pattern=PHONE_PATTERN, description="0xxxxxxxxx or +84xxxxxxxxx")
+
+
+class Switchable(StrEnum):
+    """The channels one can turn on and off (the inbox is always on)."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    ZALO = "zalo"
 
 
 class CodeIn(BaseModel):
@@ -67,8 +83,8 @@ class ChannelsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    channels: dict[Channel, bool] = Field(default_factory=dict, max_length=4)
-    kinds: dict[str, dict[Channel, bool]] = Field(default_factory=dict, max_length=20)
+    channels: dict[Switchable, StrictBool] = Field(default_factory=dict)
+    kinds: dict[Kind, dict[Switchable, StrictBool]] = Field(default_factory=dict)
 
 
 class Unsubscribed(BaseModel):

@@ -96,8 +96,10 @@ class World:
             return self.dossier[:-4] + "9999" if missing else self.dossier
         if name == "version":
             return "1"
-        if name == "kind":
-            return "receipt"
+        if name == "kind":  # a slip's, or an address's in the notifications' settings
+            return "email" if "/notifications/" in path else "receipt"
+        if name == "message_id":  # a message of the caller's inbox, or an admin's resend
+            return str(uuid.uuid4())
         if name == "officer_id":  # the admin's routes: whether one answers, not what to
             return str(uuid.uuid4())
         raise AssertionError(f"no value for {{{name}}} in {path}: add one to the matrix")

@@ -123,8 +123,8 @@ async def test_night_rule_a_channel_turned_off_and_an_unverified_phone(
         # The verification code goes at once, night or not: the citizen is waiting for it.
         await verified(platform, citizen, "email", EMAIL, lambda: the_code_mailed(smtp, EMAIL))
         await verified(platform, citizen, "phone", PHONE, lambda: the_code_texted(sms, PHONE))
-        channels = "/api/v1/notifications/settings/channels"
-        off = await platform.client.put(channels, json={"channels": {"email": False}},
+        choices = "/api/v1/notifications/settings/channels"
+        off = await platform.client.put(choices, json={"channels": {"email": False}},
                                         headers=citizen)  # fmt: skip
         assert off.status_code == 200, off.text
         assert off.json()["channels"] == {"email": False, "sms": True, "zalo": False}
