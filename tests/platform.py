@@ -160,7 +160,10 @@ async def distributed(
                     "s3_bucket": "platform-test",
                 }
             if name == "notifications":
-                extra = {"public_url": f"http://127.0.0.1:{gateway_port}", **(notifications or {})}
+                # A small pool: its consumers and delivery lanes would otherwise take
+                # up to twenty of the server's hundred connections, four tests at once.
+                extra = {"public_url": f"http://127.0.0.1:{gateway_port}", "db_pool_size": 5,
+                         **(notifications or {})}  # fmt: skip
             if name == "intake":
                 extra = {
                     f"{upstream}_url": upstreams[upstream].base_url  # type: ignore[attr-defined]

@@ -112,9 +112,13 @@ class SmsProvider:
             await self._task
             self._server = self._task = None
 
-    def messages(self, to: str | None = None) -> list[dict[str, Any]]:
+    def messages(self, to: str | None = None, channel: str | None = None) -> list[dict[str, Any]]:
         held = self.app.state.store.messages.values()
-        return [m.model_dump() for m in held if to is None or m.to == to]
+        return [
+            m.model_dump()
+            for m in held
+            if (to is None or m.to == to) and (channel is None or m.channel == channel)
+        ]
 
     def fail(self, share: float) -> None:
         self.app.state.faults.faults = self.app.state.faults.faults.model_copy(
@@ -142,6 +146,7 @@ def notification_settings(smtp: SmtpServer, sms: SmsProvider, **overrides: Any) 
         "sms_api_key": SMS_KEY,
         "sms_timeout_seconds": 2.0,
         "delivery_poll_seconds": 0.05,
+        "delivery_concurrency": 4,
         "retry_base_seconds": 0.05,
         "retry_cap_seconds": 0.4,
         "retry_budget": 1000,

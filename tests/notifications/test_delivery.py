@@ -15,10 +15,9 @@ from services.notifications.delivery import Deliverer, channels_for
 from services.notifications.models import Channel, Message, State
 from services.notifications.rendering import LOCAL
 from shared.auth import Position
-from shared.db import Database
 from tests.conftest import PgDatabase
 from tests.infra import S3Server
-from tests.intake.flow import act, submit
+from tests.intake.flow import LICENCE_FORM, act, submit
 from tests.notifications.conftest import (
     SmsProvider,
     SmtpServer,
@@ -40,15 +39,13 @@ from tests.platform import Platform
 
 
 async def messages(platform: Platform, **where: Any) -> list[Message]:
-    database = Database(platform.urls["notifications"])
-    try:
-        async with database.read_session() as session:
-            query = select(Message).order_by(Message.created_at)
-            for name, value in where.items():
-                query = query.where(getattr(Message, name) == value)
-            return list((await session.scalars(query)).all())
-    finally:
-        await database.dispose()
+    """The notifications service's messages (through its own pool of connections)."""
+    runtime = platform.apps["notifications"].state.runtime
+    async with runtime.db.read_session() as session:
+        query = select(Message).order_by(Message.created_at)
+        for name, value in where.items():
+            query = query.where(getattr(Message, name) == value)
+        return list((await session.scalars(query)).all())
 
 
 async def received(platform: Platform, citizen: dict[str, str]) -> str:
@@ -234,3 +231,44 @@ async def test_dead_letters_are_shown_and_resent_and_the_stop_link_stops_that_ki
 
 async def _mailed(smtp: SmtpServer, subject: str) -> bool:
     return any(m["Subject"] == subject for m in smtp.sink.to(EMAIL))
+
+
+async def test_a_walk_in_without_an_account_is_told_at_the_e_forms_contact(
+    pg_database: PgDatabase, s3_server: S3Server, tmp_path: Path, smtp: SmtpServer,
+    sms: SmsProvider,
+) -> None:  # fmt: skip
+    """A dossier filed at the counter for someone with no account: the e-mail and phone
+    the desk took from them in person (the e-form's) get its news; there is no inbox."""
+    async with platform_with(pg_database, s3_server, tmp_path,
+                             notification_settings(smtp, sms)) as platform:  # fmt: skip
+        desk = platform.officer("desk-1", Position.DESK)
+        procedure = (await platform.client.get("/api/v1/procedures/TTHC-20")).json()
+        paper = [i for i, d in enumerate(procedure["required_documents"]) if d["required"]]
+        walk_in = {**LICENCE_FORM["applicant"], "email": "khach.vanglai@example.vn",
+                   "phone": "0987000111"}  # fmt: skip
+        form = {**LICENCE_FORM, "applicant": walk_in}
+        filed = await submit(platform, desk, channel="counter", documents=[],
+                             received_on_paper=paper, form=form)  # fmt: skip
+        assert filed.status_code == 201, filed.text
+        code = filed.json()["code"]
+        assert (await act(platform, code, "receive", desk)).status_code == 200
+        refused = await act(platform, code, "refuse", desk, reason="Thiếu bản chính giấy phép.")
+        assert refused.status_code == 200, refused.text
+
+        async def told() -> bool:
+            return (
+                len(smtp.sink.to("khach.vanglai@example.vn")) == 2
+                and len(sms.messages("0987000111")) == 2
+            )
+
+        await until(told)
+        mails = smtp.sink.to("khach.vanglai@example.vn")
+        subjects = sorted(m["Subject"] for m in mails)
+        assert subjects == [f"Hồ sơ {code} không được tiếp nhận", f"Hồ sơ {code} đã được tiếp nhận"]
+        refusal = next(
+            m for m in smtp.sink.to("khach.vanglai@example.vn") if "không" in m["Subject"]
+        )
+        assert "Lý do: Thiếu bản chính giấy phép." in refusal.get_content()
+        made = await messages(platform, dossier_code=code)
+        assert {m.channel for m in made} == {Channel.EMAIL, Channel.SMS}  # no inbox
+        assert {m.recipient for m in made} == {f"walk-in:{code}"}

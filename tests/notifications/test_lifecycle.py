@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from services.notifications.models import Message
 from shared.auth import Position
 from shared.contracts.events import EventEnvelope, stream_name
-from shared.db import Database
 from tests.conftest import SERVERS, PgDatabase
 from tests.infra import S3Server
 from tests.intake.flow import act, submit, upload
@@ -100,19 +99,27 @@ async def test_a_dossier_to_its_return_tells_the_citizen_once_on_each_channel(
         citizen = platform.citizen("citizen-1")
         await verified(platform, citizen, "email", EMAIL, lambda: the_code_mailed(smtp, EMAIL))
         await verified(platform, citizen, "phone", PHONE, lambda: the_code_texted(sms, PHONE))
+        choices = "/api/v1/notifications/settings/channels"
+        zalo = await platform.client.put(choices, json={"channels": {"zalo": True}},
+                                         headers=citizen)  # fmt: skip
+        assert zalo.status_code == 200, zalo.text
         code = await lifecycle(platform, citizen)
 
         async def everything() -> list[dict[str, Any]] | None:
             items = await inbox(platform, citizen)
             done = len(items) == len(KINDS) and len(smtp.sink.to(EMAIL)) == len(KINDS) + 1
-            return items if done and len(sms.messages(PHONE)) == len(KINDS) + 1 else None
+            done = done and len(sms.messages(PHONE, "zalo")) == len(KINDS)
+            return items if done and len(sms.messages(PHONE, "sms")) == len(KINDS) + 1 else None
 
         items = await until(everything)
         # The inbox: one of each kind, newest first, unread.
         assert [item["kind"] for item in reversed(items)] == KINDS
         assert all(item["dossier_code"] == code and item["read_at"] is None for item in items)
         mails = smtp.sink.to(EMAIL)[1:]  # after the verification code
-        texts = [m["text"] for m in sms.messages(PHONE)][1:]
+        texts = [m["text"] for m in sms.messages(PHONE, "sms")][1:]
+        # Zalo, asked for, carries the inbox's fuller text.
+        zalo_texts = {m["text"] for m in sms.messages(PHONE, "zalo")}
+        assert zalo_texts == {item["body"] for item in items}
         assert len(mails) == len(texts) == len(KINDS)
 
         dossier = (await platform.client.get(f"/api/v1/dossiers/{code}", headers=citizen)).json()
@@ -153,15 +160,12 @@ async def test_a_dossier_to_its_return_tells_the_citizen_once_on_each_channel(
 
         # The same events once more (a redelivery after a crash): nothing new anywhere.
         await redeliver_notices(platform, code)
-        database = Database(platform.urls["notifications"])
-        try:
-            async with database.session() as session:
-                count = await session.scalar(select(func.count()).select_from(Message))
-        finally:
-            await database.dispose()
-        assert count == 3 * len(KINDS) + 2  # inbox, e-mail, SMS of each kind; two codes
+        runtime = platform.apps["notifications"].state.runtime
+        async with runtime.db.read_session() as session:
+            count = await session.scalar(select(func.count()).select_from(Message))
+        assert count == 4 * len(KINDS) + 2  # inbox, e-mail, SMS, Zalo of each kind; two codes
         assert len(smtp.sink.to(EMAIL)) == len(KINDS) + 1
-        assert len(sms.messages(PHONE)) == len(KINDS) + 1
+        assert len(sms.messages(PHONE)) == 2 * len(KINDS) + 1
 
 
 async def redeliver_notices(platform: Platform, code: str) -> None:
