@@ -34,6 +34,10 @@ SPECIALIST = "chuyenvien1"  # the centre's seeded specialist
 T = TypeVar("T")
 # Events reach their consumers within a few of these (the relays poll).
 POLL_SECONDS = 0.05
+# Each service's pool of PostgreSQL connections in a distributed test platform: four
+# platforms at once (pytest -n 4), eight services each, share the server's hundred. A
+# request beyond it waits for a connection; the services' default (20) is for production.
+POOL = 8
 
 
 @dataclass
@@ -160,8 +164,7 @@ async def distributed(
                     "s3_bucket": "platform-test",
                 }
             if name == "notifications":
-                # A small pool: its consumers and delivery lanes would otherwise take
-                # up to twenty of the server's hundred connections, four tests at once.
+                # Smaller still: its consumers and delivery lanes take what they get.
                 extra = {"public_url": f"http://127.0.0.1:{gateway_port}", "db_pool_size": 5,
                          **(notifications or {})}  # fmt: skip
             if name == "intake":
@@ -172,7 +175,7 @@ async def distributed(
                 # The gateway's accounts, served below on a port chosen now.
                 extra["accounts_url"] = f"http://127.0.0.1:{gateway_port}"
             service_settings = composition.service_settings(
-                name, settings, database_url=urls[name], **extra
+                name, settings, database_url=urls[name], **{"db_pool_size": POOL, **extra}
             )
             app = composition.SPECS[name].create_app(service_settings)
             base_url = await stack.enter_async_context(serving(app, fleet=fleet))
@@ -184,6 +187,7 @@ async def distributed(
             "gateway",
             settings,
             database_url=urls["gateway"],
+            db_pool_size=POOL,
             **{f"{name}_url": u.base_url for name, u in upstreams.items()},  # type: ignore[attr-defined]
         )
         gateway = composition.SPECS["gateway"].create_app(gateway_settings, upstreams=upstreams)

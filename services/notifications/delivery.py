@@ -38,6 +38,7 @@ from services.notifications.models import Channel, Message, ProviderCursor, Stat
 from services.notifications.texts import mask
 from shared.db import Database
 from shared.http import create_http_client
+from shared.lanes import run_in_lanes
 from shared.retry import Backoff
 from shared.runtime import BackgroundJob, PeriodicSpec, Runtime
 
@@ -73,32 +74,11 @@ class Deliverer:
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``: claim what is owed as lanes come free and send each in a task
         of its own; rest for the poll interval when nothing is owed."""
-        running: set[asyncio.Task[None]] = set()
-        lanes = self._settings.delivery_concurrency
-        try:
-            while not stop.is_set():
-                claimed: list[Outgoing] = []
-                if len(running) < lanes:
-                    try:
-                        claimed = await self.claim(lanes - len(running))
-                    except Exception:
-                        logger.warning("delivery cannot claim, retrying", exc_info=True)
-                for message in claimed:
-                    task = asyncio.create_task(self._guarded(message))
-                    running.add(task)
-                    task.add_done_callback(running.discard)
-                if claimed and len(running) < lanes:
-                    continue
-                stopped = asyncio.ensure_future(stop.wait())
-                await asyncio.wait(
-                    {stopped, *running},
-                    timeout=self._settings.delivery_poll_seconds,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                stopped.cancel()
-        finally:
-            if running:
-                await asyncio.gather(*running, return_exceptions=True)
+        await run_in_lanes(
+            stop, lanes=self._settings.delivery_concurrency,
+            poll_seconds=self._settings.delivery_poll_seconds, claim=self.claim,
+            handle=self._guarded, name="notifications delivery",
+        )  # fmt: skip
 
     async def _guarded(self, message: Outgoing) -> None:
         try:

@@ -32,6 +32,7 @@ from tests.notifications.test_lifecycle import (
     KINDS,
     PHONE,
     lifecycle,
+    reachable_citizen,
     the_code_mailed,
     the_code_texted,
 )
@@ -64,9 +65,7 @@ async def test_the_smtp_server_and_the_provider_down_mid_flow_lose_nothing_and_s
 ) -> None:  # fmt: skip
     async with platform_with(pg_database, s3_server, tmp_path,
                              notification_settings(smtp, sms)) as platform:  # fmt: skip
-        citizen = platform.citizen("citizen-1")
-        await verified(platform, citizen, "email", EMAIL, lambda: the_code_mailed(smtp, EMAIL))
-        await verified(platform, citizen, "phone", PHONE, lambda: the_code_texted(sms, PHONE))
+        citizen = await reachable_citizen(platform, smtp, sms)
         smtp.stop()
         await sms.stop()
         code = await lifecycle(platform, citizen)
@@ -116,10 +115,8 @@ async def test_night_rule_a_channel_turned_off_and_an_unverified_phone(
     start, end = quiet_now()
     settings = notification_settings(smtp, sms, quiet_from_hour=start, quiet_until_hour=end)
     async with platform_with(pg_database, s3_server, tmp_path, settings) as platform:
-        citizen = platform.citizen("citizen-1")
         # The verification code goes at once, night or not: the citizen is waiting for it.
-        await verified(platform, citizen, "email", EMAIL, lambda: the_code_mailed(smtp, EMAIL))
-        await verified(platform, citizen, "phone", PHONE, lambda: the_code_texted(sms, PHONE))
+        citizen = await reachable_citizen(platform, smtp, sms)
         choices = "/api/v1/notifications/settings/channels"
         off = await platform.client.put(choices, json={"channels": {"email": False}},
                                         headers=citizen)  # fmt: skip

@@ -25,6 +25,7 @@ from shared.contracts.dvcqg import ErrorCode
 from shared.contracts.national import NationalRecord, NationalVersions
 from shared.db import Database
 from shared.http import create_http_client
+from shared.lanes import run_in_lanes
 from shared.retry import Backoff
 from shared.runtime import BackgroundJob, Runtime
 
@@ -83,33 +84,11 @@ class SyncWorker:
         """Until ``stop``: claim owed dossiers as lanes come free (``concurrency`` at
         once) and send each in a task of its own; rest for the poll interval when
         nothing is owed. On ``stop``, the dossiers in hand are finished first."""
-        running: set[asyncio.Task[None]] = set()
-        lanes = self._settings.portal_sync_concurrency
-        try:
-            while not stop.is_set():
-                claims: list[Claim] = []
-                if len(running) < lanes:
-                    try:
-                        claims = await self._claim(lanes - len(running))
-                    except Exception:
-                        logger.warning("portal sync cannot claim, retrying", exc_info=True)
-                for claim in claims:
-                    task = asyncio.create_task(self._guarded(claim))
-                    running.add(task)
-                    task.add_done_callback(running.discard)
-                if claims and len(running) < lanes:
-                    continue  # more may be owed
-                # Full, or nothing owed: until a lane frees, the poll interval, or stop.
-                stopped = asyncio.ensure_future(stop.wait())
-                await asyncio.wait(
-                    {stopped, *running},
-                    timeout=self._settings.portal_sync_poll_seconds,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                stopped.cancel()
-        finally:
-            if running:
-                await asyncio.gather(*running, return_exceptions=True)
+        await run_in_lanes(
+            stop, lanes=self._settings.portal_sync_concurrency,
+            poll_seconds=self._settings.portal_sync_poll_seconds, claim=self._claim,
+            handle=self._guarded, name="portal sync",
+        )  # fmt: skip
 
     async def _guarded(self, claim: Claim) -> None:
         """``sync``, whose unexpected failures (the gateway's own database) are logged:
