@@ -57,7 +57,7 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class Receipt:
-    provider_ref: str
+    message_id: str  # ours: the client reference the message was sent with
     delivered: bool
     at: datetime
     error: str | None = None
@@ -253,7 +253,7 @@ class HttpPhoneProvider:
         data = answer.json()
         found = [
             Receipt(
-                provider_ref=str(item["id"]),
+                message_id=str(item["client_ref"]),
                 delivered=item["status"] == "delivered",
                 at=datetime.fromisoformat(item["at"]),
                 error=item.get("error"),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from services.notifications.channels import (
     DropMailer,
@@ -189,14 +189,21 @@ async def read_receipts(db: Database, provider: PhoneProvider) -> int:
             session.add(cursor)
         receipts, after = await provider.receipts(cursor.cursor)
         for receipt in receipts:
+            try:
+                key = uuid.UUID(receipt.message_id)
+            except ValueError:
+                continue  # not one of ours
             delivered = {"state": State.DELIVERED, "delivered_at": receipt.at}
             failed = {"state": State.FAILED, "failed_at": receipt.at,
                       "last_error": (receipt.error or "undelivered")[:500]}  # fmt: skip
+            # By our id, and queued too: the receipt may come before the worker has
+            # recorded the provider's acceptance (which then changes nothing more).
             await session.execute(
                 update(Message)
-                .where(Message.provider_ref == receipt.provider_ref, Message.state == State.SENT)
-                .values(**(delivered if receipt.delivered else failed))
-            )
+                .where(Message.id == key, Message.state.in_((State.QUEUED, State.SENT)))
+                .values(sent_at=func.coalesce(Message.sent_at, receipt.at),
+                        **(delivered if receipt.delivered else failed))
+            )  # fmt: skip
         cursor.cursor = after
     return len(receipts)
 

@@ -145,7 +145,6 @@ class Message(Base):
         UniqueConstraint("event_id", "recipient", "channel", name="uq_messages_once"),
         Index("ix_messages_owed", "state", "next_attempt_at"),
         Index("ix_messages_inbox", "recipient", "channel", "created_at"),
-        Index("ix_messages_provider_ref", "provider_ref"),
     )
 
 

@@ -68,6 +68,7 @@ class Held(BaseModel):
 class ReceiptOut(BaseModel):
     seq: int
     id: str
+    client_ref: str  # the sender's reference, as the message was sent with it
     status: Literal["delivered", "failed"]
     at: datetime
     error: str | None = None
@@ -93,7 +94,7 @@ class Store:
         self.messages[body.client_ref] = held
         failed = body.to.startswith(UNDELIVERABLE_PREFIX)
         self.receipts.append(
-            ReceiptOut(seq=len(self.receipts) + 1, id=held.id,
+            ReceiptOut(seq=len(self.receipts) + 1, id=held.id, client_ref=held.client_ref,
                        status="failed" if failed else "delivered", at=now,
                        error="Thuê bao không liên lạc được" if failed else None)
         )  # fmt: skip

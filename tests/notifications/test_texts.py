@@ -11,12 +11,15 @@ from typing import Any
 
 import anyio.to_thread
 import pytest
+from sqlalchemy import select
 
 from services.notifications import planning
+from services.notifications.channels import Receipt
 from services.notifications.config import NotificationsSettings
+from services.notifications.delivery import read_receipts
 from services.notifications.kinds import APPLICANT_CHANNELS, Kind
 from services.notifications.main import spec
-from services.notifications.models import Channel
+from services.notifications.models import Channel, Message, State
 from services.notifications.preferences import Reach
 from services.notifications.rendering import LOCAL, render
 from services.notifications.texts import mask, sms_parts, sms_units
@@ -155,5 +158,47 @@ async def test_a_message_is_made_once_per_event_recipient_and_channel(tmp_path: 
                 )  # fmt: skip
                 made.append(count)
         assert made == [3, 0]  # inbox, e-mail, SMS (Zalo is asked for, not on by default)
+    finally:
+        await database.dispose()
+
+
+class ReceiptsFirst:
+    """A provider whose receipt comes before the worker recorded the acceptance."""
+
+    def __init__(self, message_id: str) -> None:
+        self.message_id = message_id
+
+    async def send(self, message: Any) -> str:
+        raise AssertionError("not sent here")
+
+    async def receipts(self, after: int) -> tuple[list[Receipt], int]:
+        if after:
+            return [], after
+        at = datetime.now(UTC)
+        return [Receipt(message_id=self.message_id, delivered=True, at=at),
+                Receipt(message_id="not-ours", delivered=True, at=at)], 2  # fmt: skip
+
+
+async def test_a_receipt_before_the_acceptance_is_recorded_still_counts(tmp_path: Path) -> None:
+    settings = NotificationsSettings(platform=embedded_platform(tmp_path))
+    await anyio.to_thread.run_sync(upgrade, spec.migrations, settings.db_url)
+    database = Database(settings.db_url)
+    reach = Reach(key="citizen-1", inbox=False, phone="0912345678")
+    try:
+        async with database.session() as session:
+            await planning.enqueue(
+                session, settings, event_id=uuid.uuid4(), reach=reach, kind=Kind.RECEIVED,
+                channels=(Channel.SMS,), context=CONTEXT, now=datetime.now(UTC), quiet=False,
+            )  # fmt: skip
+        async with database.read_session() as session:
+            [message] = (await session.scalars(select(Message))).all()
+        assert message.state is State.QUEUED  # the worker holds it, the provider took it
+        provider = ReceiptsFirst(str(message.id))
+        assert await read_receipts(database, provider) == 2
+        assert await read_receipts(database, provider) == 0  # the cursor moved on
+        async with database.read_session() as session:
+            [message] = (await session.scalars(select(Message))).all()
+        assert message.state is State.DELIVERED
+        assert message.sent_at is not None
     finally:
         await database.dispose()

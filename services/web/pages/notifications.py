@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, Response
 from services.web.api import ApiError
 from services.web.pages.admin import require_admin
 from services.web.routing import Pages
-from services.web.visit import Visit
+from services.web.visit import LoginRequired, Visit
 
 router = Pages()
 INBOX = "/thong-bao"
@@ -67,7 +67,12 @@ async def unread_count(visit: Visit) -> Response:
     """The navigation's count of unread messages (loaded after the page, by htmx)."""
     if visit.tokens is None:
         return visit.finish(HTMLResponse(""))
-    listed = await visit.get(API, signed=True, params={"unread": "true", "limit": 1})
+    try:
+        listed = await visit.get(API, signed=True, params={"unread": "true", "limit": 1})
+    except (LoginRequired, ApiError):
+        # A login that ended, the service away: no count (the menu's link still works),
+        # never a login page or an error page inside the menu.
+        return visit.finish(HTMLResponse(""))
     count = int(listed["unread"])
     text = f'<span class="badge" aria-label="{count} chưa đọc">{count}</span>' if count else ""
     return visit.finish(HTMLResponse(text))

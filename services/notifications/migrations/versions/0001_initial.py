@@ -102,7 +102,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_messages_owed", "messages", ["state", "next_attempt_at"])
     op.create_index("ix_messages_inbox", "messages", ["recipient", "channel", "created_at"])
-    op.create_index("ix_messages_provider_ref", "messages", ["provider_ref"])
     op.create_table(
         "provider_cursors",
         sa.Column("provider", sa.String(40), primary_key=True),
