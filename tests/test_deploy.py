@@ -101,6 +101,15 @@ class TestCompose:
         for service in services:
             assert required_variables(service) <= environment, service
 
+    def test_the_migrate_job_gets_what_every_service_requires(
+        self, compose: dict[str, Any]
+    ) -> None:
+        """``onestop migrate`` loads each service's settings: one missing required
+        variable (documents' S3 secret) ended the job and every service waited on it."""
+        environment = set(compose["migrate"]["environment"])
+        for service in SERVICES:
+            assert required_variables(service) <= environment, service
+
     def test_secrets_have_no_default_and_fail_fast(self) -> None:
         text = (ROOT / "docker-compose.yml").read_text()
         for variable in ("ONESTOP_JWT_SECRET", "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD",
