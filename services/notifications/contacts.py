@@ -10,6 +10,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notifications import planning
@@ -18,6 +19,7 @@ from services.notifications.kinds import Kind
 from services.notifications.models import AddressKind, Channel, Contact
 from services.notifications.preferences import Reach
 from services.notifications.schemas import EMAIL_PATTERN, PHONE_PATTERN
+from shared.db import Database
 from shared.errors import NotFound, TooManyRequests, Unprocessable
 
 # A new code at most this often (each one is an SMS someone pays for).
@@ -97,6 +99,7 @@ class WrongCode(Unprocessable):
 
 async def verify(
     session: AsyncSession,
+    database: Database,
     settings: NotificationsSettings,
     *,
     account: str,
@@ -104,7 +107,9 @@ async def verify(
     code: str,
     now: datetime,
 ) -> Contact:
-    """Enter the code sent: the address is verified, or 422 with the tries left."""
+    """Enter the code sent: the address is verified, or 422 with the tries left. A wrong
+    try is counted in a transaction of its own, after the request's (which fails, and
+    whose lock on the row the count would wait for) has ended."""
     contact = await session.get(Contact, (account, kind), with_for_update=True)
     if contact is None:
         raise NotFound("Chưa có địa chỉ này.")
@@ -119,9 +124,16 @@ async def verify(
     if not pending:
         raise _wrong("Mã đã hết hiệu lực. Vui lòng gửi lại mã mới.")
     if not hmac.compare_digest(contact.code_hash or "", _hash(settings, contact, code)):
-        contact.code_tries_left -= 1
-        left = contact.code_tries_left
-        await session.commit()  # the wrong try counts, though the request fails
+        tried = contact.code_hash
+        await session.rollback()
+        async with database.session() as own:
+            left = await own.scalar(
+                update(Contact)
+                .where(Contact.account == account, Contact.kind == kind,
+                       Contact.code_hash == tried, Contact.code_tries_left > 0)
+                .values(code_tries_left=Contact.code_tries_left - 1)
+                .returning(Contact.code_tries_left)
+            ) or 0  # fmt: skip
         raise _wrong(f"Mã không đúng. Còn {left} lần thử." if left else
                      "Mã không đúng. Vui lòng gửi lại mã mới.")  # fmt: skip
     contact.verified_at = now

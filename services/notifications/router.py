@@ -43,7 +43,7 @@ from services.notifications.schemas import (
 from services.notifications.texts import mask
 from shared.access import SIGNED_IN, Grant, allow
 from shared.auth import CurrentPrincipal, Principal, Role
-from shared.db import ReadSessionDep, SessionDep
+from shared.db import DatabaseDep, ReadSessionDep, SessionDep
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.params import IsoDateTime
 
@@ -198,11 +198,11 @@ async def set_phone(
 
 @router.post("/settings/contacts/{kind}/verify", response_model=SettingsOut, **SIGNED_IN_ONLY)
 async def verify_contact(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, kind: AddressKind,
-    body: CodeIn,
+    request: Request, session: SessionDep, database: DatabaseDep, principal: CurrentPrincipal,
+    kind: AddressKind, body: CodeIn,
 ) -> SettingsOut:  # fmt: skip
     """Enter the code sent to the address. Five wrong tries end the code."""
-    await contacts.verify(session, _settings(request), account=principal.subject,
+    await contacts.verify(session, database, _settings(request), account=principal.subject,
                           kind=kind, code=body.code, now=datetime.now(UTC))  # fmt: skip
     return await _settings_of(session, principal.subject, principal.role)
 
