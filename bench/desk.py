@@ -60,7 +60,7 @@ FILTERS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
 
 
 async def seed_accounts() -> None:
-    from services.composition import SEEDS
+    from services.bootstrap import SEEDS
     from shared.db import Database
 
     database = Database(database_url("gateway"))

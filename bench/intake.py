@@ -117,7 +117,8 @@ def serve_bare(port: int) -> None:
 
 
 async def fresh_databases() -> None:
-    from services.composition import SEEDS, SPECS
+    from services.bootstrap import SEEDS
+    from services.composition import SPECS
     from shared.db import Database
     from shared.migrations import upgrade
 

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.sync import CENTRE, FORM, LICENCE, PDF, fresh_databases, use_postgres  # noqa: E402
-from services import composition  # noqa: E402
+from services import bootstrap, composition  # noqa: E402
 from shared.auth import AgencyMembership, Position, Principal, Role, TokenService  # noqa: E402
 from shared.settings import Mode, PlatformSettings  # noqa: E402
 
@@ -178,7 +178,7 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         platform = PlatformSettings(mode=Mode.EMBEDDED, data_dir=Path(folder))
         await composition.migrate(composition.SPECS, platform)
-        await composition.seed(platform)
+        await bootstrap.seed(platform)
         stack = composition.EmbeddedPlatform(platform, public_url="http://gw", poll_interval=0.05)
         await stack.start()
         try:

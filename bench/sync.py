@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import delete, func, select, update  # noqa: E402
 
-from services import composition  # noqa: E402
+from services import bootstrap, composition  # noqa: E402
 from services.gateway import national, sync  # noqa: E402
 from services.gateway.models import PortalSync  # noqa: E402
 from services.gateway.portal_client import PortalClient  # noqa: E402
@@ -373,7 +373,7 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         platform = PlatformSettings(mode=Mode.EMBEDDED, data_dir=Path(folder))
         await composition.migrate(composition.SPECS, platform)
-        await composition.seed(platform)
+        await bootstrap.seed(platform)
         stack = composition.EmbeddedPlatform(platform, public_url="http://gw", poll_interval=0.05)
         await stack.start()
         try:

@@ -6,18 +6,24 @@ import asyncio
 import os
 import signal
 import socket
+import sys
+from collections.abc import Callable
+from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 import typer
+from pydantic import ValidationError
 
-from services import composition
+from services import bootstrap, composition
 from services.notifications.config import DEMO_SMS_KEY
 from services.sms_mock.main import create_app as create_sms_mock
+from shared.auth import AgencyMembership, Position
 from shared.logging import configure_logging
 from shared.migrations import make_revision
 from shared.serving import serve as serve_app
-from shared.settings import Mode, PlatformSettings
+from shared.settings import InsecureSettingsError, Mode, PlatformSettings, SettingsFolderError
 
 app = typer.Typer(help="Nền tảng Bộ phận Một cửa — one-stop desk platform.", no_args_is_help=True)
 
@@ -31,6 +37,53 @@ DEMO_LOGINS = (
     ("công dân", "001099000002", "congdan-demo"),
 )
 SEEDED_MARKER = ".seeded"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"onestop {package_version('onestop')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Nền tảng Bộ phận Một cửa — one-stop desk platform."""
+
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        help="Embedded mode: the folder `onestop run` keeps its data in (default: data).",
+        file_okay=False,
+    ),
+]
+
+
+class Refused(Exception):
+    """A command that cannot do what it was asked: one line to the operator, exit 1."""
+
+
+def _platform(data_dir: Path | None, *, needs: list[str]) -> PlatformSettings:
+    """The settings a command works on. Embedded, the folder must hold the databases
+    ``needs`` names already: a command pointed at the wrong folder would otherwise make
+    empty ones there and report on nothing."""
+    overrides: dict[str, Any] = {} if data_dir is None else {"data_dir": data_dir.resolve()}
+    platform = PlatformSettings(**overrides)
+    if platform.mode is Mode.EMBEDDED:
+        missing = [n for n in needs if not (platform.data_dir / f"{n}.db").is_file()]
+        if missing:
+            raise Refused(
+                f"no platform data in {platform.data_dir} ({', '.join(missing)}.db missing): "
+                "give the folder `onestop run --data-dir` uses, or run `onestop migrate` there"
+            )
+    return platform
 
 
 def _service_name(value: str) -> str:
@@ -54,7 +107,7 @@ def run(
     asyncio.run(composition.migrate(names, platform))
     marker = platform.data_dir / SEEDED_MARKER
     if not marker.exists() and not platform.is_production:
-        asyncio.run(composition.seed(platform))
+        asyncio.run(bootstrap.seed(platform))
         marker.write_text("demo data loaded\n", encoding="utf-8")
     url = f"http://{host}:{port}"
     embedded = composition.EmbeddedPlatform(platform, public_url=url)
@@ -82,8 +135,9 @@ def run(
 @app.command()
 def serve(
     service: Annotated[str, typer.Argument(callback=_service_name, help="The service to run.")],
-    port: Annotated[int, typer.Option()] = 8000,
-    host: Annotated[str, typer.Option()] = "0.0.0.0",  # in a container: every interface
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    # In a container: every interface.
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
 ) -> None:
     """Run one service (distributed mode: its own process, PostgreSQL, Redis, S3)."""
     spec = composition.SPECS[service]
@@ -114,7 +168,7 @@ def migrate(
 
 @app.command()
 def revision(
-    service: Annotated[str, typer.Argument(callback=_service_name)],
+    service: Annotated[str, typer.Argument(callback=_service_name, help="The service.")],
     message: Annotated[str, typer.Option("--message", "-m", help="What the migration does.")],
 ) -> None:
     """Write a new migration of SERVICE from its models (against its migrated database)."""
@@ -126,23 +180,75 @@ def revision(
 
 
 @app.command()
-def seed() -> None:
-    """Load the demo data (agencies, demo accounts). Refused in production."""
+def seed(data_dir: DataDir = None) -> None:
+    """Load the demo data (agencies, catalogue, calendar, demo accounts). Refused in
+    production, which starts with `onestop bootstrap`."""
     configure_logging()
+    platform = _platform(data_dir, needs=list(bootstrap.SEEDS))
     try:
-        results = asyncio.run(composition.seed())
-    except composition.SeedRefused as exc:
-        typer.echo(f"refused: {exc}", err=True)
-        raise typer.Exit(code=1) from exc
+        results = asyncio.run(bootstrap.seed(platform))
+    except bootstrap.SeedRefused as exc:
+        raise Refused(f"refused: {exc}") from exc
+    _print_counts(results)
+
+
+def _print_counts(results: dict[str, dict[str, int]]) -> None:
     for name, counts in results.items():
         typer.echo(f"{name}: " + ", ".join(f"{k} +{v}" for k, v in counts.items()))
 
 
+@app.command("bootstrap")
+def bootstrap_install(
+    agencies: Annotated[
+        Path | None,
+        typer.Option(
+            help="The install's agencies (YAML, as services/procedures/seed_data/agencies.yaml); "
+            "default: the shipped province's.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    catalogue: Annotated[
+        Path | None,
+        typer.Option(
+            help="An operator's catalogue export (JSON, GET /api/v1/catalogue/export) instead "
+            "of the shipped catalogue and --agencies.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    portal_mock: Annotated[
+        bool,
+        typer.Option(help="Also give the national portal mock its procedures (not production)."),
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Load a new install's reference data (agencies, the catalogue, the national
+    calendar) and create the first admin from ONESTOP_ADMIN_USERNAME and
+    ONESTOP_ADMIN_PASSWORD (or the secrets folder). Safe to run again: it adds only what
+    is missing and never changes an admin."""
+    configure_logging()
+    seeds = bootstrap.reference_seeds(
+        agencies=agencies, catalogue=catalogue, portal_mock=portal_mock
+    )
+    platform = _platform(data_dir, needs=[*seeds, "gateway"])
+    if portal_mock and platform.is_production:
+        raise Refused("the national portal mock is not part of a production install")
+    admin = bootstrap.AdminSettings()
+    _print_counts(asyncio.run(bootstrap.load(seeds, platform)))
+    created = asyncio.run(bootstrap.create_admin(admin, platform))
+    if created:
+        typer.echo(f"admin: {created} created; the password given is for the first login only")
+    else:
+        typer.echo("admin: one exists already, none created")
+
+
 @app.command()
-def audit() -> None:
+def audit(data_dir: DataDir = None) -> None:
     """Verify every dossier's audit chain; exit 1 if any entry was changed or removed."""
     configure_logging()
-    checked, breaks = asyncio.run(composition.verify_audit())
+    platform = _platform(data_dir, needs=["intake"])
+    checked, breaks = asyncio.run(composition.verify_audit(platform))
     for found in breaks:
         typer.echo(f"{found.dossier_code} #{found.sequence}: {found.reason}", err=True)
     typer.echo(f"{checked} audit entries checked, {len(breaks)} problems")
@@ -214,5 +320,108 @@ async def _until_signal(worker: str, names: list[str]) -> None:
         await composition.run_consumers(names, stop, worker=f"{socket.gethostname()}-{os.getpid()}")
 
 
+officers_app = typer.Typer(
+    help="Officer accounts, through the running platform's admin API (as /quan-tri/can-bo).",
+    no_args_is_help=True,
+)
+app.add_typer(officers_app, name="officers")
+GatewayUrl = Annotated[
+    str,
+    typer.Option(
+        "--url",
+        envvar="ONESTOP_URL",
+        help="The platform's gateway (inside a container: http://127.0.0.1:8000).",
+    ),
+]
+
+
+def _membership(value: str) -> AgencyMembership:
+    code, _, position = value.partition(":")
+    try:
+        return AgencyMembership(agency_code=code, position=Position(position or "desk"))
+    except ValueError as exc:
+        positions = ", ".join(p.value for p in Position)
+        raise typer.BadParameter(f"AGENCY_CODE:POSITION, the position one of {positions}") from exc
+
+
+def _call(url: str, request: Callable[[Any], Any]) -> Any:
+    async def go() -> Any:
+        async with bootstrap.admin_api(url) as client:
+            return bootstrap.answer(await request(client))
+
+    try:
+        return asyncio.run(go())
+    except bootstrap.ApiRefused as exc:
+        raise Refused(str(exc)) from exc
+    except (OSError, httpx.HTTPError) as exc:
+        raise Refused(f"cannot reach the platform at {url}: {exc}") from exc
+
+
+def _officer_line(officer: dict[str, Any]) -> str:
+    places = ", ".join(f"{m['agency_code']}:{m['position']}" for m in officer["memberships"])
+    state = "active" if officer["is_active"] else "inactive"
+    return f"{officer['username']:<20} {state:<8} {officer['full_name']}  [{places}]"
+
+
+@officers_app.command("add")
+def officers_add(
+    username: Annotated[str, typer.Argument(help="Lowercase letters, digits, . _ -")],
+    full_name: Annotated[str, typer.Option("--name", help="The officer's full name.")],
+    agency: Annotated[
+        list[str],
+        typer.Option(help="AGENCY_CODE:POSITION (desk, specialist or leader); repeatable."),
+    ],
+    url: GatewayUrl = "http://127.0.0.1:8000",
+) -> None:
+    """Create an officer; print the one-time password they set their own with."""
+    memberships = [_membership(value).model_dump(mode="json") for value in agency]
+    body = {"username": username, "full_name": full_name, "memberships": memberships}
+    issued = _call(url, lambda client: client.post("/api/v1/admin/officers", json=body))
+    typer.echo(_officer_line(issued["officer"]))
+    typer.echo(f"one-time password: {issued['one_time_password']}")
+
+
+@officers_app.command("list")
+def officers_list(
+    agency: Annotated[str | None, typer.Option(help="Only this agency's officers.")] = None,
+    url: GatewayUrl = "http://127.0.0.1:8000",
+) -> None:
+    """Every officer, active or not."""
+    params = {"agency": agency} if agency else {}
+    for officer in _call(url, lambda c: c.get("/api/v1/admin/officers", params=params)):
+        typer.echo(_officer_line(officer))
+
+
+@officers_app.command("deactivate")
+def officers_deactivate(
+    username: Annotated[str, typer.Argument(help="The officer's username.")],
+    url: GatewayUrl = "http://127.0.0.1:8000",
+) -> None:
+    """Deactivate an officer: every login of theirs ends at once."""
+    officers = _call(url, lambda client: client.get("/api/v1/admin/officers"))
+    found = [o for o in officers if o["username"] == username]
+    if not found:
+        raise Refused(f"no officer {username}")
+    path = f"/api/v1/admin/officers/{found[0]['id']}/deactivate"
+    typer.echo(_officer_line(_call(url, lambda client: client.post(path))))
+
+
+def _one_line(exc: ValidationError) -> str:
+    """A settings error as one line: where, and what is wrong."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        parts.append(f"{where}: {error['msg']}" if where else error["msg"])
+    return f"{exc.title}: " + "; ".join(parts)
+
+
 def main() -> None:
-    app()
+    """The ``onestop`` command; what the operator must fix is one line, not a traceback."""
+    try:
+        app()
+    except ValidationError as exc:
+        sys.exit(f"onestop: configuration error: {_one_line(exc)}")
+    except (InsecureSettingsError, SettingsFolderError, bootstrap.BootstrapError) as exc:
+        sys.exit(f"onestop: configuration error: {exc}")
+    except Refused as exc:
+        sys.exit(f"onestop: {exc}")

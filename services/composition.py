@@ -10,20 +10,17 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import anyio.to_thread
 import httpx
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.documents.main import spec as documents_spec
-from services.gateway import seed as gateway_seed
 from services.gateway import sync as portal_sync
 from services.gateway.config import GatewaySettings
 from services.gateway.main import GatewayApp
@@ -34,16 +31,11 @@ from services.intake import audit as intake_audit
 from services.intake.audit import Break
 from services.intake.config import UPSTREAMS as INTAKE_UPSTREAMS
 from services.intake.main import spec as intake_spec
-from services.national_portal import portal
 from services.national_portal.main import spec as national_portal_spec
-from services.national_portal.schemas import ProcedureIn
 from services.notifications.delivery import SMS_CLIENT
 from services.notifications.main import spec as notifications_spec
-from services.procedures import seed as procedures_seed
-from services.procedures.caching import invalidate_shared_cache as invalidate_catalogue_cache
 from services.procedures.main import spec as procedures_spec
 from services.sms_mock.main import create_app as create_sms_mock
-from services.tracking import seed as tracking_seed
 from services.tracking.main import spec as tracking_spec
 from services.web.config import WebSettings
 from services.web.main import bind_api
@@ -90,37 +82,9 @@ SPECS: dict[str, ServiceSpec] = {
 BACKENDS = ("procedures", "intake", "tracking", "documents", "notifications")
 
 
-@dataclass(frozen=True)
-class ServiceSeed:
-    """A service's demo data, and what to do once it is committed."""
-
-    load: Callable[[AsyncSession], Awaitable[dict[str, int]]]
-    # E.g. drop a read cache that a running service holds over the old data.
-    committed: Callable[[ServiceSettings], Awaitable[None]] | None = None
-
-
-async def seed_portal_procedures(session: AsyncSession) -> dict[str, int]:
-    """The portal mock's national procedure database: the catalogue's procedures, so
-    that the dossiers the platform syncs name procedures the portal knows."""
-    _, procedures = procedures_seed.load_catalogue()
-    known = [ProcedureIn(MaTTHC=p.code, TenTTHC=p.name) for p in procedures]
-    return {"procedures": await portal.register_procedures(session, known)}
-
-
-# Demo data, in order: officers' memberships name agencies the procedures seed creates.
-SEEDS: dict[str, ServiceSeed] = {
-    "procedures": ServiceSeed(procedures_seed.seed, committed=invalidate_catalogue_cache),
-    "gateway": ServiceSeed(gateway_seed.seed),
-    "tracking": ServiceSeed(tracking_seed.seed),
-    "national_portal": ServiceSeed(seed_portal_procedures),
-}
 # Where the embedded platform serves the national portal mock and the SMS provider mock.
 PORTAL_MOUNT = "/dvcqg"
 SMS_MOCK_MOUNT = "/sms-mock"
-
-
-class SeedRefused(RuntimeError):
-    pass
 
 
 def service_settings(
@@ -141,24 +105,6 @@ async def migrate(names: Iterable[str], platform: PlatformSettings | None = None
             logger.info("database created", extra={"service": name})
         await anyio.to_thread.run_sync(upgrade, SPECS[name].migrations, url)
         logger.info("migrated", extra={"service": name})
-
-
-async def seed(platform: PlatformSettings | None = None) -> dict[str, dict[str, int]]:
-    """Load the demo data of every service that has some. Refused in production."""
-    results: dict[str, dict[str, int]] = {}
-    for name, service_seed in SEEDS.items():
-        settings = service_settings(name, platform)
-        if settings.platform.is_production:
-            raise SeedRefused("demo data is never loaded in production")
-        database = Database(settings.db_url)
-        try:
-            async with database.session() as session:
-                results[name] = await service_seed.load(session)
-        finally:
-            await database.dispose()
-        if service_seed.committed is not None:
-            await service_seed.committed(settings)
-    return results
 
 
 async def verify_audit(platform: PlatformSettings | None = None) -> tuple[int, list[Break]]:

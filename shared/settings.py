@@ -6,13 +6,19 @@ Platform-wide values use the ``ONESTOP_`` prefix; each service adds its own pref
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
 # Only for development and tests; production refuses to start with it.
 DEV_JWT_SECRET = "onestop-dev-secret-not-for-production-use"
@@ -33,7 +39,39 @@ class InsecureSettingsError(ValueError):
     """A production deployment was configured with a development default."""
 
 
-class PlatformSettings(BaseSettings):
+# A folder of files, one per secret, named as its variable (``onestop_jwt_secret``, in any
+# case): how Docker and Kubernetes hand secrets to a container without the environment.
+SECRETS_DIR_VARIABLE = "ONESTOP_SECRETS_DIR"
+
+
+class SettingsFolderError(ValueError):
+    """The secrets folder named is not there (a typo would silently leave defaults)."""
+
+
+class Settings(BaseSettings):
+    """Settings read from the environment, then from the secrets folder if one is named.
+
+    A variable set in the environment wins over a file of the same name.
+    """
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        folder = os.environ.get(SECRETS_DIR_VARIABLE)
+        if not folder:
+            return init_settings, env_settings
+        if not Path(folder).is_dir():
+            raise SettingsFolderError(f"{SECRETS_DIR_VARIABLE}={folder} is not a folder")
+        return init_settings, env_settings, SecretsSettingsSource(settings_cls, secrets_dir=folder)
+
+
+class PlatformSettings(Settings):
     """Values every service shares (``ONESTOP_*``)."""
 
     model_config = SettingsConfigDict(env_prefix="ONESTOP_", extra="ignore")
@@ -68,7 +106,7 @@ class PlatformSettings(BaseSettings):
         return self.environment is Environment.PRODUCTION
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(Settings):
     """Base of each service's settings; subclasses set ``service_name`` and their prefix."""
 
     model_config = SettingsConfigDict(extra="ignore")

@@ -21,7 +21,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
-from services.composition import SEEDS, SPECS
+from services.bootstrap import SEEDS
+from services.composition import SPECS
 from shared.auth import Principal, Role, TokenService
 from shared.db import Database
 from shared.migrations import upgrade

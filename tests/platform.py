@@ -22,7 +22,7 @@ import uvicorn
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from services import composition
+from services import bootstrap, composition
 from services.gateway.proxy import HttpUpstream, Upstream
 from shared.auth import AgencyMembership, Position, Principal, Role, TokenService
 from tests.conftest import SERVERS, PgDatabase, distributed_platform, embedded_platform
@@ -101,7 +101,7 @@ async def _migrated_and_seeded(data_dir: Path) -> None:
         atexit.register(shutil.rmtree, built, ignore_errors=True)
         settings = embedded_platform(built)
         await composition.migrate(composition.SPECS, settings)
-        await composition.seed(settings)
+        await bootstrap.seed(settings)
         _seeded = built
     await anyio.to_thread.run_sync(
         functools.partial(shutil.copytree, _seeded, data_dir, dirs_exist_ok=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from services import composition
+from services import bootstrap, composition
 from services.gateway.seed import load_accounts
 from services.procedures.seed import load_agencies
 from shared.settings import Environment, PlatformSettings
@@ -45,9 +45,9 @@ def test_every_parent_agency_comes_before_its_children() -> None:
 
 async def test_seeding_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:
     platform = embedded_platform(tmp_path)
-    await composition.migrate(composition.SEEDS, platform)
-    first = await composition.seed(platform)
-    second = await composition.seed(platform)
+    await composition.migrate(bootstrap.SEEDS, platform)
+    first = await bootstrap.seed(platform)
+    second = await bootstrap.seed(platform)
     assert first == {
         "procedures": {"agencies": 11, "procedures": 33, "offers": 14 + 5 * 19},
         "gateway": {"accounts": 7},
@@ -66,5 +66,5 @@ async def test_seeding_is_refused_in_production(tmp_path: Path) -> None:
     platform = PlatformSettings(
         environment=Environment.PRODUCTION, jwt_secret=SecretStr("p" * 40), data_dir=tmp_path
     )
-    with pytest.raises(composition.SeedRefused):
-        await composition.seed(platform)
+    with pytest.raises(bootstrap.SeedRefused):
+        await bootstrap.seed(platform)

@@ -10,7 +10,7 @@ import anyio
 import pytest
 from sqlalchemy import func, select
 
-from services import composition
+from services import bootstrap, composition
 from services.procedures.models import Agency as CatalogueAgency
 from services.tracking.models import Agency as TrackingAgency
 from shared.db import Database
@@ -37,7 +37,7 @@ async def test_agencies_flow_from_procedures_to_tracking_over_redis(
         monkeypatch.setenv(f"{name.upper()}_DATABASE_URL", url)
         database = Database(url)
         async with database.session() as session:
-            await composition.SEEDS[name].load(session)
+            await bootstrap.SEEDS[name].load(session)
         await database.dispose()
     agencies = await count(urls["procedures"], CatalogueAgency)
     assert agencies > 0

@@ -30,6 +30,11 @@ async def existing_usernames(session: AsyncSession) -> set[str]:
     return set((await session.scalars(select(User.username))).all())
 
 
+async def any_admin(session: AsyncSession) -> bool:
+    found = await session.scalar(select(User.id).where(User.role == Role.ADMIN).limit(1))
+    return found is not None
+
+
 def add_user(session: AsyncSession, user: User) -> None:
     session.add(user)
 

@@ -31,6 +31,7 @@ DEACTIVATED = "officer.deactivated"
 ACTIVATED = "officer.activated"
 PASSWORD_RESET = "officer.password_reset"
 PASSWORD_CHANGED = "account.password_changed"
+ADMIN_CREATED = "admin.created"
 WRONG = "Tên đăng nhập hoặc mật khẩu không đúng."
 
 
@@ -144,6 +145,41 @@ async def create(
     _record(session, user, CREATED, by=by, now=now, memberships=after)
     announce(session, outbox, user)
     return user, password
+
+
+async def admin_exists(session: AsyncSession) -> bool:
+    return await repository.any_admin(session)
+
+
+async def create_first_admin(
+    session: AsyncSession,
+    *,
+    username: str,
+    full_name: str,
+    password: str,
+    hasher: PasswordHasher,
+    now: datetime,
+) -> User | None:
+    """An install's first admin, with the password the operator gave for it as a
+    one-time password (they set their own at the first login). Nothing when an admin
+    exists already: bootstrapping again never changes or adds one."""
+    if await admin_exists(session):
+        return None
+    if await repository.get_user_by_username(session, username) is not None:
+        raise Conflict(f"Tên đăng nhập {username} đã có (không phải quản trị).")
+    user = User(
+        username=username,
+        full_name=full_name.strip(),
+        role=Role.ADMIN,
+        password_hash=await hasher.hash(password),
+        password_must_change=True,
+        created_at=now,
+        memberships=[],
+    )
+    repository.add_user(session, user)
+    await session.flush()
+    _record(session, user, ADMIN_CREATED, by="bootstrap", now=now)
+    return user
 
 
 async def set_memberships(

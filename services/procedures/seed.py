@@ -1,4 +1,5 @@
-"""Demo data of the procedures service: one real province, its agencies, the real catalogue."""
+"""The procedures service's reference data: the real catalogue, and the agencies of one real
+province (the demo's, and an install's own from a file in the same form)."""
 
 from datetime import date
 from pathlib import Path
@@ -110,8 +111,10 @@ def load_catalogue() -> tuple[dict[str, str], list[ProcedureContent]]:
     return fields, procedures
 
 
-async def seed(session: AsyncSession) -> dict[str, int]:
-    agencies = load_agencies()
+async def seed(session: AsyncSession, *, agencies_file: Path = AGENCIES_FILE) -> dict[str, int]:
+    """The agencies (the shipped province's, or an operator's file in the same form),
+    the catalogue, and which agency's desk receives which procedures."""
+    agencies = load_agencies(agencies_file)
     outbox = Outbox(OutboxRecord, source="procedures")
     added_agencies = await procedure_service.seed_agencies(
         session, agencies=agencies, outbox=outbox

@@ -23,14 +23,15 @@ from typing import Annotated, Literal
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from shared.faults import FaultInjector, Faults, FaultState
+from shared.settings import Settings
 
 UNDELIVERABLE_PREFIX = "0999"
 
 
-class SmsMockSettings(BaseSettings):
+class SmsMockSettings(Settings):
     model_config = SettingsConfigDict(env_prefix="SMS_MOCK_", extra="ignore")
 
     api_key: SecretStr = SecretStr("onestop-sms-demo-key-change-me")

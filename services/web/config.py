@@ -2,12 +2,12 @@ import hashlib
 import hmac
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from shared.settings import PlatformSettings
+from shared.settings import PlatformSettings, Settings
 
 
-class WebSettings(BaseSettings):
+class WebSettings(Settings):
     """The pages' settings (``WEB_*``). They keep no data: what they show is the API's."""
 
     model_config = SettingsConfigDict(env_prefix="WEB_", extra="ignore")

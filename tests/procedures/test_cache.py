@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from services import composition
+from services import bootstrap, composition
 from services.procedures.config import ProceduresSettings
 from services.procedures.main import create_app
 from services.procedures.models import ProcedureVersion
@@ -83,12 +83,12 @@ async def test_seeding_from_outside_drops_the_shared_cache(
 ) -> None:
     """``onestop seed`` runs in its own process; the serving one must not keep old pages."""
     platform = distributed_platform()
-    for name in composition.SEEDS:
+    for name in bootstrap.SEEDS:
         prefix = composition.SPECS[name].settings_type.model_config.get("env_prefix", "")
         monkeypatch.setenv(f"{prefix}DATABASE_URL", await pg_database(name))
     for name in composition.SPECS:  # the gateway's settings need them; seeding calls none
         monkeypatch.setenv(f"GATEWAY_{name.upper()}_URL", "http://127.0.0.1:9")
-    await composition.seed(platform)
+    await bootstrap.seed(platform)
     settings = ProceduresSettings(platform=platform)
     app = create_app(settings)
     async with (
@@ -98,5 +98,5 @@ async def test_seeding_from_outside_drops_the_shared_cache(
         assert await first_name(api, "tam tru") == "Đăng ký tạm trú"
         await rename_behind_the_service(settings, "TTHC-23", "Tên đổi ngầm")
         assert await first_name(api, "tam tru") == "Đăng ký tạm trú"  # cached
-        await composition.seed(platform)  # adds nothing, yet the cache is dropped
+        await bootstrap.seed(platform)  # adds nothing, yet the cache is dropped
         assert await first_name(api, "tam tru") == "Tên đổi ngầm"
