@@ -5,13 +5,17 @@ reads from ``/vneid/jwks.json``.
 
 The real system confirms the person in its app; the mock asks for the ID number and
 name on a page, in Vietnamese like the rest. Its key is made when it starts unless
-one is configured (``PORTAL_VNEID_PRIVATE_KEY``), so a restarted mock signs with a new
-key and the platform must fetch the key set again: it does, on an unknown key id.
+one is configured (``PORTAL_VNEID_PRIVATE_KEY``, the same for every replica), so a
+restarted mock signs with a new key and the platform must fetch the key set again: it
+does, on an unknown key id. The key id is the key's thumbprint.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
+import json
 import re
 import time
 import uuid
@@ -46,16 +50,27 @@ class SigningKey:
             self._key = loaded
         else:
             self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.kid = uuid.uuid4().hex[:16]
+        self.kid = thumbprint(self._public_jwk())
+
+    def _public_jwk(self) -> dict[str, Any]:
+        public: dict[str, Any] = jwt.algorithms.RSAAlgorithm.to_jwk(
+            self._key.public_key(), as_dict=True
+        )
+        return public
 
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
 
     def jwk(self) -> dict[str, Any]:
-        public: dict[str, Any] = jwt.algorithms.RSAAlgorithm.to_jwk(
-            self._key.public_key(), as_dict=True
-        )
-        return {**public, "kid": self.kid, "use": "sig", "alg": "RS256"}
+        return {**self._public_jwk(), "kid": self.kid, "use": "sig", "alg": "RS256"}
+
+
+def thumbprint(jwk: dict[str, Any]) -> str:
+    """The key's id, from the key itself (RFC 7638): every replica given the same key
+    names it the same, so a login signed by one verifies against another's key set."""
+    members = {name: jwk[name] for name in ("e", "kty", "n")}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
 
 
 async def get_key(request: Request) -> SigningKey:

@@ -68,4 +68,7 @@ class NotificationsSettings(ServiceSettings):
             raise InsecureSettingsError(
                 "NOTIFICATIONS_SMS_API_KEY must be the key the SMS provider issued in production"
             )
+        if self.platform.is_production and self.smtp_host is None:
+            # Else e-mails would be written to files in the data folder that no one reads.
+            raise ValueError("NOTIFICATIONS_SMTP_HOST (the mail relay) is required in production")
         return self

@@ -16,10 +16,12 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from services.gateway import repository, vneid
 from services.gateway.config import UPSTREAM_NAMES, GatewaySettings
-from services.national_portal.vneid import SigningKey
+from services.national_portal.vneid import SigningKey, thumbprint
 from shared.auth import Position, Principal, Role
 from tests.conftest import distributed_platform
 from tests.intake import flow
@@ -426,3 +428,32 @@ async def test_a_login_begun_by_a_page_is_finished_there(platform: Platform) -> 
     for elsewhere in ("//evil.example/x", "https://evil.example/x", "/dang-nhap/../x", "x"):
         refused = await platform.client.get("/api/v1/auth/vneid", params={"return_to": elsewhere})
         assert refused.status_code == 422, elsewhere
+
+
+def test_replicas_given_the_same_key_name_it_the_same() -> None:
+    """Two portal replicas with one configured key: a login one signs verifies against
+    the other's key set (a random key id per process failed half the logins)."""
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    one, two = SigningKey(pem), SigningKey(pem)
+    assert one.kid == two.kid
+    assert one.jwk() == two.jwk()
+    assert SigningKey().kid != one.kid
+    # RFC 7638's example key and thumbprint (section 3.1).
+    example = {
+        "kty": "RSA",
+        "e": "AQAB",
+        "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L"
+        "6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v"
+        "-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08q"
+        "NLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awap"
+        "JzKnqDKgw",
+    }
+    assert thumbprint(example) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"

@@ -1,0 +1,329 @@
+"""A production install as an operator makes it: every service, the relay and the
+consumers as processes of their own with production settings and secrets in files,
+`onestop migrate` and `onestop bootstrap` (no demo data), the first admin, officers made
+through the admin API, and a dossier from a registered citizen to the national portal."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from tests.conftest import SERVERS, _admin, _database_url
+from tests.infra import S3Server, free_ports
+from tests.onestop import ONESTOP
+from tests.smtp import SmtpServer, SmtpSink
+
+pytestmark = pytest.mark.slow
+
+SERVICES = ("procedures", "intake", "tracking", "documents", "notifications", "gateway",
+            "national_portal")  # fmt: skip
+CENTRE = "000.00.15.H49"
+LICENCE = "TTHC-20"  # Đổi giấy phép lái xe: 5 working days, online
+PDF = b"%PDF-1.4\n%%EOF\n" * 50
+SECRETS = {
+    "onestop_jwt_secret": "prod-jwt-" + "j" * 40,
+    "intake_payment_secret": "prod-payment-" + "p" * 30,
+    "gateway_portal_client_secret": "prod-portal-" + "c" * 30,
+    "portal_client_secret": "prod-portal-" + "c" * 30,
+    "documents_s3_secret_key": "",  # the S3 server's, filled in
+    "notifications_sms_api_key": "prod-sms-" + "s" * 30,
+    "sms_mock_api_key": "prod-sms-" + "s" * 30,
+    "onestop_admin_password": "first-login-admin-1",
+}
+
+
+@dataclass
+class Install:
+    url: str
+    env: dict[str, str]
+    portal_url: str
+    logs: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def onestop(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [ONESTOP, *args], capture_output=True, text=True, env=self.env, timeout=120
+        )
+
+    def log(self, name: str) -> str:
+        return (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
+
+
+async def _drop(names: list[str]) -> None:
+    admin = await _admin()
+    try:
+        for name in names:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def _wait(check: Callable[[], bool], what: str, install: Install, within: float = 90.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for name, process in install.processes.items():
+            if process.poll() is not None:
+                raise AssertionError(f"{name} exited {process.returncode}:\n{install.log(name)}")
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"not {what} within {within}s")
+
+
+@pytest.fixture
+def install(tmp_path: Path, s3_server: S3Server) -> Iterator[Install]:
+    run = uuid.uuid4().hex[:8]
+    databases = {service: f"onestop_prod_{run}_{service}" for service in SERVICES}
+    ports = dict(zip([*SERVICES, "sms_mock"], free_ports(len(SERVICES) + 1), strict=True))
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    for name, value in {**SECRETS, "documents_s3_secret_key": s3_server.secret_key}.items():
+        (secrets / name).write_text(value + "\n", encoding="utf-8")
+    # The event streams of this test worker's Redis database start empty, as a new
+    # install's do (an earlier test's consumer groups would hand over its events).
+    redis.Redis.from_url(SERVERS.redis_url).flushdb()
+    smtp = SmtpServer(SmtpSink())
+    smtp.start()
+    public = f"http://127.0.0.1:{ports['gateway']}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ONESTOP_", "PYTEST"))}
+    env.update(
+        ONESTOP_MODE="distributed",
+        ONESTOP_ENVIRONMENT="production",
+        ONESTOP_SECRETS_DIR=str(secrets),
+        ONESTOP_DATA_DIR=str(tmp_path / "data"),
+        ONESTOP_REDIS_URL=SERVERS.redis_url,
+        DOCUMENTS_S3_ENDPOINT=s3_server.endpoint,
+        DOCUMENTS_S3_ACCESS_KEY=s3_server.access_key,
+        DOCUMENTS_S3_BUCKET=f"prod-{run}",
+        DOCUMENTS_PUBLIC_URL=public,
+        INTAKE_PUBLIC_URL=public,
+        GATEWAY_PUBLIC_URL=public,
+        NOTIFICATIONS_PUBLIC_URL=public,
+        NOTIFICATIONS_SMTP_HOST="127.0.0.1",
+        NOTIFICATIONS_SMTP_PORT=str(smtp.port),
+        NOTIFICATIONS_SMS_URL=f"http://127.0.0.1:{ports['sms_mock']}",
+        GATEWAY_VNEID_AUTHORIZE_URL=f"http://127.0.0.1:{ports['national_portal']}/vneid/authorize",
+    )
+    for service in SERVICES:
+        prefix = "PORTAL" if service == "national_portal" else service.upper()
+        env[f"{prefix}_DATABASE_URL"] = _database_url(databases[service])
+        env[f"{prefix}_DB_POOL_SIZE"] = "4"  # four test processes share PostgreSQL's hundred
+        service_url = f"http://127.0.0.1:{ports[service]}"
+        env[f"GATEWAY_{service.upper()}_URL"] = service_url
+        if service in ("procedures", "tracking", "documents"):
+            env[f"INTAKE_{service.upper()}_URL"] = service_url
+    env["INTAKE_ACCOUNTS_URL"] = public
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    made = Install(public, env, f"http://127.0.0.1:{ports['national_portal']}", logs)
+    commands = {
+        service: ["serve", service, "--host", "127.0.0.1", "--port", str(ports[service])]
+        for service in SERVICES
+    }
+    commands["sms_mock"] = ["sms-mock", "--host", "127.0.0.1", "--port", str(ports["sms_mock"])]
+    commands["relay"] = ["worker", "relay"]
+    commands["consume"] = ["worker", "consume"]
+    try:
+        migrated = made.onestop("migrate")
+        assert migrated.returncode == 0, migrated.stderr
+        for name, args in commands.items():
+            with (logs / f"{name}.log").open("wb") as output:  # the child keeps its own
+                made.processes[name] = subprocess.Popen(
+                    [ONESTOP, *args], stdout=output, stderr=subprocess.STDOUT, env=env
+                )
+        yield made
+    finally:
+        for process in made.processes.values():
+            process.send_signal(signal.SIGTERM)
+        for process in made.processes.values():
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        smtp.stop()
+        asyncio.run(_drop(list(databases.values())))
+
+
+def _health(install: Install) -> bool:
+    answer = httpx.get(f"{install.url}/api/v1/health", timeout=5)
+    return answer.status_code == 200 and answer.json()["status"] == "ok"
+
+
+def login(api: httpx.Client, username: str, password: str) -> dict[str, str]:
+    answer = api.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert answer.status_code == 200, answer.text
+    return {"authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def first_login(api: httpx.Client, username: str, given: str, own: str) -> dict[str, str]:
+    """The one-time password only lets its owner set their own."""
+    refused = api.post("/api/v1/auth/token", data={"username": username, "password": given})
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["type"].endswith("password-change-required")
+    changed = api.post(
+        "/api/v1/auth/password",
+        json={"username": username, "current_password": given, "new_password": own},
+    )
+    assert changed.status_code == 204, changed.text
+    return login(api, username, own)
+
+
+def act(api: httpx.Client, code: str, action: str, who: dict[str, str], **body: Any) -> Any:
+    answer = api.post(f"/api/v1/dossiers/{code}/actions/{action}", json=body, headers=who)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def upload(api: httpx.Client, who: dict[str, str], name: str, **data: str) -> str:
+    path = "/api/v1/documents/results" if data else "/api/v1/documents"
+    answer = api.post(
+        path, data=data or None, files={"file": (name, PDF, "application/pdf")}, headers=who
+    )
+    assert answer.status_code == 201, answer.text
+    document_id: str = answer.json()["id"]
+    return document_id
+
+
+def test_a_production_install_bootstraps_and_takes_a_dossier_to_the_portal(
+    install: Install,
+) -> None:
+    # Migrated, not bootstrapped: the services run on empty databases.
+    _wait(lambda: _health(install), "healthy", install)
+    api = httpx.Client(base_url=install.url, timeout=30)
+    assert api.get("/api/v1/procedures").json()["total"] == 0
+
+    booted = install.onestop("bootstrap")
+    assert booted.returncode == 0, booted.stderr
+    assert "procedures: agencies +11, procedures +33" in booted.stdout
+    assert "admin: admin created" in booted.stdout
+    again = install.onestop("bootstrap")
+    assert again.returncode == 0, again.stderr
+    assert "procedures: agencies +0, procedures +0, offers +0" in again.stdout
+    assert "admin: one exists already, none created" in again.stdout
+    # Production never takes the demo data, nor the portal mock's list.
+    seeded = install.onestop("seed")
+    assert (seeded.returncode, seeded.stderr.strip()) == (
+        1, "onestop: refused: demo data is never loaded in production",
+    )  # fmt: skip
+    assert api.post("/api/v1/auth/token", data={"username": "canbo1", "password": "canbo-demo"}
+                    ).status_code == 401  # fmt: skip
+
+    admin = first_login(api, "admin", SECRETS["onestop_admin_password"], "admin-own-password-1")
+    # The desk officer from the command line (through the admin API), the others by the API.
+    added = install.onestop(
+        "officers", "add", "motcua.an", "--name", "Nguyễn Văn An",
+        "--agency", f"{CENTRE}:desk", "--url", install.url,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    desk_password = added.stdout.split("one-time password: ")[1].strip()
+    people = {}
+    for username, position in (("chuyenvien.binh", "specialist"), ("lanhdao.cuong", "leader")):
+        made = api.post(
+            "/api/v1/admin/officers",
+            json={"username": username, "full_name": username.title(),
+                  "memberships": [{"agency_code": CENTRE, "position": position}]},
+            headers=admin,
+        )  # fmt: skip
+        assert made.status_code == 201, made.text
+        people[username] = made.json()
+    desk = first_login(api, "motcua.an", desk_password, "desk-own-password-1")
+    specialist = first_login(
+        api, "chuyenvien.binh", people["chuyenvien.binh"]["one_time_password"], "spec-password-1"
+    )
+    leader = first_login(
+        api, "lanhdao.cuong", people["lanhdao.cuong"]["one_time_password"], "lead-password-1"
+    )
+    listed = install.onestop("officers", "list", "--agency", CENTRE, "--url", install.url)
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == [
+        "chuyenvien.binh", "lanhdao.cuong", "motcua.an",
+    ]  # fmt: skip
+
+    # The national portal knows the country's procedures; its mock here learns the
+    # catalogue's, as an operator's test install would give them to it.
+    portal = httpx.Client(base_url=install.portal_url, timeout=30)
+    token = portal.post(
+        "/api/token", json={"username": "onestop", "password": SECRETS["portal_client_secret"]}
+    ).json()["access_token"]
+    portal.headers["authorization"] = f"Bearer {token}"
+    catalogue = api.get("/api/v1/procedures", params={"size": 100}).json()["items"]
+    known = [{"MaTTHC": p["code"], "TenTTHC": p["name"]} for p in catalogue]
+    assert len(known) == 33
+    assert portal.put("/api/admin/procedures", json=known).status_code == 200
+
+    # A citizen registers (no demo citizens here) and submits online.
+    registered = api.post(
+        "/api/v1/auth/register",
+        json={"id_number": "022199001234", "full_name": "Trần Thị Bình",
+              "password": "citizen-password-1"},
+    )  # fmt: skip
+    assert registered.status_code == 201, registered.text
+    citizen = login(api, "022199001234", "citizen-password-1")
+    procedure = api.get(f"/api/v1/procedures/{LICENCE}").json()
+    documents = [
+        {"requirement": index, "id": upload(api, citizen, "tờ khai.pdf")}
+        for index, requirement in enumerate(procedure["required_documents"])
+        if requirement["required"] and requirement["kind"] != "presented"
+    ]
+    submitted = api.post(
+        "/api/v1/dossiers",
+        json={
+            "procedure_code": LICENCE, "agency_code": CENTRE, "documents": documents,
+            "applicant": {
+                "applicant": {"full_name": "Trần Thị Bình", "id_number": "022199001234",
+                              "contact_address": "Phường Hồng Gai, Quảng Ninh"},
+                "licence_number": "220123456789", "licence_class": "B",
+            },
+        },
+        headers={**citizen, "idempotency-key": str(uuid.uuid4())},
+    )  # fmt: skip
+    assert submitted.status_code == 201, submitted.text
+    code = submitted.json()["code"]
+
+    act(api, code, "receive", desk)
+    act(api, code, "assign", leader, assignee=people["chuyenvien.binh"]["officer"]["id"])
+    owner = registered.json()["id"]
+    result = upload(api, specialist, "giấy phép.pdf", owner=owner, dossier_code=code,
+                    agency_code=CENTRE)  # fmt: skip
+    act(api, code, "resolve", specialist, result_documents=[result])
+    final = act(api, code, "return", desk)
+    assert (final["status"], final["portal_status"]) == ("returned", 10)
+
+    # The sync worker (in the consumers process) takes it to the national portal.
+    def at_the_portal() -> bool:
+        held = portal.post("/api/TraCuuHoSo", json={"MaHoSo": code}).json()
+        return held.get("HoSo") is not None and held["HoSo"].get("TrangThaiHoSo") == 10
+
+    _wait(at_the_portal, "at the portal as returned", install, within=60)
+
+    # The citizen was told on the inbox (the notifications service, over Redis).
+    def told() -> bool:
+        inbox = api.get("/api/v1/notifications", headers=citizen).json()
+        return {"received", "returned"} <= {i["kind"] for i in inbox["items"]}
+
+    _wait(told, "told", install, within=60)
+
+    # The officer leaves: deactivated from the command line, their logins end.
+    gone = install.onestop("officers", "deactivate", "motcua.an", "--url", install.url)
+    assert gone.returncode == 0, gone.stderr
+    assert "inactive" in gone.stdout
+    assert api.get(f"/api/v1/queues/{CENTRE}", headers=desk).status_code == 401
+    audited = install.onestop("audit")
+    assert audited.returncode == 0, audited.stderr
+    assert audited.stdout.strip().endswith("0 problems")
