@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +49,19 @@ def _executable(name: str) -> str:
     if found is None:
         raise FileNotFoundError(f"{name} is not installed")
     return found
+
+
+def stop_processes(processes: Iterable[subprocess.Popen[bytes]], *, within: float) -> None:
+    """SIGTERM to each, then each killed that has not exited within ``within`` seconds."""
+    processes = list(processes)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(within)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @dataclass
@@ -142,12 +155,7 @@ def seaweedfs(folder: Path, ports: list[int] | None = None) -> Iterator[S3Server
         yield S3Server(f"127.0.0.1:{s3_port}", S3_ACCESS_KEY, S3_SECRET_KEY, process)
     finally:
         # SeaweedFS takes its time on SIGTERM; its data is a temporary folder anyway.
-        process.terminate()
-        try:
-            process.wait(3)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_processes([process], within=3)
         log.close()
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import time
 import uuid
@@ -21,7 +20,7 @@ import pytest
 import redis
 
 from tests.conftest import SERVERS, _admin, _database_url
-from tests.infra import S3Server, free_ports
+from tests.infra import S3Server, free_ports, stop_processes
 from tests.onestop import ONESTOP
 from tests.smtp import SmtpServer, SmtpSink
 
@@ -148,14 +147,7 @@ def install(tmp_path: Path, s3_server: S3Server) -> Iterator[Install]:
                 )
         yield made
     finally:
-        for process in made.processes.values():
-            process.send_signal(signal.SIGTERM)
-        for process in made.processes.values():
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(made.processes.values(), within=20)
         smtp.stop()
         asyncio.run(_drop(list(databases.values())))
 

@@ -20,7 +20,6 @@ from tests.infra import S3Server
 from tests.intake.flow import LICENCE_FORM, act, submit
 from tests.notifications.conftest import (
     SmsProvider,
-    SmtpServer,
     inbox,
     notification_settings,
     platform_with,
@@ -37,6 +36,7 @@ from tests.notifications.test_lifecycle import (
     the_code_texted,
 )
 from tests.platform import Platform
+from tests.smtp import SmtpServer
 
 
 async def messages(platform: Platform, **where: Any) -> list[Message]:

@@ -22,7 +22,6 @@ from tests.infra import S3Server
 from tests.intake.flow import act, submit, upload
 from tests.notifications.conftest import (
     SmsProvider,
-    SmtpServer,
     inbox,
     notification_settings,
     platform_with,
@@ -30,6 +29,7 @@ from tests.notifications.conftest import (
     verified,
 )
 from tests.platform import CENTRE, Platform
+from tests.smtp import SmtpServer
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 EMAIL = "binh.tran@example.vn"

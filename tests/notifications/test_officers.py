@@ -19,7 +19,6 @@ from tests.infra import S3Server
 from tests.intake.flow import act
 from tests.notifications.conftest import (
     SmsProvider,
-    SmtpServer,
     inbox,
     notification_settings,
     platform_with,
@@ -29,6 +28,7 @@ from tests.notifications.conftest import (
 from tests.notifications.test_delivery import received
 from tests.notifications.test_lifecycle import code_in
 from tests.platform import CENTRE, Platform
+from tests.smtp import SmtpServer
 
 OFFICER_EMAIL = "chuyenvien1@quangninh.gov.vn"
 
