@@ -50,6 +50,16 @@ class Install:
     portal_url: str
     logs: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    api: httpx.Client = field(init=False)  # the gateway
+    portal: httpx.Client = field(init=False)  # the national portal mock
+
+    def __post_init__(self) -> None:
+        self.api = httpx.Client(base_url=self.url, timeout=30)
+        self.portal = httpx.Client(base_url=self.portal_url, timeout=30)
+
+    def close(self) -> None:
+        self.api.close()
+        self.portal.close()
 
     def onestop(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -147,6 +157,7 @@ def install(tmp_path: Path, s3_server: S3Server) -> Iterator[Install]:
                 )
         yield made
     finally:
+        made.close()
         stop_processes(made.processes.values(), within=20)
         smtp.stop()
         asyncio.run(_drop(list(databases.values())))
@@ -197,7 +208,7 @@ def test_a_production_install_bootstraps_and_takes_a_dossier_to_the_portal(
 ) -> None:
     # Migrated, not bootstrapped: the services run on empty databases.
     _wait(lambda: _health(install), "healthy", install)
-    api = httpx.Client(base_url=install.url, timeout=30)
+    api = install.api
     assert api.get("/api/v1/procedures").json()["total"] == 0
 
     booted = install.onestop("bootstrap")
@@ -249,7 +260,7 @@ def test_a_production_install_bootstraps_and_takes_a_dossier_to_the_portal(
 
     # The national portal knows the country's procedures; its mock here learns the
     # catalogue's, as an operator's test install would give them to it.
-    portal = httpx.Client(base_url=install.portal_url, timeout=30)
+    portal = install.portal
     token = portal.post(
         "/api/token", json={"username": "onestop", "password": SECRETS["portal_client_secret"]}
     ).json()["access_token"]
