@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
-import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -292,32 +292,28 @@ def worker(
         ),
     ],
     service: Annotated[str | None, typer.Option(help="Only this service's part.")] = None,
+    port: Annotated[int, typer.Option(help="Port of its /healthz and /readyz.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address of its /healthz and /readyz.")] = "0.0.0.0",
 ) -> None:
-    """Run a background worker (distributed mode)."""
+    """Run a background worker (distributed mode) until SIGTERM; it answers /healthz and
+    /readyz on PORT for the orchestrator's probes."""
     if name not in ("relay", "consume"):
         raise typer.BadParameter("known workers: relay, consume")
     platform = PlatformSettings()
     if platform.mode is not Mode.DISTRIBUTED:
-        typer.echo("workers run in distributed mode (ONESTOP_MODE=distributed)", err=True)
-        raise typer.Exit(code=2)
+        raise Refused("workers run in distributed mode (ONESTOP_MODE=distributed)")
     configure_logging(platform.log_level)
+    jobs: composition.WorkerJobs
     if name == "relay":
         names = [_service_name(service)] if service else composition.relay_services()
+        jobs = composition.relay_jobs
     else:
         names = [_service_name(service)] if service else composition.consumer_services()
-    asyncio.run(_until_signal(name, names))
-
-
-async def _until_signal(worker: str, names: list[str]) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    if worker == "relay":
-        await composition.run_relays(names, stop)
-    else:
         # Each process its own consumer name: Redis shares a group's messages among them.
-        await composition.run_consumers(names, stop, worker=f"{socket.gethostname()}-{os.getpid()}")
+        jobs = functools.partial(
+            composition.consumer_jobs, worker=f"{socket.gethostname()}-{os.getpid()}"
+        )
+    serve_app(composition.worker_app(names, jobs), host=host, port=port)
 
 
 officers_app = typer.Typer(

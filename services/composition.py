@@ -10,14 +10,15 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any
 
 import anyio.to_thread
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.documents.main import spec as documents_spec
@@ -313,42 +314,107 @@ def spawn_workers(
     return tasks
 
 
+async def open_runtimes(stack: AsyncExitStack, names: Iterable[str]) -> dict[str, Runtime]:
+    """Distributed mode: each named service's resources, from its settings, closed with
+    ``stack``."""
+    runtimes = {}
+    for name in names:
+        settings = service_settings(name)
+        outbox_model = SPECS[name].outbox_model
+        runtimes[name] = await stack.enter_async_context(
+            open_runtime(settings, outbox_model=outbox_model)
+        )
+    return runtimes
+
+
+def relay_jobs(
+    runtimes: Mapping[str, Runtime], stop: asyncio.Event
+) -> list[Coroutine[Any, Any, None]]:
+    """Each service's outbox relayed to Redis until ``stop`` is set."""
+    jobs = []
+    for name, runtime in runtimes.items():
+        assert runtime.outbox is not None
+        jobs.append(OutboxRelay(runtime.db, runtime.outbox, runtime.bus).run(stop))
+        logger.info("relay started", extra={"service": name})
+    return jobs
+
+
+def consumer_jobs(
+    runtimes: Mapping[str, Runtime], stop: asyncio.Event, *, worker: str
+) -> list[Coroutine[Any, Any, None]]:
+    """The events each service consumes applied, and its periodic jobs run, until
+    ``stop``. Several workers may run: each consumer group shares its messages among
+    them, and the periodic jobs (the deadline scanner) are safe to overlap."""
+    jobs: list[Coroutine[Any, Any, None]] = []
+    for name, runtime in runtimes.items():
+        spec = SPECS[name]
+        for consumer_spec in spec.consumers:
+            for consumer in consumer_spec.consumers(runtime, name=f"{name}-{worker}"):
+                jobs.append(consumer.run(stop))
+            logger.info("consumer started", extra={"group": consumer_spec.group})
+        for job in spec.jobs:
+            jobs.append(job.run(runtime, stop))
+            logger.info("job started", extra={"job": job.name})
+    return jobs
+
+
 async def run_relays(names: Iterable[str], stop: asyncio.Event) -> None:
     """Distributed mode: relay the outboxes of ``names`` to Redis until ``stop`` is set."""
     async with AsyncExitStack() as stack:
-        relays = []
-        for name in names:
-            spec = SPECS[name]
-            runtime = await stack.enter_async_context(
-                open_runtime(service_settings(name), outbox_model=spec.outbox_model)
-            )
-            assert runtime.outbox is not None
-            relays.append(OutboxRelay(runtime.db, runtime.outbox, runtime.bus))
-            logger.info("relay started", extra={"service": name})
-        await asyncio.gather(*(relay.run(stop) for relay in relays))
+        await asyncio.gather(*relay_jobs(await open_runtimes(stack, names), stop))
 
 
 async def run_consumers(names: Iterable[str], stop: asyncio.Event, *, worker: str) -> None:
-    """Distributed mode: apply the events the services ``names`` consume until ``stop``.
-
-    Several workers may run: each consumer group shares its messages among them, and the
-    periodic jobs (the deadline scanner) are safe to overlap.
-    """
+    """Distributed mode: apply the events the services ``names`` consume until ``stop``."""
     async with AsyncExitStack() as stack:
-        jobs: list[Coroutine[Any, Any, None]] = []
-        for name in names:
-            spec = SPECS[name]
-            runtime = await stack.enter_async_context(
-                open_runtime(service_settings(name), outbox_model=spec.outbox_model)
-            )
-            for consumer_spec in spec.consumers:
-                for consumer in consumer_spec.consumers(runtime, name=f"{name}-{worker}"):
-                    jobs.append(consumer.run(stop))
-                logger.info("consumer started", extra={"group": consumer_spec.group})
-            for job in spec.jobs:
-                jobs.append(job.run(runtime, stop))
-                logger.info("job started", extra={"job": job.name})
-        await asyncio.gather(*jobs)
+        runtimes = await open_runtimes(stack, names)
+        await asyncio.gather(*consumer_jobs(runtimes, stop, worker=worker))
+
+
+WorkerJobs = Callable[[Mapping[str, Runtime], asyncio.Event], list[Coroutine[Any, Any, None]]]
+
+
+def worker_app(names: Iterable[str], jobs: WorkerJobs) -> FastAPI:
+    """A background worker as an app to serve: its jobs run for the app's lifespan (a
+    SIGTERM lets each finish what it holds), and it answers ``/healthz`` (every job
+    still running) and ``/readyz`` (and each service's database and Redis answer), for
+    the probes of the platform's orchestrator."""
+    names = list(names)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        async with AsyncExitStack() as stack:
+            runtimes = await open_runtimes(stack, names)
+            tasks = [asyncio.create_task(job) for job in jobs(runtimes, stop)]
+            app.state.runtimes, app.state.tasks = runtimes, tasks
+            try:
+                yield
+            finally:
+                stop.set()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+
+    def stopped(request: Request) -> int:
+        return sum(task.done() for task in request.app.state.tasks)
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> JSONResponse:
+        down = stopped(request)
+        return JSONResponse({"status": "error" if down else "ok", "jobs_stopped": down},
+                            status_code=503 if down else 200)  # fmt: skip
+
+    @app.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        runtimes: dict[str, Runtime] = request.app.state.runtimes
+        reports = await asyncio.gather(*(r.readiness() for r in runtimes.values()))
+        ready = not stopped(request) and all(report.status == "ok" for report in reports)
+        body = {"status": "ok" if ready else "error", "jobs_stopped": stopped(request),
+                "services": {r.service: r.model_dump() for r in reports}}  # fmt: skip
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    return app
 
 
 def consumer_services() -> list[str]:

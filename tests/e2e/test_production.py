@@ -49,6 +49,7 @@ class Install:
     env: dict[str, str]
     portal_url: str
     logs: Path
+    workers: dict[str, str]  # the relay's and the consumers' health endpoints
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     api: httpx.Client = field(init=False)  # the gateway
     portal: httpx.Client = field(init=False)  # the national portal mock
@@ -98,7 +99,8 @@ def _wait(check: Callable[[], bool], what: str, install: Install, within: float 
 def install(tmp_path: Path, s3_server: S3Server) -> Iterator[Install]:
     run = uuid.uuid4().hex[:8]
     databases = {service: f"onestop_prod_{run}_{service}" for service in SERVICES}
-    ports = dict(zip([*SERVICES, "sms_mock"], free_ports(len(SERVICES) + 1), strict=True))
+    named = [*SERVICES, "sms_mock", "relay", "consume"]
+    ports = dict(zip(named, free_ports(len(named)), strict=True))
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     for name, value in {**SECRETS, "documents_s3_secret_key": s3_server.secret_key}.items():
@@ -139,14 +141,15 @@ def install(tmp_path: Path, s3_server: S3Server) -> Iterator[Install]:
     env["INTAKE_ACCOUNTS_URL"] = public
     logs = tmp_path / "logs"
     logs.mkdir()
-    made = Install(public, env, f"http://127.0.0.1:{ports['national_portal']}", logs)
+    workers = {worker: f"http://127.0.0.1:{ports[worker]}" for worker in ("relay", "consume")}
+    made = Install(public, env, f"http://127.0.0.1:{ports['national_portal']}", logs, workers)
     commands = {
         service: ["serve", service, "--host", "127.0.0.1", "--port", str(ports[service])]
         for service in SERVICES
     }
     commands["sms_mock"] = ["sms-mock", "--host", "127.0.0.1", "--port", str(ports["sms_mock"])]
-    commands["relay"] = ["worker", "relay"]
-    commands["consume"] = ["worker", "consume"]
+    for worker in ("relay", "consume"):
+        commands[worker] = ["worker", worker, "--host", "127.0.0.1", "--port", str(ports[worker])]
     try:
         migrated = made.onestop("migrate")
         assert migrated.returncode == 0, migrated.stderr
@@ -165,7 +168,8 @@ def install(tmp_path: Path, s3_server: S3Server) -> Iterator[Install]:
 
 def _health(install: Install) -> bool:
     answer = httpx.get(f"{install.url}/api/v1/health", timeout=5)
-    return answer.status_code == 200 and answer.json()["status"] == "ok"
+    workers = [httpx.get(f"{url}/readyz", timeout=5) for url in install.workers.values()]
+    return answer.json()["status"] == "ok" and all(w.status_code == 200 for w in workers)
 
 
 def login(api: httpx.Client, username: str, password: str) -> dict[str, str]:
@@ -210,6 +214,15 @@ def test_a_production_install_bootstraps_and_takes_a_dossier_to_the_portal(
     _wait(lambda: _health(install), "healthy", install)
     api = install.api
     assert api.get("/api/v1/procedures").json()["total"] == 0
+    # The workers answer their probes: each service they run a part of is reachable.
+    relay = httpx.get(f"{install.workers['relay']}/readyz").json()
+    # (Each that has an outbox: notifications only consumes.)
+    assert set(relay["services"]) == {"procedures", "intake", "tracking", "documents",
+                                      "gateway"}  # fmt: skip
+    assert relay["jobs_stopped"] == 0
+    assert httpx.get(f"{install.workers['consume']}/healthz").json() == {
+        "status": "ok", "jobs_stopped": 0,
+    }  # fmt: skip
 
     booted = install.onestop("bootstrap")
     assert booted.returncode == 0, booted.stderr
