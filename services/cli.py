@@ -223,18 +223,19 @@ def bootstrap_install(
     ] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Load a new install's reference data (agencies, the catalogue, the national
-    calendar) and create the first admin from ONESTOP_ADMIN_USERNAME and
-    ONESTOP_ADMIN_PASSWORD (or the secrets folder). Safe to run again: it adds only what
-    is missing and never changes an admin."""
+    """Install or upgrade: apply every service's migrations, load the reference data
+    (agencies, the catalogue, the national calendar), and create the first admin from
+    ONESTOP_ADMIN_USERNAME and ONESTOP_ADMIN_PASSWORD (or the secrets folder). Safe to
+    run again, at every upgrade: it adds only what is missing and never changes an admin."""
     configure_logging()
     seeds = bootstrap.reference_seeds(
         agencies=agencies, catalogue=catalogue, portal_mock=portal_mock
     )
-    platform = _platform(data_dir, needs=[*seeds, "gateway"])
+    platform = _platform(data_dir, needs=[])
     if portal_mock and platform.is_production:
         raise Refused("the national portal mock is not part of a production install")
     admin = bootstrap.AdminSettings()
+    asyncio.run(composition.migrate(list(composition.SPECS), platform))
     _print_counts(asyncio.run(bootstrap.load(seeds, platform)))
     created = asyncio.run(bootstrap.create_admin(admin, platform))
     if created:

@@ -19,6 +19,7 @@ from pydantic_settings import (
     SecretsSettingsSource,
     SettingsConfigDict,
 )
+from sqlalchemy.engine import make_url
 
 # Only for development and tests; production refuses to start with it.
 DEV_JWT_SECRET = "onestop-dev-secret-not-for-production-use"
@@ -87,6 +88,9 @@ class PlatformSettings(Settings):
     jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
     access_token_ttl_seconds: int = Field(default=900, gt=0, le=86_400)
     log_level: str = "INFO"
+    # The password of every service's database URL that names none (a secret file
+    # beside the URLs, which then hold no secret); a service's own overrides it.
+    database_password: SecretStr | None = None
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> PlatformSettings:
@@ -117,6 +121,8 @@ class ServiceSettings(Settings):
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
     # Embedded mode defaults to a SQLite file per service; distributed mode requires a URL.
     database_url: str | None = None
+    # The URL's password, if it names none (else ONESTOP_DATABASE_PASSWORD's).
+    database_password: SecretStr | None = None
     # Connections a process keeps at most (one each for as many requests at once).
     db_pool_size: int = Field(default=20, ge=1, le=200)
 
@@ -128,6 +134,11 @@ class ServiceSettings(Settings):
                 raise ValueError(f"{prefix}DATABASE_URL is required in distributed mode")
             path = (self.platform.data_dir / f"{self.service_name}.db").resolve()
             self.database_url = f"sqlite+aiosqlite:///{path}"
+        password = self.database_password or self.platform.database_password
+        url = make_url(self.database_url)
+        if password is not None and url.password is None and url.drivername != "sqlite":
+            given = url.set(password=password.get_secret_value())
+            self.database_url = given.render_as_string(hide_password=False)
         return self
 
     @property

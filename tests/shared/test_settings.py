@@ -124,3 +124,40 @@ class TestEnvironment:
         assert settings.platform.mode is Mode.DISTRIBUTED
         assert settings.db_url == "postgresql+asyncpg://db/intake"
         assert settings.uses_redis
+
+
+class TestDatabasePassword:
+    """A database URL without its password, and the password from a secret."""
+
+    def test_the_platform_password_fills_a_url_that_names_none(self) -> None:
+        from sqlalchemy.engine import make_url
+
+        from services.procedures.config import ProceduresSettings
+
+        platform = PlatformSettings(
+            mode=Mode.DISTRIBUTED, database_password=SecretStr("p@ss/wörd:1")
+        )
+        settings = ProceduresSettings(
+            platform=platform,
+            database_url="postgresql+asyncpg://onestop@db:5432/onestop_procedures",
+        )
+        url = make_url(settings.db_url)
+        assert (url.username, url.password, url.host) == ("onestop", "p@ss/wörd:1", "db")
+        assert url.database == "onestop_procedures"
+
+    def test_a_service_password_wins_and_a_url_with_one_keeps_it(self) -> None:
+        from sqlalchemy.engine import make_url
+
+        from services.procedures.config import ProceduresSettings
+
+        platform = PlatformSettings(mode=Mode.DISTRIBUTED, database_password=SecretStr("shared"))
+        own = ProceduresSettings(
+            platform=platform,
+            database_url="postgresql+asyncpg://procedures@db/onestop_procedures",
+            database_password=SecretStr("its-own"),
+        )
+        assert make_url(own.db_url).password == "its-own"
+        given = ProceduresSettings(
+            platform=platform, database_url="postgresql+asyncpg://u:in-url@db/onestop_procedures"
+        )
+        assert make_url(given.db_url).password == "in-url"
