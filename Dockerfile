@@ -1,6 +1,7 @@
 # One image for every service, the relay worker and the migration job:
 #   docker run IMAGE serve gateway | serve intake | worker relay | migrate
-FROM python:3.11-slim
+# An exact release of the Python the platform is tested on (bookworm, as the CI machine).
+FROM python:3.11.14-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

