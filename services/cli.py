@@ -159,11 +159,26 @@ def sms_mock(
 @app.command()
 def migrate(
     service: Annotated[str | None, typer.Argument(help="One service; all when omitted.")] = None,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="Apply nothing: wait until the databases are at this release's migrations "
+            "(a pod's init step while the install job runs).",
+        ),
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="With --wait: give up after seconds.")] = 900,
 ) -> None:
     """Create each service's database if missing and apply its migrations."""
     configure_logging()
     names = [_service_name(service)] if service else list(composition.SPECS)
-    asyncio.run(composition.migrate(names))
+    if not wait:
+        asyncio.run(composition.migrate(names))
+        return
+    left = asyncio.run(composition.wait_migrated(names, within=timeout))
+    if left:
+        gaps = "; ".join(f"{name} {gap}" for name, gap in left.items())
+        raise Refused(f"not migrated after {timeout:g} s: {gaps}")
 
 
 @app.command()

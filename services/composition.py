@@ -44,7 +44,7 @@ from services.web.main import create_app as create_pages
 from shared.db import Database
 from shared.events import EventBus, InProcessBus, OutboxRelay
 from shared.http import create_http_client
-from shared.migrations import ensure_database, upgrade
+from shared.migrations import ensure_database, pending, upgrade
 from shared.runtime import Runtime, ServiceSpec, open_runtime
 from shared.serving import freeze_heap
 from shared.settings import Mode, PlatformSettings, ServiceSettings
@@ -106,6 +106,25 @@ async def migrate(names: Iterable[str], platform: PlatformSettings | None = None
             logger.info("database created", extra={"service": name})
         await anyio.to_thread.run_sync(upgrade, SPECS[name].migrations, url)
         logger.info("migrated", extra={"service": name})
+
+
+async def wait_migrated(
+    names: Iterable[str], *, within: float, poll: float = 2.0
+) -> dict[str, str]:
+    """Until every named service's database is at this release's migrations (another
+    process applies them: the install job); what is still pending after ``within`` s."""
+    names = list(names)
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        found = {}
+        for name in names:
+            gap = await pending(SPECS[name].migrations, service_settings(name).db_url)
+            if gap is not None:
+                found[name] = gap
+        if not found or asyncio.get_running_loop().time() >= deadline:
+            return found
+        logger.info("waiting for migrations", extra={"pending": found})
+        await asyncio.sleep(poll)
 
 
 async def verify_audit(platform: PlatformSettings | None = None) -> tuple[int, list[Break]]:

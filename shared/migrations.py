@@ -7,14 +7,18 @@ a service in distributed mode. ``run_migrations`` is what each tree's ``env.py``
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
 from alembic import command, context
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.db import ensure_sqlite_folder
@@ -45,6 +49,36 @@ def make_revision(migrations: Path, database_url: str, message: str) -> None:
     """Write a new migration from the difference between the models and the database."""
     ensure_sqlite_folder(database_url)
     command.revision(alembic_config(migrations, database_url), message=message, autogenerate=True)
+
+
+async def pending(migrations: Path, database_url: str) -> str | None:
+    """What keeps the database from this code's migration head ("at 0002, wants 0003";
+    "missing"), or None when it is there. Another release's newer revision counts: the
+    code may not read that schema either."""
+    scripts = ScriptDirectory.from_config(alembic_config(migrations, database_url))
+    heads = set(scripts.get_heads())
+    engine = create_async_engine(database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            current = set(await connection.run_sync(_current_heads))
+    except (OSError, SQLAlchemyError):
+        return "missing"  # no database yet, or not reachable yet
+    finally:
+        await engine.dispose()
+    if current == heads:
+        return None
+    return f"at {', '.join(sorted(current)) or 'nothing'}, wants {', '.join(sorted(heads))}"
+
+
+def _current_heads(connection: Connection) -> tuple[str, ...]:
+    # Alembic tells at INFO which dialect it configured: noise in a loop that polls.
+    quiet = logging.getLogger("alembic.runtime.migration")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        return MigrationContext.configure(connection).get_current_heads()
+    finally:
+        quiet.setLevel(level)
 
 
 async def ensure_database(database_url: str) -> bool:

@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import pytest
 import typer
+from alembic.script import ScriptDirectory
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -21,6 +23,7 @@ from services.tracking.models import CalendarDay
 from shared.auth import PasswordHasher, Role
 from shared.db import Database
 from shared.errors import Conflict
+from shared.migrations import alembic_config, downgrade, pending
 from shared.settings import Environment, PlatformSettings
 from tests.conftest import embedded_platform
 from tests.onestop import ONESTOP
@@ -201,3 +204,37 @@ def test_every_command_and_option_has_help() -> None:
         assert command.help, name
         for parameter in command.params:
             assert getattr(parameter, "help", None), (name, parameter.name)
+
+
+async def test_a_pod_waits_for_the_migrations_of_its_release(tmp_path: Path) -> None:
+    """``onestop migrate --wait``: a new release's pods start once the install job has
+    brought every database to the release's migrations, not before."""
+    platform = embedded_platform(tmp_path)
+    settings = composition.service_settings("procedures", platform)
+    migrations = composition.SPECS["procedures"].migrations
+    head = ScriptDirectory.from_config(
+        alembic_config(migrations, settings.db_url)
+    ).get_current_head()
+    assert head is not None
+    before = await pending(migrations, settings.db_url)
+    assert before == f"at nothing, wants {head}"
+    await composition.migrate(["procedures"], platform)
+    assert await pending(migrations, settings.db_url) is None
+    previous = (
+        ScriptDirectory.from_config(alembic_config(migrations, settings.db_url))
+        .get_revision(head)
+        .down_revision
+    )
+    assert isinstance(previous, str)
+    await anyio.to_thread.run_sync(downgrade, migrations, settings.db_url, previous)
+    assert await pending(migrations, settings.db_url) == f"at {previous}, wants {head}"
+
+    waited = onestop("migrate", "procedures", "--wait", "--timeout", "0",
+                     ONESTOP_DATA_DIR=str(tmp_path))  # fmt: skip
+    assert waited.returncode == 1
+    assert waited.stderr.strip() == (
+        f"onestop: not migrated after 0 s: procedures at {previous}, wants {head}"
+    )
+    await composition.migrate(["procedures"], platform)
+    done = onestop("migrate", "procedures", "--wait", ONESTOP_DATA_DIR=str(tmp_path))
+    assert (done.returncode, done.stderr) == (0, "")
