@@ -24,5 +24,8 @@ RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin onestop
 USER onestop
 
 EXPOSE 8000
+# Every service and worker answers /healthz on 8000 (the install job exits instead).
+HEALTHCHECK --interval=20s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)"]
 ENTRYPOINT ["onestop"]
 CMD ["serve", "gateway", "--port", "8000"]

