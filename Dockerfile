@@ -10,6 +10,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# pg_dump and pg_restore for `onestop backup` and `onestop restore` (Debian's PostgreSQL 15
+# client: the same major release as the server in docker-compose.yml and the tests).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client-15 \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, from the runtime lock: this layer is reused until the lock changes.
 COPY requirements.lock ./
 RUN pip install -r requirements.lock

@@ -51,7 +51,7 @@ def backend_app() -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
 
-    app = create_service_app(title="bench backend", lifespan=lifespan)
+    app = create_service_app(title="bench backend", lifespan=lifespan, service="bench")
 
     @app.get(PATH)
     async def ping() -> dict[str, object]:

@@ -15,10 +15,12 @@ from typing import Annotated, Any
 import httpx
 import typer
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 
-from services import bootstrap, composition
+from services import backup, bootstrap, composition
 from services.notifications.config import DEMO_SMS_KEY
 from services.sms_mock.main import create_app as create_sms_mock
+from shared import tracing
 from shared.auth import AgencyMembership, Position
 from shared.logging import configure_logging
 from shared.migrations import make_revision
@@ -76,13 +78,16 @@ def _platform(data_dir: Path | None, *, needs: list[str]) -> PlatformSettings:
     empty ones there and report on nothing."""
     overrides: dict[str, Any] = {} if data_dir is None else {"data_dir": data_dir.resolve()}
     platform = PlatformSettings(**overrides)
-    if platform.mode is Mode.EMBEDDED:
-        missing = [n for n in needs if not (platform.data_dir / f"{n}.db").is_file()]
-        if missing:
-            raise Refused(
-                f"no platform data in {platform.data_dir} ({', '.join(missing)}.db missing): "
-                "give the folder `onestop run --data-dir` uses, or run `onestop migrate` there"
-            )
+    missing = []
+    for name in needs:
+        url = make_url(composition.service_settings(name, platform).db_url)
+        if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+            missing.append(Path(url.database or "").name)
+    if missing:
+        raise Refused(
+            f"no platform data in {platform.data_dir} ({', '.join(missing)} missing): "
+            "give the folder `onestop run --data-dir` uses, or run `onestop migrate` there"
+        )
     return platform
 
 
@@ -103,6 +108,7 @@ def run(
     """Run the whole platform in one process (embedded mode: SQLite, local files)."""
     platform = PlatformSettings(mode=Mode.EMBEDDED, data_dir=data_dir.resolve())
     configure_logging(platform.log_level)
+    tracing.configure("platform")
     names = list(composition.SPECS)
     asyncio.run(composition.migrate(names, platform))
     marker = platform.data_dir / SEEDED_MARKER
@@ -143,6 +149,7 @@ def serve(
     spec = composition.SPECS[service]
     settings = spec.settings_type()
     configure_logging(settings.platform.log_level)
+    tracing.configure(service)
     serve_app(spec.create_app(settings), host=host, port=port)
 
 
@@ -272,6 +279,50 @@ def audit(data_dir: DataDir = None) -> None:
         raise typer.Exit(code=1)
 
 
+def _all_settings() -> dict[str, Any]:
+    return {name: composition.service_settings(name) for name in composition.SPECS}
+
+
+@app.command("backup")
+def backup_install(
+    destination: Annotated[
+        Path, typer.Argument(help="A new folder for the backup (never an existing one).")
+    ],
+) -> None:
+    """Back up every service's database (pg_dump) and the documents' bucket, with a
+    manifest of checksums; the platform may keep running."""
+    configure_logging()
+    try:
+        summary = asyncio.run(backup.backup(destination, _all_settings()))
+    except backup.BackupError as exc:
+        raise Refused(str(exc)) from exc
+    for name, size in summary.databases.items():
+        typer.echo(f"{name}: {size} bytes")
+    typer.echo(f"documents: {summary.objects} objects, {summary.object_bytes} bytes")
+    typer.echo(f"backup in {destination}")
+
+
+@app.command("restore")
+def restore_install(
+    source: Annotated[Path, typer.Argument(help="A folder `onestop backup` made.")],
+    replace: Annotated[
+        bool,
+        typer.Option(help="Drop what the databases hold first (else they must be empty)."),
+    ] = False,
+) -> None:
+    """Restore every service's database and the documents from a backup, after checking
+    every file against its manifest. Stop the platform's services and workers first."""
+    configure_logging()
+    try:
+        summary = asyncio.run(backup.restore(source, _all_settings(), replace=replace))
+    except backup.BackupError as exc:
+        raise Refused(str(exc)) from exc
+    typer.echo(
+        f"restored {len(summary.databases)} databases and {summary.objects} documents "
+        f"({summary.object_bytes} bytes)"
+    )
+
+
 portal_app = typer.Typer(help="The national portal (DVCQG) and the sync to it.")
 app.add_typer(portal_app, name="portal")
 
@@ -319,6 +370,7 @@ def worker(
     if platform.mode is not Mode.DISTRIBUTED:
         raise Refused("workers run in distributed mode (ONESTOP_MODE=distributed)")
     configure_logging(platform.log_level)
+    tracing.configure(f"worker-{name}")
     jobs: composition.WorkerJobs
     if name == "relay":
         names = [_service_name(service)] if service else composition.relay_services()
@@ -329,7 +381,8 @@ def worker(
         jobs = functools.partial(
             composition.consumer_jobs, worker=f"{socket.gethostname()}-{os.getpid()}"
         )
-    serve_app(composition.worker_app(names, jobs), host=host, port=port)
+    app = composition.worker_app(names, jobs, streams=name == "consume")
+    serve_app(app, host=host, port=port)
 
 
 officers_app = typer.Typer(

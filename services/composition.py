@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio.to_thread
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -42,10 +42,11 @@ from services.web.config import WebSettings
 from services.web.main import bind_api
 from services.web.main import create_app as create_pages
 from shared.db import Database
-from shared.events import EventBus, InProcessBus, OutboxRelay
+from shared.events import EventBus, InProcessBus, OutboxRelay, retention
 from shared.http import create_http_client
+from shared.metrics import Probe, exposition, run_probes, runtime_probe, streams_probe
 from shared.migrations import ensure_database, pending, upgrade
-from shared.runtime import Runtime, ServiceSpec, open_runtime
+from shared.runtime import PeriodicSpec, Runtime, ServiceSpec, open_runtime
 from shared.serving import freeze_heap
 from shared.settings import Mode, PlatformSettings, ServiceSettings
 
@@ -312,6 +313,21 @@ async def reconcile_portal(
 RECONCILE_SEND_SECONDS = 60.0
 
 
+def housekeeping(spec: ServiceSpec) -> list[PeriodicSpec]:
+    """What every service's workers do beside its own jobs: prune the event tables."""
+    inboxes = tuple(dict.fromkeys(c.inbox_model for c in spec.consumers))
+    if spec.outbox_model is None and not inboxes:
+        return []
+
+    async def prune_events(runtime: Runtime) -> int:
+        days = runtime.settings.platform.event_retention_days
+        return await retention.prune(runtime.db, outbox=spec.outbox_model, inboxes=inboxes,
+                                     older_than=retention.cutoff(days))  # fmt: skip
+
+    return [PeriodicSpec(name=f"{spec.name}.prune_events", interval_seconds=3600,
+                         job=prune_events)]  # fmt: skip
+
+
 def spawn_workers(
     apps: Mapping[str, FastAPI], stop: asyncio.Event, *, worker: str, poll_interval: float = 1.0
 ) -> list[asyncio.Task[None]]:
@@ -328,7 +344,7 @@ def spawn_workers(
         for consumer_spec in SPECS[name].consumers:
             for consumer in consumer_spec.consumers(runtime, name=f"{name}-{worker}"):
                 tasks.append(asyncio.create_task(consumer.run(stop)))
-        for job in SPECS[name].jobs:
+        for job in (*SPECS[name].jobs, *housekeeping(SPECS[name])):
             tasks.append(asyncio.create_task(job.run(runtime, stop)))
     return tasks
 
@@ -371,7 +387,7 @@ def consumer_jobs(
             for consumer in consumer_spec.consumers(runtime, name=f"{name}-{worker}"):
                 jobs.append(consumer.run(stop))
             logger.info("consumer started", extra={"group": consumer_spec.group})
-        for job in spec.jobs:
+        for job in (*spec.jobs, *housekeeping(spec)):
             jobs.append(job.run(runtime, stop))
             logger.info("job started", extra={"job": job.name})
     return jobs
@@ -393,12 +409,20 @@ async def run_consumers(names: Iterable[str], stop: asyncio.Event, *, worker: st
 WorkerJobs = Callable[[Mapping[str, Runtime], asyncio.Event], list[Coroutine[Any, Any, None]]]
 
 
-def worker_app(names: Iterable[str], jobs: WorkerJobs) -> FastAPI:
+def worker_app(names: Iterable[str], jobs: WorkerJobs, *, streams: bool = False) -> FastAPI:
     """A background worker as an app to serve: its jobs run for the app's lifespan (a
     SIGTERM lets each finish what it holds), and it answers ``/healthz`` (every job
     still running) and ``/readyz`` (and each service's database and Redis answer), for
-    the probes of the platform's orchestrator."""
+    the probes of the platform's orchestrator, and ``/metrics``: each service's pool,
+    outbox and own figures, and with ``streams`` its consumer groups' lag on Redis."""
     names = list(names)
+    probes: dict[str, tuple[Probe, ...]] = {
+        name: (runtime_probe, *SPECS[name].probes) for name in names
+    }
+    if streams:
+        groups = {c.group: c.topics for name in names for c in SPECS[name].consumers}
+        first = names[0]
+        probes[first] = (*probes[first], streams_probe(groups))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -424,6 +448,12 @@ def worker_app(names: Iterable[str], jobs: WorkerJobs) -> FastAPI:
         return JSONResponse({"status": "error" if down else "ok", "jobs_stopped": down},
                             status_code=503 if down else 200)  # fmt: skip
 
+    @app.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        runtimes: dict[str, Runtime] = request.app.state.runtimes
+        await asyncio.gather(*(run_probes(runtimes[n], probes[n]) for n in runtimes))
+        return exposition()
+
     @app.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
         runtimes: dict[str, Runtime] = request.app.state.runtimes
@@ -437,7 +467,9 @@ def worker_app(names: Iterable[str], jobs: WorkerJobs) -> FastAPI:
 
 
 def consumer_services() -> list[str]:
-    return [name for name, spec in SPECS.items() if spec.consumers or spec.jobs]
+    return [
+        name for name, spec in SPECS.items() if spec.consumers or spec.jobs or housekeeping(spec)
+    ]
 
 
 def relay_services() -> list[str]:

@@ -7,10 +7,12 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from shared import tracing
 from shared.errors import install_error_handlers
 from shared.events import EventBus, OutboxMixin
 from shared.health import health_router
 from shared.logging import RequestContextMiddleware
+from shared.metrics import MetricsMiddleware, Probe, metrics_router
 from shared.runtime import open_runtime
 from shared.settings import ServiceSettings
 from shared.storage import ObjectStorage
@@ -18,11 +20,23 @@ from shared.storage import ObjectStorage
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def create_service_app(*, title: str, lifespan: Lifespan, description: str = "") -> FastAPI:
+def create_service_app(
+    *,
+    title: str,
+    lifespan: Lifespan,
+    description: str = "",
+    service: str,
+    probes: Sequence[Probe] = (),
+) -> FastAPI:
+    """An app with problem details, the request context, health and ``/metrics``
+    (requests of ``service``, and its ``probes`` run at each scrape)."""
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, service=service)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router())
+    app.include_router(metrics_router(probes))
+    tracing.instrument_app(app)
     return app
 
 
@@ -36,6 +50,7 @@ def build_service_app(
     storage: ObjectStorage | None = None,
     routers: Sequence[APIRouter] = (),
     after_start: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    probes: Sequence[Probe] = (),
 ) -> FastAPI:
     """A service app whose lifespan opens the service's ``Runtime`` (then ``after_start``,
     for what a service adds to it)."""
@@ -52,7 +67,13 @@ def build_service_app(
             async with after_start(app):
                 yield
 
-    app = create_service_app(title=title, description=description, lifespan=lifespan)
+    app = create_service_app(
+        title=title,
+        description=description,
+        lifespan=lifespan,
+        service=settings.service_name,
+        probes=probes,
+    )
     for router in routers:
         app.include_router(router)
     return app

@@ -32,6 +32,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
+from shared import tracing
+
 # The largest value of an INTEGER column (PostgreSQL's 4 bytes): a number from a caller
 # (a version in a path, a count) is bounded by it, or the query fails with a 500.
 INT32_MAX = 2**31 - 1
@@ -55,6 +57,7 @@ class Database:
             # statements again: 8% of intake's CPU under the submission benchmark.
             options.update(pool_size=pool_size, max_overflow=0)
         self.engine: AsyncEngine = create_async_engine(url, **options)
+        tracing.instrument_engine(self.engine)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from shared import tracing
 from shared.logging import REQUEST_ID_HEADER, current_request_id
 
 # Messages the parser hands to the waiting request: (kind, value).
@@ -196,6 +197,7 @@ class ConnectionPool:
         request_id = current_request_id()
         if request_id and REQUEST_ID_HEADER not in headers:
             headers = {**headers, REQUEST_ID_HEADER: request_id}
+        headers = {**headers, **tracing.outgoing()}  # the trace goes on in the service
         parts = [target, *headers.keys(), *headers.values()]
         if any("\r" in part or "\n" in part for part in parts):
             raise ValueError("a request target or header holds a line break")

@@ -125,6 +125,9 @@ class ServiceSpec:
     # Periodic jobs and other background tasks, run by the workers (``spawn_workers``,
     # ``onestop worker consume``).
     jobs: tuple[PeriodicSpec | BackgroundJob, ...] = ()
+    # What its /metrics reads at each scrape beside the requests (shared/metrics.py), in
+    # its app and in the workers that run its parts.
+    probes: tuple[Callable[[Runtime], Awaitable[None]], ...] = ()
 
 
 @dataclass

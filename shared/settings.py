@@ -91,6 +91,9 @@ class PlatformSettings(Settings):
     # The password of every service's database URL that names none (a secret file
     # beside the URLs, which then hold no secret); a service's own overrides it.
     database_password: SecretStr | None = None
+    # Published outbox rows and records of applied events are deleted after this long
+    # (shared/events/retention.py); the audit trail is kept forever.
+    event_retention_days: float = Field(default=7.0, gt=0, le=3650)
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> PlatformSettings:

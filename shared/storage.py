@@ -98,6 +98,10 @@ class ObjectStorage(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def keys(self) -> list[str]:
+        """Every object's key (a backup's list; not for a request's path)."""
+        ...
+
     async def presigned_get_url(
         self, key: str, *, expires: timedelta, filename: str | None = None,
         inline: str | None = None,
@@ -308,6 +312,13 @@ class S3Storage:
         )
         return url
 
+    async def keys(self) -> list[str]:
+        def listing() -> list[str]:
+            found = self._client.list_objects(self.bucket, recursive=True)
+            return sorted(item.object_name for item in found if item.object_name)
+
+        return await self._call(listing)
+
     async def ping(self) -> None:
         # Creating a missing bucket here lets a service that started while the store was
         # down become ready on its own once the store is back.
@@ -409,6 +420,15 @@ class LocalStorage:
             meta_path.unlink(missing_ok=True)
 
         await anyio.to_thread.run_sync(remove)
+
+    async def keys(self) -> list[str]:
+        def listing() -> list[str]:
+            if not self._objects.is_dir():
+                return []
+            found = (p for p in self._objects.rglob("*") if p.is_file())
+            return sorted(p.relative_to(self._objects).as_posix() for p in found)
+
+        return await anyio.to_thread.run_sync(listing)
 
     async def copy_to(self, key: str, sink: Sink) -> int:
         object_path, _ = self._paths(key)

@@ -9,17 +9,28 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.gateway import admin, admin_officers, citizens, officers, openapi, sync, vneid
+from services.gateway import (
+    admin,
+    admin_officers,
+    citizens,
+    metrics,
+    officers,
+    openapi,
+    sync,
+    vneid,
+)  # fmt: skip
 from services.gateway.config import UPSTREAM_NAMES, GatewaySettings
 from services.gateway.limits import MemoryLimiter, RedisLimiter, Rule, Throttle
 from services.gateway.models import Base, OutboxRecord
 from services.gateway.proxy import HttpUpstream, Upstream, call_capped
 from services.gateway.router import router
+from shared import tracing
 from shared.auth import PasswordHasher, TokenClaims
 from shared.errors import Unauthorized, install_error_handlers
 from shared.events import EventBus
 from shared.health import health_router
 from shared.logging import RequestContextMiddleware
+from shared.metrics import ROUTE_LABEL, MetricsMiddleware
 from shared.runtime import Runtime, ServiceSpec, open_runtime
 
 API_PREFIX = "/api/v1/"
@@ -56,7 +67,8 @@ WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 OWN_API = re.compile(r"^/api/v1/agencies/[^/]+/officers/?$")
 # The gateway's own addresses outside /api/: everything else is a page, when the
 # composition hands the gateway an app of pages (services/web).
-OWN_PATHS = frozenset({"/docs", "/healthz", "/readyz"})
+OWN_PATHS = frozenset({"/docs", "/healthz", "/readyz", "/metrics"})
+TRACE_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage"})
 
 
 @dataclass(frozen=True)
@@ -93,10 +105,16 @@ class GatewayApp:
             for segment, name in ROUTES.items()
             if name in self.upstreams
         }
-        # Request id and access log for both paths, forwarded and local.
-        self._entry = RequestContextMiddleware(self._dispatch)
+        # Request id and access log for both paths, forwarded and local; counted and
+        # timed (forwarded requests by the service they went to); traced when on.
+        self._entry = tracing.asgi_middleware(
+            RequestContextMiddleware(MetricsMiddleware(self._dispatch, service="gateway"))
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and any(n in TRACE_HEADERS for n, _ in scope["headers"]):
+            # A trace starts here: one a client names is neither continued nor forwarded.
+            scope["headers"] = [h for h in scope["headers"] if h[0] not in TRACE_HEADERS]
         await self._entry(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -109,9 +127,11 @@ class GatewayApp:
                 segment = path[len(API_PREFIX) :].split("/", 1)[0]
                 upstream = None if OWN_API.match(path) else self._routes.get(segment)
                 if upstream is not None:
+                    scope[ROUTE_LABEL] = f"forward:{upstream.name}"
                     await self._forward(upstream, scope, receive, send)
                     return
             elif self.pages is not None and path not in OWN_PATHS:
+                scope[ROUTE_LABEL] = "pages"
                 # A page's form may carry the citizen's files (to upload through the API).
                 cap = self._body_caps.upload if self._body_caps else self._own_max_body_bytes
                 await call_capped(self.pages, scope, receive, send, max_body_bytes=cap,
@@ -216,6 +236,7 @@ def create_api(
     api.state.hasher = PasswordHasher()
     install_error_handlers(api)
     api.include_router(health_router())
+    api.include_router(metrics.router)
     api.include_router(router)
     api.include_router(admin.router)
     api.include_router(officers.router)
@@ -255,4 +276,6 @@ spec = ServiceSpec(
     outbox_model=OutboxRecord,
     consumers=(sync.CHANGES,),
     jobs=(sync.SYNC_JOB,),
+    # The sync runs in the consumers: their /metrics tell its backlog too.
+    probes=(metrics.portal_sync_probe,),
 )

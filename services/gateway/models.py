@@ -140,6 +140,8 @@ class PortalSync(Base):
     synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Seconds from the change to the portal's acknowledgement, at the last sync.
     lag_seconds: Mapped[float | None] = mapped_column(Float)
+    # The trace of the latest change (W3C traceparent), which the sync continues.
+    traceparent: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutboxRecord(OutboxMixin, Base):

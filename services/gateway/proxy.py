@@ -21,6 +21,7 @@ from typing import Protocol
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import tracing
 from shared.errors import problem_response
 from shared.http import create_http_client
 from shared.http1 import pool_for
@@ -215,6 +216,8 @@ class HttpUpstream:
         if client:
             lines.append(b"x-forwarded-for: %s\r\n" % client[0].encode())
         lines.append(b"x-forwarded-proto: %s\r\n" % scope.get("scheme", "http").encode())
+        for name, value in tracing.outgoing().items():  # the trace goes on in the service
+            lines.append(b"%s: %s\r\n" % (name.encode(), value.encode()))
 
         if content_length is not None and content_length > self._max_body_bytes:
             await send_problem(send, 413, TOO_LARGE, service=self.name)

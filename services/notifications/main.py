@@ -11,6 +11,7 @@ from services.notifications.config import NotificationsSettings
 from services.notifications.consumers import ALERTS, NOTICES
 from services.notifications.delivery import DELIVERY_JOB, RECEIPTS_JOB, SMS_CLIENT
 from services.notifications.digest import DIGEST_JOB
+from services.notifications.metrics import PROBES
 from services.notifications.models import Base
 from services.notifications.router import router
 from shared.app import build_service_app
@@ -49,6 +50,7 @@ def create_app(
         bus=bus,
         routers=[router],
         after_start=after_start,
+        probes=PROBES,
     )
 
 
@@ -60,4 +62,5 @@ spec = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     consumers=(NOTICES, ALERTS),
     jobs=(DELIVERY_JOB, RECEIPTS_JOB, DIGEST_JOB),
+    probes=PROBES,
 )

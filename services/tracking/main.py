@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.tracking.calendars import ENGINES
 from services.tracking.config import TrackingSettings
 from services.tracking.consumers import AGENCIES, CALENDARS, DOSSIERS, SCANNER
+from services.tracking.metrics import PROBES
 from services.tracking.models import Base, OutboxRecord
 from services.tracking.router import router
 from shared.app import build_service_app
@@ -22,6 +23,7 @@ def create_app(settings: TrackingSettings | None = None, *, bus: EventBus | None
         outbox_model=OutboxRecord,
         bus=bus,
         routers=[router],
+        probes=PROBES,
     )
     app.state.engines = ENGINES
     return app
@@ -36,4 +38,5 @@ spec = ServiceSpec(
     outbox_model=OutboxRecord,
     consumers=(AGENCIES, DOSSIERS, CALENDARS),
     jobs=(SCANNER,),
+    probes=PROBES,
 )

@@ -92,6 +92,13 @@ def _open_classes(now: datetime) -> dict[str, ColumnElement[bool]]:
     }
 
 
+async def open_counts(session: AsyncSession, *, now: datetime) -> dict[str, int]:
+    """Every open dossier by how it stands at ``now`` (the classes of ``_open_classes``)."""
+    classes = _open_classes(now)
+    row = (await session.execute(select(*(func.count().filter(c) for c in classes.values())))).one()
+    return dict(zip(classes, (int(n) for n in row), strict=True))
+
+
 GROUPS = {
     "agency": DossierClock.agency_code,
     "procedure": DossierClock.procedure_code,

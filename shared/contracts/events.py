@@ -29,6 +29,8 @@ class EventEnvelope(BaseModel):
     subject: str | None = None
     sequence: int | None = None
     request_id: str | None = None
+    # The W3C trace context of the request that caused it: its consumers continue it.
+    traceparent: str | None = Field(default=None, max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict)
 
     @property

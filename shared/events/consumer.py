@@ -7,11 +7,13 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import tracing
 from shared.contracts.events import EventEnvelope
 from shared.db import Database
 from shared.events.bus import Delivery, EventBus
@@ -116,8 +118,12 @@ class Consumer:
             return None
 
     async def _handle(self, delivery: Delivery, envelope: EventEnvelope) -> None:
+        # The trace of the request that caused the event goes on here.
+        parent = {tracing.TRACEPARENT: envelope.traceparent} if envelope.traceparent else None
         try:
-            await self._apply(envelope)
+            with tracing.span(f"consume {envelope.type}", parent=parent, kind=SpanKind.CONSUMER,
+                              group=self.group, event_id=str(envelope.id)):  # fmt: skip
+                await self._apply(envelope)
         except Exception as exc:
             if delivery.deliveries >= self._max_deliveries:
                 await self._bus.dead_letter(self.group, delivery, f"{type(exc).__name__}: {exc}")

@@ -16,6 +16,7 @@ from sqlalchemy import BigInteger, Index, Integer, String, Text, Uuid, event, fu
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from shared import tracing
 from shared.contracts.events import EventEnvelope
 from shared.db import UtcDateTime
 from shared.logging import current_request_id
@@ -86,6 +87,7 @@ class Outbox:
             subject=subject,
             sequence=sequence,
             request_id=current_request_id(),
+            traceparent=tracing.outgoing().get(tracing.TRACEPARENT),
             payload=payload,
         )
 

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import SERVERS, _admin, _database_url
 from tests.infra import S3Server, free_ports, stop_processes
@@ -172,6 +173,17 @@ def _health(install: Install) -> bool:
     return answer.json()["status"] == "ok" and all(w.status_code == 200 for w in workers)
 
 
+def metric(url: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """A metric's samples on ``url``/metrics, by their sorted labels."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return {
+        tuple(sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    }
+
+
 def login(api: httpx.Client, username: str, password: str) -> dict[str, str]:
     answer = api.post("/api/v1/auth/token", data={"username": username, "password": password})
     assert answer.status_code == 200, answer.text
@@ -313,6 +325,10 @@ def test_a_production_install_bootstraps_and_takes_a_dossier_to_the_portal(
     code = submitted.json()["code"]
 
     act(api, code, "receive", desk)
+    # Tracking counts it among the open dossiers (it hears of it over Redis).
+    tracking = install.env["GATEWAY_TRACKING_URL"]
+    _wait(lambda: sum(metric(tracking, "onestop_dossiers_open").values()) == 1, "counted",
+          install)  # fmt: skip
     act(api, code, "assign", leader, assignee=people["chuyenvien.binh"]["officer"]["id"])
     owner = registered.json()["id"]
     result = upload(api, specialist, "giấy phép.pdf", owner=owner, dossier_code=code,
@@ -334,6 +350,32 @@ def test_a_production_install_bootstraps_and_takes_a_dossier_to_the_portal(
         return {"received", "returned"} <= {i["kind"] for i in inbox["items"]}
 
     _wait(told, "told", install, within=60)
+
+    # What Prometheus reads: requests by route, backlogs, lags, dead letters.
+    actions = metric(install.env["GATEWAY_INTAKE_URL"], "onestop_http_requests_total")
+    route = "/api/v1/dossiers/{code}/actions/{action}"
+    assert actions[(("method", "POST"), ("route", route), ("service", "intake"),
+                    ("status", "200"))] == 4  # fmt: skip
+    gateway = metric(install.url, "onestop_http_requests_total")
+
+    def forwarded(status: str) -> float:
+        return gateway[(("method", "POST"), ("route", "forward:intake"), ("service", "gateway"),
+                        ("status", status))]  # fmt: skip
+
+    assert (forwarded("201"), forwarded("200")) == (1, 4)  # the submission, the four actions
+    assert metric(install.url, "onestop_portal_sync_owed") == {(): 0.0}
+    consumers = install.workers["consume"]
+    assert set(metric(consumers, "onestop_dead_letters").values()) == {0.0}
+    lags = metric(consumers, "onestop_consumer_lag")
+    assert (("group", "tracking.dossiers"), ("topic", "dossier")) in lags
+    inbox = metric(consumers, "onestop_notifications_messages")
+    assert sum(v for k, v in inbox.items() if ("channel", "inbox") in k) >= 2
+    outbox = metric(install.workers["relay"], "onestop_outbox_backlog")
+    relayed = ("procedures", "intake", "tracking", "documents", "gateway")
+    assert set(outbox) == {(("service", service),) for service in relayed}
+    # Not for the world: through a proxy (the Ingress adds the header) it is not there.
+    hidden = httpx.get(f"{install.url}/metrics", headers={"x-forwarded-for": "203.0.113.9"})
+    assert hidden.status_code == 404
 
     # The officer leaves: deactivated from the command line, their logins end.
     gone = install.onestop("officers", "deactivate", "motcua.an", "--url", install.url)

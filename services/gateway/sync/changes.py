@@ -22,13 +22,19 @@ SYNCED_EVENTS = DOSSIER_CHANGES
 
 
 async def mark_owed(
-    session: AsyncSession, codes: Iterable[str], *, at: datetime, now: datetime | None = None
+    session: AsyncSession,
+    codes: Iterable[str],
+    *,
+    at: datetime,
+    now: datetime | None = None,
+    traceparent: str | None = None,
 ) -> None:
-    """Something about these dossiers changed at ``at``: the portal is owed it. A
-    dead-lettered dossier that changes is tried again with a fresh budget."""
+    """Something about these dossiers changed at ``at`` (in the trace ``traceparent``):
+    the portal is owed it. A dead-lettered dossier that changes is tried again with a
+    fresh budget."""
     now = now or datetime.now(UTC)
     fresh = {"changes": 1, "owed": True, "owed_since": at, "sent_version": 0, "sent_steps": 0,
-             "attempts": 0, "next_attempt_at": now}  # fmt: skip
+             "attempts": 0, "next_attempt_at": now, "traceparent": traceparent}  # fmt: skip
     rows = [{"code": code, **fresh} for code in dict.fromkeys(codes)]
     if not rows:
         return
@@ -46,6 +52,7 @@ async def mark_owed(
                     else_=PortalSync.next_attempt_at,
                 ),
                 "dead_at": None,
+                "traceparent": statement.excluded.traceparent,
             },
         )
     )
@@ -54,7 +61,8 @@ async def mark_owed(
 async def note_change(runtime: Runtime, session: AsyncSession, envelope: EventEnvelope) -> None:
     """The consumer's handler: intake changed a dossier."""
     if envelope.type in SYNCED_EVENTS and envelope.subject is not None:
-        await mark_owed(session, [envelope.subject], at=envelope.occurred_at)
+        await mark_owed(session, [envelope.subject], at=envelope.occurred_at,
+                        traceparent=envelope.traceparent)  # fmt: skip
 
 
 CHANGES = ConsumerSpec(

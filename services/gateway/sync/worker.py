@@ -14,12 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from opentelemetry.trace import SpanKind
 from sqlalchemy import case, select, update
 
 from services.gateway import national
 from services.gateway.config import GatewaySettings
 from services.gateway.models import PortalSync, User
 from services.gateway.portal_client import PortalClient, PortalError
+from shared import tracing
 from shared.auth import Principal, Role, TokenService
 from shared.contracts.dvcqg import ErrorCode
 from shared.contracts.national import NationalRecord, NationalVersions
@@ -28,6 +30,7 @@ from shared.http import create_http_client
 from shared.lanes import run_in_lanes
 from shared.retry import Backoff
 from shared.runtime import BackgroundJob, Runtime
+from shared.tracing import TRACEPARENT
 
 logger = logging.getLogger("onestop.gateway.sync")
 
@@ -43,6 +46,7 @@ class Claim:
     sent_steps: int
     attempts: int
     owed_since: datetime | None
+    traceparent: str | None = None
 
 
 @dataclass
@@ -125,7 +129,8 @@ class SyncWorker:
             .where(PortalSync.code.in_(due.scalar_subquery()))
             .values(next_attempt_at=lease)
             .returning(PortalSync.code, PortalSync.changes, PortalSync.sent_version,
-                       PortalSync.sent_steps, PortalSync.attempts, PortalSync.owed_since)
+                       PortalSync.sent_steps, PortalSync.attempts, PortalSync.owed_since,
+                       PortalSync.traceparent)
         )  # fmt: skip
         async with self._db.session() as session:
             rows = (await session.execute(statement)).all()
@@ -134,6 +139,12 @@ class SyncWorker:
     # -- sending ----------------------------------------------------------------------------
 
     async def sync(self, claim: Claim) -> None:
+        parent = {TRACEPARENT: claim.traceparent} if claim.traceparent else None
+        with tracing.span("portal.sync", parent=parent, kind=SpanKind.PRODUCER,
+                          dossier=claim.code):  # fmt: skip
+            await self._sync(claim)
+
+    async def _sync(self, claim: Claim) -> None:
         attempt = Attempt(claim.sent_version, claim.sent_steps)
         try:
             record = await self._record(claim.code)
