@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import socket
 import sys
@@ -107,10 +108,15 @@ def run(
 ) -> None:
     """Run the whole platform in one process (embedded mode: SQLite, local files)."""
     platform = PlatformSettings(mode=Mode.EMBEDDED, data_dir=data_dir.resolve())
-    configure_logging(platform.log_level)
+    configure_logging(platform.log_level, log_format=platform.log_format)
     tracing.configure("platform")
     names = list(composition.SPECS)
+    # Each migration applied is a line: not what a person starting the demo needs to
+    # read before the banner (`onestop migrate` and `bootstrap` still show them).
+    for name in ("alembic", "onestop.platform"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     asyncio.run(composition.migrate(names, platform))
+    logging.getLogger("onestop.platform").setLevel(logging.NOTSET)
     marker = platform.data_dir / SEEDED_MARKER
     if not marker.exists() and not platform.is_production:
         asyncio.run(bootstrap.seed(platform))
@@ -148,7 +154,7 @@ def serve(
     """Run one service (distributed mode: its own process, PostgreSQL, Redis, S3)."""
     spec = composition.SPECS[service]
     settings = spec.settings_type()
-    configure_logging(settings.platform.log_level)
+    configure_logging(settings.platform.log_level, log_format=settings.platform.log_format)
     tracing.configure(service)
     serve_app(spec.create_app(settings), host=host, port=port)
 
@@ -369,7 +375,7 @@ def worker(
     platform = PlatformSettings()
     if platform.mode is not Mode.DISTRIBUTED:
         raise Refused("workers run in distributed mode (ONESTOP_MODE=distributed)")
-    configure_logging(platform.log_level)
+    configure_logging(platform.log_level, log_format=platform.log_format)
     tracing.configure(f"worker-{name}")
     jobs: composition.WorkerJobs
     if name == "relay":

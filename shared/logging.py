@@ -1,4 +1,5 @@
-"""Structured JSON logs with a request id, and no personal data.
+"""Logs with a request id and no personal data (structlog over the standard library):
+JSON lines, or readable lines on a terminal.
 
 The request id comes from the caller's ``X-Request-ID`` (when it is well formed) or is
 made here; it is kept in a context variable, returned in the response, passed on to
@@ -14,10 +15,11 @@ import sys
 import time
 import uuid
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.typing import EventDict, Processor
 
 REQUEST_ID_HEADER = "x-request-id"
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -30,9 +32,6 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 # (CCCD), 9-digit old ID numbers, Vietnamese phone numbers, e-mail addresses.
 _PERSONAL_DATA = re.compile(
     r"(?<!\d)(?:\d{12}|\d{9}|(?:\+?84|0)\d{9,10})(?!\d)|[\w.+-]+@[\w-]+\.[\w.-]+"
-)
-_STANDARD_ATTRS = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
 )
 
 
@@ -54,31 +53,73 @@ def redact(text: str) -> str:
     return _PERSONAL_DATA.sub("[redacted]", text)
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request id, extras."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": redact(record.getMessage()),
-        }
-        request_id = _request_id.get()
-        if request_id:
-            entry["request_id"] = request_id
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                entry[key] = redact(value) if isinstance(value, str) else value
-        if record.exc_info:
-            entry["exc"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False, default=str)
+def _add_request_id(_logger: Any, _method: str, event: EventDict) -> EventDict:
+    request_id = _request_id.get()
+    if request_id:
+        event["request_id"] = request_id
+    return event
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Send every logger (ours, uvicorn's, SQLAlchemy's) through the JSON formatter."""
+def _redact_values(_logger: Any, _method: str, event: EventDict) -> EventDict:
+    """Mask personal data in every text of the line: the message, extras, a traceback.
+    Uvicorn's ``color_message`` (its message with terminal colors) is left out."""
+    event.pop("color_message", None)
+    for key, value in event.items():
+        if isinstance(value, str) and not key.startswith("_"):
+            event[key] = redact(value)
+    if "exception" in event:
+        event["exc"] = event.pop("exception")
+    return event
+
+
+# What every line gets, from any logger (ours, uvicorn's, SQLAlchemy's, alembic's).
+_CHAIN: list[Processor] = [
+    structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.ExtraAdder(),
+    _add_request_id,
+    structlog.processors.format_exc_info,
+    structlog.processors.EventRenamer("msg"),
+    _redact_values,
+]
+
+
+class JsonFormatter(structlog.stdlib.ProcessorFormatter):
+    """One JSON object per line: time, level, logger, extras, request id, message."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            foreign_pre_chain=_CHAIN,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(ensure_ascii=False, default=str),
+            ],
+        )
+
+
+class ConsoleFormatter(structlog.stdlib.ProcessorFormatter):
+    """One line a person reads on a terminal: time, level, message, logger, extras."""
+
+    def __init__(self, *, colors: bool) -> None:
+        super().__init__(
+            foreign_pre_chain=_CHAIN,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.dev.ConsoleRenderer(
+                    colors=colors, event_key="msg", timestamp_key="ts", pad_event_to=40
+                ),
+            ],
+        )
+
+
+def configure_logging(level: str = "INFO", *, log_format: str = "auto") -> None:
+    """Send every logger (ours, uvicorn's, SQLAlchemy's) to stderr: JSON lines, or
+    readable lines ("console"; "auto": when stderr is a terminal), colored on one only."""
+    terminal = sys.stderr.isatty()
+    readable = log_format == "console" or (log_format == "auto" and terminal)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(ConsoleFormatter(colors=terminal) if readable else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

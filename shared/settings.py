@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -88,6 +88,9 @@ class PlatformSettings(Settings):
     jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
     access_token_ttl_seconds: int = Field(default=900, gt=0, le=86_400)
     log_level: str = "INFO"
+    # "json": one JSON object per line; "console": readable lines; "auto": readable on a
+    # terminal, JSON elsewhere (a container, a file, a log collector).
+    log_format: Literal["auto", "json", "console"] = "auto"
     # The password of every service's database URL that names none (a secret file
     # beside the URLs, which then hold no secret); a service's own overrides it.
     database_password: SecretStr | None = None

@@ -3,6 +3,7 @@ data; otherwise one is made, and it replaces the caller's downstream too."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 
@@ -13,7 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from shared.logging import JsonFormatter, RequestContextMiddleware, current_request_id
+from shared.logging import (
+    JsonFormatter,
+    RequestContextMiddleware,
+    configure_logging,
+    current_request_id,
+)
 
 
 async def echo(request: Request) -> JSONResponse:
@@ -63,3 +69,67 @@ async def test_an_unsafe_request_id_is_replaced_everywhere(
     lines = [formatter.format(record) for record in caplog.records]
     assert lines
     assert all(refused not in line for line in lines)
+
+
+def log_lines(log_format: str, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """What a few log calls write to stderr in ``log_format``."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging("INFO", log_format=log_format)
+    try:
+        log = logging.getLogger("onestop.test")
+        log.info("dossier %s received", "000.00.15.H49-260213-0001", extra={"service": "intake"})
+        log.info("texted 0912345678 about it", extra={"to": "an@example.vn"})
+        try:
+            raise ValueError("bad id 001099000001")
+        except ValueError:
+            log.warning("failed", exc_info=True)
+    finally:
+        root.handlers[:], root.level = handlers, level
+    return capsys.readouterr().err.strip().splitlines()
+
+
+def test_production_logs_are_json_lines_without_personal_data(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    lines = log_lines("json", capsys)
+    entries = [json.loads(line) for line in lines]  # one object per line, the traceback in it
+    assert len(entries) == 3
+    assert all("\x1b" not in line for line in lines)  # no terminal colors inside JSON
+    first, second, third = entries
+    assert {"ts", "level", "logger", "msg"} <= set(first)
+    assert (first["msg"], first["service"], first["level"]) == (
+        "dossier 000.00.15.H49-260213-0001 received", "intake", "info",
+    )  # fmt: skip
+    assert (second["msg"], second["to"]) == ("texted [redacted] about it", "[redacted]")
+    assert "ValueError: bad id [redacted]" in third["exc"]
+    assert "001099000001" not in "".join(lines)
+
+
+def test_a_terminal_gets_one_readable_line_per_event(capsys: pytest.CaptureFixture[str]) -> None:
+    lines = log_lines("console", capsys)
+    assert "dossier 000.00.15.H49-260213-0001 received" in lines[0]
+    assert "[info" in lines[0]
+    assert "service=intake" in lines[0]
+    assert not lines[0].startswith("{")
+    assert all("\x1b" not in line for line in lines)  # not a terminal here: no colors
+    assert "0912345678" not in "\n".join(lines)
+
+
+def test_uvicorns_colored_copy_of_its_message_is_left_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    configure_logging("INFO", log_format="json")
+    try:
+        logging.getLogger("uvicorn.error").info(
+            "Started server process [%d]", 42,
+            extra={"color_message": "Started server process [\x1b[36m%d\x1b[0m]"},
+        )  # fmt: skip
+    finally:
+        root.handlers[:], root.level = handlers, level
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert json.loads(line)["msg"] == "Started server process [42]"
+    assert "\\u001b" not in line
+    assert "\x1b" not in line
