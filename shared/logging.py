@@ -126,8 +126,11 @@ def configure_logging(level: str = "INFO", *, log_format: str = "auto") -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    # Our middleware writes the access log (with the request id); uvicorn's would repeat it.
+    # Our middleware writes the access log (with the request id); uvicorn's would repeat it,
+    # and httpx's line per outgoing request (the SMS receipts' poll every few seconds)
+    # would drown the rest.
     logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 access_logger = logging.getLogger("onestop.access")
