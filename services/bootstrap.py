@@ -155,19 +155,22 @@ async def seed(platform: PlatformSettings | None = None) -> dict[str, dict[str, 
 async def create_admin(
     admin: AdminSettings, platform: PlatformSettings | None = None
 ) -> str | None:
-    """The first admin's username if made now; None when an admin exists already."""
-    password = admin.password.get_secret_value() if admin.password is not None else None
-    if password is not None and len(password) < MIN_ADMIN_PASSWORD:
-        raise BootstrapError(f"ONESTOP_ADMIN_PASSWORD must be {MIN_ADMIN_PASSWORD}+ characters")
+    """The first admin's username if made now; None when an admin exists already (then
+    the password is not needed, nor looked at: an operator may empty its file)."""
+    password = admin.password.get_secret_value() if admin.password is not None else ""
     database = Database(service_settings("gateway", platform).db_url)
     try:
         async with database.session() as session:
-            if password is None:
-                if await staff.admin_exists(session):
-                    return None
+            if await staff.admin_exists(session):
+                return None
+            if not password:
                 raise BootstrapError(
                     "no admin yet: set ONESTOP_ADMIN_PASSWORD (or the file "
                     "onestop_admin_password in ONESTOP_SECRETS_DIR) for the first one"
+                )
+            if len(password) < MIN_ADMIN_PASSWORD:
+                raise BootstrapError(
+                    f"ONESTOP_ADMIN_PASSWORD must be {MIN_ADMIN_PASSWORD}+ characters"
                 )
             user = await staff.create_first_admin(
                 session,

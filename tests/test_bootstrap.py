@@ -77,6 +77,9 @@ async def test_a_production_install_gets_the_reference_data_and_one_admin_and_no
         "tracking": {"calendars": 0, "days": 0},
     }
     assert await bootstrap.create_admin(bootstrap.AdminSettings(), platform) is None
+    # Nor a good one: the operator may empty the secret file after the first login.
+    emptied = bootstrap.AdminSettings(password=SecretStr(""))
+    assert await bootstrap.create_admin(emptied, platform) is None
     other = bootstrap.AdminSettings(username="second", password=SecretStr("another-password"))
     assert await bootstrap.create_admin(other, platform) is None
 
