@@ -184,7 +184,7 @@ def migrate(
 ) -> None:
     """Create each service's database if missing and apply its migrations."""
     configure_logging()
-    names = [_service_name(service)] if service else list(composition.SPECS)
+    names = [_service_name(service)] if service else composition.installed()
     if not wait:
         asyncio.run(composition.migrate(names))
         return
@@ -263,7 +263,7 @@ def bootstrap_install(
     if portal_mock and platform.is_production:
         raise Refused("the national portal mock is not part of a production install")
     admin = bootstrap.AdminSettings()
-    asyncio.run(composition.migrate(list(composition.SPECS), platform))
+    asyncio.run(composition.migrate(composition.installed(platform), platform))
     _print_counts(asyncio.run(bootstrap.load(seeds, platform)))
     created = asyncio.run(bootstrap.create_admin(admin, platform))
     if created:
@@ -286,7 +286,7 @@ def audit(data_dir: DataDir = None) -> None:
 
 
 def _all_settings() -> dict[str, Any]:
-    return {name: composition.service_settings(name) for name in composition.SPECS}
+    return {name: composition.service_settings(name) for name in composition.installed()}
 
 
 @app.command("backup")

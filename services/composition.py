@@ -19,6 +19,7 @@ import anyio.to_thread
 import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.documents.main import spec as documents_spec
@@ -97,6 +98,26 @@ def service_settings(
     if platform is not None:
         overrides["platform"] = platform
     return settings_type(**overrides)
+
+
+# Stand-ins of systems outside the platform (the national portal and VNeID): part of an
+# install only where they are given a database (a test or demo install).
+MOCKS = ("national_portal",)
+
+
+def installed(platform: PlatformSettings | None = None) -> list[str]:
+    """The services of this install: every one of the platform's, and a mock only where
+    it is configured (a production install has the real portal, and no mock's database
+    to migrate, wait for or back up)."""
+    names = []
+    for name in SPECS:
+        if name in MOCKS:
+            try:
+                service_settings(name, platform)
+            except ValidationError:  # distributed, and no database named for it
+                continue
+        names.append(name)
+    return names
 
 
 async def migrate(names: Iterable[str], platform: PlatformSettings | None = None) -> None:

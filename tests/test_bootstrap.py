@@ -241,3 +241,21 @@ async def test_a_pod_waits_for_the_migrations_of_its_release(tmp_path: Path) -> 
     await composition.migrate(["procedures"], platform)
     done = onestop("migrate", "procedures", "--wait", ONESTOP_DATA_DIR=str(tmp_path))
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_a_production_install_has_no_portal_mock_to_migrate_unless_it_names_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real portal is outside: its mock's database is only there when named, and
+    `onestop bootstrap` / `migrate --wait` / `backup` leave it out otherwise (a
+    production cluster has no PORTAL_DATABASE_URL)."""
+    for name in list(os.environ):
+        if name.startswith(("ONESTOP_", "PORTAL_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("ONESTOP_MODE", "distributed")
+    assert composition.installed() == [n for n in composition.SPECS if n != "national_portal"]
+    monkeypatch.setenv("PORTAL_DATABASE_URL", "postgresql+asyncpg://onestop@db/portal")
+    assert composition.installed() == list(composition.SPECS)
+    monkeypatch.setenv("ONESTOP_MODE", "embedded")
+    monkeypatch.delenv("PORTAL_DATABASE_URL")
+    assert composition.installed() == list(composition.SPECS)  # the demo has it in-process

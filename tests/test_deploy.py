@@ -452,6 +452,25 @@ class TestKubernetes:
         keys = urlsplit(config["data"]["GATEWAY_VNEID_JWKS_URL"])
         assert authorize.netloc == keys.netloc
 
+    def test_a_pod_of_the_production_install_loads_its_settings(
+        self, rendered: dict[str, Path], secrets_folder: Path
+    ) -> None:
+        """The ConfigMap and the secret files as a pod has them make valid settings for
+        every service (no portal mock among them): the init step gets as far as asking
+        the (here unreachable) database."""
+        config = by_kind(documents_of(rendered["production"]), "ConfigMap")["onestop-config"]
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("ONESTOP_")}
+        environment |= {**config["data"], "ONESTOP_SECRETS_DIR": str(secrets_folder)}
+        waited = subprocess.run(
+            [str(TOOLS / "bin" / "onestop"), "migrate", "--wait", "--timeout", "0"],
+            capture_output=True, text=True, env=environment, timeout=60,
+        )  # fmt: skip
+        assert waited.returncode == 1
+        services = [s for s in SERVICES if s != "national_portal"]
+        assert waited.stderr.strip() == "onestop: not migrated after 0 s: " + "; ".join(
+            f"{service} missing" for service in services
+        )
+
     def test_the_mocks_are_only_in_the_dev_overlay(self, rendered: dict[str, Path]) -> None:
         production = by_kind(documents_of(rendered["production"]), "Deployment")
         dev = documents_of(rendered["dev"])
