@@ -6,10 +6,15 @@ Services raise these domain errors, never ``HTTPException``. Titles are Vietname
 
 from __future__ import annotations
 
+import logging
+import socket
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
+import redis.exceptions
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -17,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+logger = logging.getLogger("onestop.errors")
 
 # Vietnamese titles for statuses the framework raises itself (unknown route, wrong method...).
 STATUS_TITLES: dict[int, str] = {
@@ -211,6 +217,27 @@ def allowed_methods(request: Request) -> list[str]:
     ]  # fmt: skip
 
 
+# A store a request needs is away (the database restarting, Redis gone, a name that does
+# not resolve): the request did not happen, and a retry (with the same Idempotency-Key)
+# may well succeed in a few seconds. 503 with Retry-After, not a 500 that reads as a bug.
+STORE_AWAY: tuple[type[Exception], ...] = (
+    ConnectionError,  # refused, reset: what asyncpg raises when PostgreSQL is not there
+    socket.gaierror,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,  # a connection that died under the statement
+    sqlalchemy.exc.TimeoutError,  # no pooled connection came free in time
+    asyncpg.exceptions.PostgresConnectionError,
+    # PostgreSQL starting up, shutting down or restarted under the statement (57P0x),
+    # or a statement cancelled for its time-out (57014).
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_DETAIL = "Hệ thống đang tạm gián đoạn; xin thử lại sau giây lát."
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error of ``app`` as problem details, each with its own status.
 
@@ -253,6 +280,21 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, detail=detail, instance=request.url.path, headers=headers
         )
 
+    async def on_store_away(request: Request, exc: Exception) -> Response:
+        logger.warning(
+            "a store is unavailable",
+            extra={"error": type(exc).__name__, "path": request.url.path},
+        )
+        return problem_response(
+            503,
+            detail=UNAVAILABLE_DETAIL,
+            slug="service-unavailable",
+            instance=request.url.path,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    for kind in STORE_AWAY:
+        app.add_exception_handler(kind, on_store_away)
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
