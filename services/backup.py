@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
-import asyncpg
 from sqlalchemy.engine import URL, make_url
 
 from services.documents.config import DocumentsSettings
 from services.documents.main import create_storage
-from shared.migrations import ensure_database
+from shared.migrations import connect, ensure_database
 from shared.settings import Mode, ServiceSettings
 from shared.storage import ObjectStorage
 
@@ -149,11 +148,7 @@ def _checked_manifest(source: Path) -> dict[str, Any]:
 
 
 async def _tables(url: str) -> int:
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host, port=parsed.port or 5432, user=parsed.username,
-        password=parsed.password, database=parsed.database,
-    )  # fmt: skip
+    connection = await connect(url)
     try:
         count: int = await connection.fetchval(
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"

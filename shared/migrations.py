@@ -81,6 +81,20 @@ def _current_heads(connection: Connection) -> tuple[str, ...]:
         quiet.setLevel(level)
 
 
+async def connect(database_url: str, *, database: str | None = None) -> asyncpg.Connection:
+    """A plain asyncpg connection to the server of a service's URL (its own database, or
+    ``database``), for what is done outside the service's pool: creating a database,
+    looking at one before a restore."""
+    url = make_url(database_url)
+    return await asyncpg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database=database or url.database,
+    )
+
+
 async def ensure_database(database_url: str) -> bool:
     """Create the PostgreSQL database named in the URL if it is missing; True if created.
 
@@ -89,13 +103,7 @@ async def ensure_database(database_url: str) -> bool:
     url = make_url(database_url)
     if url.get_backend_name() != "postgresql" or not url.database:
         return False
-    connection = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database="postgres",
-    )
+    connection = await connect(database_url, database="postgres")
     try:
         exists = await connection.fetchval(
             "SELECT 1 FROM pg_database WHERE datname = $1", url.database

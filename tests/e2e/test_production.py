@@ -6,6 +6,7 @@ through the admin API, and a dossier from a registered citizen to the national p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import time
@@ -82,7 +83,11 @@ async def _drop(names: list[str]) -> None:
 
 
 def _wait(check: Callable[[], bool], what: str, install: Install, within: float = 90.0) -> None:
+    """Until ``check()``, polled from this synchronous test. Between two polls it waits
+    for the gateway's process rather than sleeping (as tests/onestop.py does), so that
+    an install that falls over is reported at once, not after ``within``."""
     deadline = time.monotonic() + within
+    gateway = install.processes["gateway"]
     while time.monotonic() < deadline:
         for name, process in install.processes.items():
             if process.poll() is not None:
@@ -92,7 +97,8 @@ def _wait(check: Callable[[], bool], what: str, install: Install, within: float 
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.3)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            gateway.wait(0.3)
     raise AssertionError(f"not {what} within {within}s")
 
 
