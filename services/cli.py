@@ -364,7 +364,13 @@ def worker(
             help="The worker: 'relay' (outboxes to Redis) or 'consume' (events into services)."
         ),
     ],
-    service: Annotated[str | None, typer.Option(help="Only this service's part.")] = None,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only this service's part; repeat it for several (e.g. '--service gateway'"
+            " alone is the portal sync, to scale or restart apart from the other consumers)."
+        ),
+    ] = None,
     port: Annotated[int, typer.Option(help="Port of its /healthz and /readyz.")] = 8000,
     host: Annotated[str, typer.Option(help="Address of its /healthz and /readyz.")] = "0.0.0.0",
 ) -> None:
@@ -379,10 +385,10 @@ def worker(
     tracing.configure(f"worker-{name}")
     jobs: composition.WorkerJobs
     if name == "relay":
-        names = [_service_name(service)] if service else composition.relay_services()
+        names = [_service_name(s) for s in service] if service else composition.relay_services()
         jobs = composition.relay_jobs
     else:
-        names = [_service_name(service)] if service else composition.consumer_services()
+        names = [_service_name(s) for s in service] if service else composition.consumer_services()
         # Each process its own consumer name: Redis shares a group's messages among them.
         jobs = functools.partial(
             composition.consumer_jobs, worker=f"{socket.gethostname()}-{os.getpid()}"

@@ -110,7 +110,13 @@ class UpstreamError(AppError):
 
 
 class UpstreamUnavailable(AppError):
+    """A service or store this request needs is away: try again after ``Retry-After``."""
+
     status, slug = 503, "service-unavailable"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        super().__init__(detail, **kwargs)
 
 
 def problem_response(
@@ -235,6 +241,29 @@ STORE_AWAY: tuple[type[Exception], ...] = (
     redis.exceptions.TimeoutError,
 )
 RETRY_AFTER_SECONDS = 5
+
+
+def is_store_away(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was caused by, a store being away. SQLAlchemy raises a bare
+    ``DBAPIError`` for some of them (asyncpg's connection closed in the middle of a
+    statement when PostgreSQL restarts): its ``connection_invalidated``, or the driver's
+    error underneath, says so."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, STORE_AWAY):
+            return True
+        if isinstance(cause, sqlalchemy.exc.DBAPIError):
+            if cause.connection_invalidated:
+                return True
+            orig = cause.orig
+            if isinstance(orig, BaseException) and is_store_away(orig):
+                return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 UNAVAILABLE_DETAIL = "Hệ thống đang tạm gián đoạn; xin thử lại sau giây lát."
 
 
@@ -293,8 +322,14 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        if is_store_away(exc):
+            return await on_store_away(request, exc)
+        raise exc  # a bug: the 500 of RequestContextMiddleware, with its request id
+
     for kind in STORE_AWAY:
         app.add_exception_handler(kind, on_store_away)
+    app.add_exception_handler(sqlalchemy.exc.DBAPIError, on_database_error)
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

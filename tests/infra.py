@@ -160,10 +160,15 @@ def seaweedfs(folder: Path, ports: list[int] | None = None) -> Iterator[S3Server
 
 
 class RedisServer:
-    """A Redis of the test's own, which the test may stop and start again on the same port."""
+    """A Redis of the test's own, which the test may stop and start again on the same port.
 
-    def __init__(self) -> None:
+    With a ``folder`` it keeps its data as production's does (docker-compose.yml: an
+    append-only file, fsynced each second), so that a killed server comes back with its
+    streams; without one it keeps nothing."""
+
+    def __init__(self, folder: Path | None = None) -> None:
         self.port = free_port()
+        self.folder = folder
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -180,8 +185,11 @@ class RedisServer:
                 "127.0.0.1",
                 "--save",
                 "",
-                "--appendonly",
-                "no",
+                *(
+                    ["--dir", str(self.folder), "--appendonly", "yes", "--appendfsync", "everysec"]
+                    if self.folder
+                    else ["--appendonly", "no"]
+                ),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -191,5 +199,12 @@ class RedisServer:
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+    def kill(self) -> None:
+        """A crash: SIGKILL, nothing saved on the way out."""
+        if self.process is not None:
+            self.process.kill()
             self.process.wait(10)
             self.process = None

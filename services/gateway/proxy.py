@@ -22,7 +22,7 @@ import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import tracing
-from shared.errors import problem_response
+from shared.errors import RETRY_AFTER_SECONDS, problem_response
 from shared.http import create_http_client
 from shared.http1 import pool_for
 
@@ -81,8 +81,18 @@ def declared_length(scope: Scope) -> int | None:
     return None
 
 
+# What the gateway answers of its own, by status: the problem's type, and for a service
+# it cannot reach, when to try again (as a service whose store is away answers).
+PROBLEMS: dict[int, tuple[str, dict[str, str] | None]] = {
+    413: ("payload-too-large", None),
+    503: ("service-unavailable", {"Retry-After": str(RETRY_AFTER_SECONDS)}),
+    504: ("upstream-timeout", None),
+}
+
+
 async def send_problem(send: Send, status: int, detail: str, *, service: str) -> None:
-    response = problem_response(status, detail=detail, service=service)
+    slug, headers = PROBLEMS[status]
+    response = problem_response(status, detail=detail, slug=slug, headers=headers, service=service)
     await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})
 

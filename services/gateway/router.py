@@ -320,7 +320,7 @@ async def revoke_logins(request: Request, revocation_ids: list[str]) -> None:
         for revocation_id in revocation_ids:
             await throttle.limiter.revoke(revocation_id, seconds=tokens.ttl.total_seconds())
     except LimiterUnavailable as exc:
-        raise UpstreamUnavailable(UNAVAILABLE, headers={"Retry-After": "5"}) from exc
+        raise UpstreamUnavailable(UNAVAILABLE) from exc
 
 
 class LoginFailures:
@@ -343,7 +343,7 @@ class LoginFailures:
         try:
             wait = await self._limiter.acquire(self._limits, consume=False)
         except LimiterUnavailable as exc:
-            raise UpstreamUnavailable(UNAVAILABLE, headers={"Retry-After": "5"}) from exc
+            raise UpstreamUnavailable(UNAVAILABLE) from exc
         if wait > 0:
             raise TooManyRequests(TOO_MANY_FAILURES, headers={"Retry-After": retry_after(wait)})
 

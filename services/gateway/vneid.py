@@ -194,7 +194,7 @@ async def accept(
             "vneid:" + proven.assertion_id, seconds=max(proven.expires - time.time(), 0) + 60
         )
     except LimiterUnavailable as exc:
-        raise UpstreamUnavailable(UNAVAILABLE, headers={"Retry-After": "5"}) from exc
+        raise UpstreamUnavailable(UNAVAILABLE) from exc
     if not first:
         raise Unauthorized(INVALID)  # a replayed assertion
     return proven

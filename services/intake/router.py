@@ -204,6 +204,7 @@ ACTION_REQUIREMENTS = (
 async def act(
     request: Request,
     session: SessionDep,
+    database: DatabaseDep,
     outbox: OutboxDep,
     principal: CurrentPrincipal,
     upstreams: UpstreamsDep,
@@ -212,11 +213,23 @@ async def act(
     code: DossierCode,
     action: Action,
     body: ActionIn | None = None,
-) -> DossierOut:
-    """One action of the status machine; 409 (nothing changes) where it is not allowed."""
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> DossierOut | JSONResponse:
+    """One action of the status machine; 409 (nothing changes) where it is not allowed.
+
+    With an ``Idempotency-Key`` a retry replays the first answer instead of acting twice.
+    """
     authorization = request.headers.get("authorization", "")
     call = Call(code, action, body or ActionIn(), principal, authorization)
-    return await service.act(session, outbox, call, upstreams=upstreams, settings=settings, now=now)
+    if idempotency_key is None:
+        return await service.act(
+            session, outbox, call, upstreams=upstreams, settings=settings, now=now
+        )
+    answer = await service.act_once(
+        database, session, outbox, call, key=idempotency_key, raw_body=await request.body(),
+        upstreams=upstreams, settings=settings, now=now,
+    )  # fmt: skip
+    return JSONResponse(answer.body, answer.status_code, headers=answer.headers)
 
 
 @router.get(

@@ -26,7 +26,7 @@ from services.intake import (
 from services.intake.config import IntakeSettings
 from services.intake.machine import RULES, Action, Status
 from services.intake.models import Dossier
-from services.intake.repository import queues, steps
+from services.intake.repository import idempotency, queues, steps
 from services.intake.schemas import (
     AllowedActionOut,
     AppointmentOut,
@@ -38,10 +38,12 @@ from services.intake.schemas import (
     RatingIn,
     StepQueue,
 )
+from services.intake.submission import Answer
 from services.intake.upstreams import Upstreams
 from shared.auth import Position, Principal, Role
 from shared.contracts.dossiers import DossierEvent, Rated
 from shared.contracts.national import NationalRecord, NationalVersions
+from shared.db import Database
 from shared.errors import AppError, Conflict, Forbidden, NotFound
 from shared.events.outbox import Outbox
 from shared.worktime import WorkingTime
@@ -140,6 +142,42 @@ async def act(
     except IntegrityError as exc:  # another action took this sequence number first
         raise Conflict("Hồ sơ vừa được cập nhật bởi thao tác khác, vui lòng tải lại.") from exc
     return await full(dossier, call.actor, upstreams=upstreams, now=now)
+
+
+async def act_once(
+    database: Database,
+    session: AsyncSession,
+    outbox: Outbox,
+    call: actions.Call,
+    *,
+    key: str,
+    raw_body: bytes,
+    upstreams: Upstreams,
+    settings: IntakeSettings,
+    now: datetime,
+) -> Answer:
+    """``act`` under an ``Idempotency-Key``, as a submission is: a retry whose first
+    answer was lost (a server restarted under it) replays that answer instead of acting
+    again. An assignment made twice would be two steps at the national portal."""
+    idempotency.check_key(key)
+    found = await idempotency.claim(
+        database,
+        caller=call.actor.subject,
+        key=key,
+        print_=idempotency.fingerprint(raw_body, scope=f"{call.code}/{call.action.value}"),
+        lease_seconds=settings.idempotency_lease_seconds,
+    )
+    if isinstance(found, idempotency.Replay):
+        return Answer(found.status_code, found.body, {"Idempotent-Replayed": "true"})
+    try:
+        done = await act(session, outbox, call, upstreams=upstreams, settings=settings, now=now)
+    except BaseException:
+        await idempotency.release(database, found)  # refused: nothing was done
+        raise
+    answer = done.model_dump(mode="json")
+    # Commits with the action (the request's transaction): done exactly when replayable.
+    await idempotency.complete(session, found, status_code=200, body=answer)
+    return Answer(200, answer, {})
 
 
 async def rate(

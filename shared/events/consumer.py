@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import tracing
 from shared.contracts.events import EventEnvelope
 from shared.db import Database
+from shared.errors import is_store_away
 from shared.events.bus import Delivery, EventBus
 from shared.events.outbox import InboxMixin
 
@@ -36,7 +37,9 @@ class Consumer:
     commit redelivers the message (another consumer claims it once it has been idle
     for ``claim_idle_ms``), and a crash after the commit but before the
     acknowledgement redelivers a message the inbox then drops. A message that fails
-    ``max_deliveries`` times goes to the dead-letter stream with the reason.
+    ``max_deliveries`` times goes to the dead-letter stream with the reason; one that
+    fails because the database or Redis is away is held and tried again every second
+    by this consumer, however long the outage, and never dead-lettered for it.
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class Consumer:
         self._block_ms = block_ms
         self._claim_idle_ms = claim_idle_ms
         self._max_deliveries = max_deliveries
+        self._held: list[Delivery] = []
 
     async def start(self) -> None:
         for topic in self._topics:
@@ -77,6 +81,9 @@ class Consumer:
         return await self._deliver(await self._receive(block_ms))
 
     async def _receive(self, block_ms: int | None = None) -> list[Delivery]:
+        if self._held:  # what a store's outage interrupted goes first, in its order
+            held, self._held = self._held, []
+            return held
         deliveries = await self._bus.claim_stale(
             self.group,
             self.name,
@@ -95,19 +102,34 @@ class Consumer:
 
     async def _deliver(self, deliveries: list[Delivery]) -> int:
         unwanted = []
-        for delivery in deliveries:
-            envelope = await self._envelope(delivery)
-            if envelope is None:
-                continue
-            if self._types is not None and envelope.type not in self._types:
-                unwanted.append(delivery)
-            else:
-                await self._handle(delivery, envelope)
+        for index, delivery in enumerate(deliveries):
+            try:
+                envelope = await self._envelope(delivery)
+                if envelope is None:
+                    continue
+                if self._types is not None and envelope.type not in self._types:
+                    unwanted.append(delivery)
+                else:
+                    await self._handle(delivery, envelope)
+            except Exception as exc:
+                if not is_store_away(exc):
+                    raise
+                # The database or Redis is away: this event and those after it are held
+                # and delivered again by this consumer once the run loop's pause is over,
+                # not left pending until another claims them (``claim_idle_ms``) nor
+                # counted against ``max_deliveries``: an outage is not the event's fault.
+                self._held = [*unwanted, *deliveries[index:]]
+                raise
         if unwanted:
             # Events of the topic this group does not apply (intake's due changes read
             # the dossier topic, where every submission is an event): acknowledged in one
             # call, without a transaction or an inbox row each (bench/intake.py).
-            await self._bus.ack(self.group, *unwanted)
+            try:
+                await self._bus.ack(self.group, *unwanted)
+            except Exception as exc:
+                if is_store_away(exc):
+                    self._held = unwanted
+                raise
         return len(deliveries)
 
     async def _envelope(self, delivery: Delivery) -> EventEnvelope | None:
@@ -125,6 +147,8 @@ class Consumer:
                               group=self.group, event_id=str(envelope.id)):  # fmt: skip
                 await self._apply(envelope)
         except Exception as exc:
+            if is_store_away(exc):
+                raise  # held and delivered again (``_deliver``)
             if delivery.deliveries >= self._max_deliveries:
                 await self._bus.dead_letter(self.group, delivery, f"{type(exc).__name__}: {exc}")
                 logger.error(
@@ -181,8 +205,13 @@ class Consumer:
                     if not receiving.done():
                         break
                     await self._deliver(receiving.result())
-                except Exception:
-                    logger.warning("consumer cannot read, retrying", exc_info=True)
+                except Exception as exc:
+                    logger.warning(
+                        "consumer cannot read or apply, retrying",
+                        extra={"group": self.group, "error": type(exc).__name__,
+                               "held": len(self._held)},
+                        exc_info=not is_store_away(exc),  # a bug's traceback
+                    )  # fmt: skip
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(asyncio.shield(stopping), 1.0)
         finally:

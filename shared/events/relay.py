@@ -38,7 +38,9 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval: float = 0.5,
         linger: float = 0.05,
-        max_backoff: float = 30.0,
+        # A try costs one query or one connection attempt: a short cap keeps the events
+        # that waited out an outage from waiting long after it (tests/chaos).
+        max_backoff: float = 5.0,
         after_publish: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self._db = db

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import subprocess
 import time
 import uuid
@@ -21,38 +20,24 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests import cluster
+from tests.cluster import Cluster, first_login, login
 from tests.conftest import SERVERS, _admin, _database_url
-from tests.infra import S3Server, free_ports, stop_processes
-from tests.onestop import ONESTOP
+from tests.infra import S3Server
 from tests.smtp import SmtpServer, SmtpSink
 
 pytestmark = pytest.mark.slow
 
-SERVICES = ("procedures", "intake", "tracking", "documents", "notifications", "gateway",
-            "national_portal")  # fmt: skip
+SERVICES = cluster.SERVICES
+SECRETS = cluster.SECRETS
 CENTRE = "000.00.15.H49"
 LICENCE = "TTHC-20"  # Đổi giấy phép lái xe: 5 working days, online
 PDF = b"%PDF-1.4\n%%EOF\n" * 50
-SECRETS = {
-    "onestop_jwt_secret": "prod-jwt-" + "j" * 40,
-    "intake_payment_secret": "prod-payment-" + "p" * 30,
-    "gateway_portal_client_secret": "prod-portal-" + "c" * 30,
-    "portal_client_secret": "prod-portal-" + "c" * 30,
-    "documents_s3_secret_key": "",  # the S3 server's, filled in
-    "notifications_sms_api_key": "prod-sms-" + "s" * 30,
-    "sms_mock_api_key": "prod-sms-" + "s" * 30,
-    "onestop_admin_password": "first-login-admin-1",
-}
 
 
 @dataclass
 class Install:
-    url: str
-    env: dict[str, str]
-    portal_url: str
-    logs: Path
-    workers: dict[str, str]  # the relay's and the consumers' health endpoints
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    cluster: Cluster
     api: httpx.Client = field(init=False)  # the gateway
     portal: httpx.Client = field(init=False)  # the national portal mock
 
@@ -60,17 +45,29 @@ class Install:
         self.api = httpx.Client(base_url=self.url, timeout=30)
         self.portal = httpx.Client(base_url=self.portal_url, timeout=30)
 
+    @property
+    def url(self) -> str:
+        return self.cluster.url
+
+    @property
+    def portal_url(self) -> str:
+        return self.cluster.part_url("national_portal")
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.cluster.env
+
+    @property
+    def workers(self) -> dict[str, str]:
+        """The relay's, the consumers' and the portal sync's health endpoints."""
+        return {name: self.cluster.part_url(name) for name in cluster.WORKERS}
+
     def close(self) -> None:
         self.api.close()
         self.portal.close()
 
     def onestop(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [ONESTOP, *args], capture_output=True, text=True, env=self.env, timeout=120
-        )
-
-    def log(self, name: str) -> str:
-        return (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
+        return self.cluster.onestop(*args)
 
 
 async def _drop(names: list[str]) -> None:
@@ -87,18 +84,17 @@ def _wait(check: Callable[[], bool], what: str, install: Install, within: float 
     for the gateway's process rather than sleeping (as tests/onestop.py does), so that
     an install that falls over is reported at once, not after ``within``."""
     deadline = time.monotonic() + within
-    gateway = install.processes["gateway"]
+    parts = install.cluster
     while time.monotonic() < deadline:
-        for name, process in install.processes.items():
-            if process.poll() is not None:
-                raise AssertionError(f"{name} exited {process.returncode}:\n{install.log(name)}")
+        for name, code in parts.exited().items():
+            raise AssertionError(f"{name} exited {code}:\n{parts.log(name)}")
         try:
             if check():
                 return
         except httpx.HTTPError:
             pass
         with contextlib.suppress(subprocess.TimeoutExpired):
-            gateway.wait(0.3)
+            parts.processes["gateway"].wait(0.3)
     raise AssertionError(f"not {what} within {within}s")
 
 
@@ -106,77 +102,32 @@ def _wait(check: Callable[[], bool], what: str, install: Install, within: float 
 def install(tmp_path: Path, s3_server: S3Server) -> Iterator[Install]:
     run = uuid.uuid4().hex[:8]
     databases = {service: f"onestop_prod_{run}_{service}" for service in SERVICES}
-    named = [*SERVICES, "sms_mock", "relay", "consume"]
-    ports = dict(zip(named, free_ports(len(named)), strict=True))
-    secrets = tmp_path / "secrets"
-    secrets.mkdir()
-    for name, value in {**SECRETS, "documents_s3_secret_key": s3_server.secret_key}.items():
-        (secrets / name).write_text(value + "\n", encoding="utf-8")
     # The event streams of this test worker's Redis database start empty, as a new
     # install's do (an earlier test's consumer groups would hand over its events).
     redis.Redis.from_url(SERVERS.redis_url).flushdb()
     smtp = SmtpServer(SmtpSink())
     smtp.start()
-    public = f"http://127.0.0.1:{ports['gateway']}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ONESTOP_", "PYTEST"))}
-    env.update(
-        ONESTOP_MODE="distributed",
-        ONESTOP_ENVIRONMENT="production",
-        ONESTOP_SECRETS_DIR=str(secrets),
-        ONESTOP_DATA_DIR=str(tmp_path / "data"),
-        ONESTOP_REDIS_URL=SERVERS.redis_url,
-        DOCUMENTS_S3_ENDPOINT=s3_server.endpoint,
-        DOCUMENTS_S3_ACCESS_KEY=s3_server.access_key,
-        DOCUMENTS_S3_BUCKET=f"prod-{run}",
-        DOCUMENTS_PUBLIC_URL=public,
-        INTAKE_PUBLIC_URL=public,
-        GATEWAY_PUBLIC_URL=public,
-        NOTIFICATIONS_PUBLIC_URL=public,
-        NOTIFICATIONS_SMTP_HOST="127.0.0.1",
-        NOTIFICATIONS_SMTP_PORT=str(smtp.port),
-        NOTIFICATIONS_SMS_URL=f"http://127.0.0.1:{ports['sms_mock']}",
-        GATEWAY_VNEID_AUTHORIZE_URL=f"http://127.0.0.1:{ports['national_portal']}/vneid/authorize",
-    )
-    for service in SERVICES:
-        prefix = "PORTAL" if service == "national_portal" else service.upper()
-        env[f"{prefix}_DATABASE_URL"] = _database_url(databases[service])
-        env[f"{prefix}_DB_POOL_SIZE"] = "4"  # four test processes share PostgreSQL's hundred
-        service_url = f"http://127.0.0.1:{ports[service]}"
-        env[f"GATEWAY_{service.upper()}_URL"] = service_url
-        if service in ("procedures", "tracking", "documents"):
-            env[f"INTAKE_{service.upper()}_URL"] = service_url
-    env["INTAKE_ACCOUNTS_URL"] = public
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    workers = {worker: f"http://127.0.0.1:{ports[worker]}" for worker in ("relay", "consume")}
-    made = Install(public, env, f"http://127.0.0.1:{ports['national_portal']}", logs, workers)
-    commands = {
-        service: ["serve", service, "--host", "127.0.0.1", "--port", str(ports[service])]
-        for service in SERVICES
-    }
-    commands["sms_mock"] = ["sms-mock", "--host", "127.0.0.1", "--port", str(ports["sms_mock"])]
-    for worker in ("relay", "consume"):
-        commands[worker] = ["worker", worker, "--host", "127.0.0.1", "--port", str(ports[worker])]
+    parts = Cluster.production(
+        tmp_path, database_url=lambda service: _database_url(databases[service]),
+        redis_url=SERVERS.redis_url, s3=s3_server, bucket=f"prod-{run}", smtp_port=smtp.port,
+    )  # fmt: skip
+    made = Install(parts)
     try:
         migrated = made.onestop("migrate")
         assert migrated.returncode == 0, migrated.stderr
-        for name, args in commands.items():
-            with (logs / f"{name}.log").open("wb") as output:  # the child keeps its own
-                made.processes[name] = subprocess.Popen(
-                    [ONESTOP, *args], stdout=output, stderr=subprocess.STDOUT, env=env
-                )
+        parts.start()
         yield made
     finally:
         made.close()
-        stop_processes(made.processes.values(), within=20)
+        parts.stop()
         smtp.stop()
         asyncio.run(_drop(list(databases.values())))
 
 
 def _health(install: Install) -> bool:
     answer = httpx.get(f"{install.url}/api/v1/health", timeout=5)
-    workers = [httpx.get(f"{url}/readyz", timeout=5) for url in install.workers.values()]
-    return answer.json()["status"] == "ok" and all(w.status_code == 200 for w in workers)
+    workers = [install.cluster.ready(name) for name in cluster.WORKERS]
+    return answer.json()["status"] == "ok" and all(workers)
 
 
 def metric(url: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -188,25 +139,6 @@ def metric(url: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
         for sample in family.samples
         if sample.name == name
     }
-
-
-def login(api: httpx.Client, username: str, password: str) -> dict[str, str]:
-    answer = api.post("/api/v1/auth/token", data={"username": username, "password": password})
-    assert answer.status_code == 200, answer.text
-    return {"authorization": f"Bearer {answer.json()['access_token']}"}
-
-
-def first_login(api: httpx.Client, username: str, given: str, own: str) -> dict[str, str]:
-    """The one-time password only lets its owner set their own."""
-    refused = api.post("/api/v1/auth/token", data={"username": username, "password": given})
-    assert refused.status_code == 403, refused.text
-    assert refused.json()["type"].endswith("password-change-required")
-    changed = api.post(
-        "/api/v1/auth/password",
-        json={"username": username, "current_password": given, "new_password": own},
-    )
-    assert changed.status_code == 204, changed.text
-    return login(api, username, own)
 
 
 def act(api: httpx.Client, code: str, action: str, who: dict[str, str], **body: Any) -> Any:
@@ -238,6 +170,9 @@ def test_a_production_install_bootstraps_and_takes_a_dossier_to_the_portal(
     assert set(relay["services"]) == {"procedures", "intake", "tracking", "documents",
                                       "gateway"}  # fmt: skip
     assert relay["jobs_stopped"] == 0
+    # The portal sync is a worker of its own: the gateway's consumers only.
+    sync = httpx.get(f"{install.workers['sync']}/readyz").json()
+    assert set(sync["services"]) == {"gateway"}
     assert httpx.get(f"{install.workers['consume']}/healthz").json() == {
         "status": "ok", "jobs_stopped": 0,
     }  # fmt: skip
@@ -343,7 +278,7 @@ def test_a_production_install_bootstraps_and_takes_a_dossier_to_the_portal(
     final = act(api, code, "return", desk)
     assert (final["status"], final["portal_status"]) == ("returned", 10)
 
-    # The sync worker (in the consumers process) takes it to the national portal.
+    # The portal sync worker takes it to the national portal.
     def at_the_portal() -> bool:
         held = portal.post("/api/TraCuuHoSo", json={"MaHoSo": code}).json()
         return held.get("HoSo") is not None and held["HoSo"].get("TrangThaiHoSo") == 10

@@ -250,6 +250,8 @@ async def test_a_service_that_is_down_gives_503(tmp_path: Path) -> None:
         response = await client.get("/api/v1/dossiers")
         assert response.status_code == 503
         assert response.json()["title"] == "Dịch vụ tạm thời không khả dụng"
+        assert response.json()["type"] == "/problems/service-unavailable"
+        assert response.headers["retry-after"] == "5"  # a client knows when to try again
         health = await client.get("/api/v1/health")
         assert health.status_code == 503
         assert health.json()["services"]["intake"]["status"] == "error"

@@ -162,3 +162,46 @@ async def test_workers_claim_disjoint_dossiers_and_changes_are_counted(
     finally:
         await unused.aclose()
         await database.dispose()
+
+
+@pytest.mark.parametrize("intake_answers", [503, 502, None])  # None: refused
+async def test_intake_being_away_spends_none_of_the_portal_s_retry_budget(
+    settings: GatewaySettings, intake_answers: int | None
+) -> None:
+    """Intake (or its database) away is the platform's own outage, not the portal's
+    failure: however long it lasts, the dossier is tried again every couple of seconds
+    and never dead-lettered for it (tests/chaos). A portal that fails still spends the
+    budget (test_sync.py)."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if intake_answers is None:
+            raise httpx.ConnectError("Connection refused", request=request)
+        return httpx.Response(intake_answers, json={"status": intake_answers})
+
+    database = Database(settings.db_url)
+    intake = httpx.AsyncClient(base_url="http://intake", transport=httpx.MockTransport(answer))
+    budget = settings.portal_retry_budget
+    try:
+        async with database.session() as session:
+            await sync.mark_owed(session, ["C-001"], at=T0)
+        portal = PortalClient(intake, client_id="x", client_secret="y", timeout_seconds=1)
+        worker = sync.SyncWorker(database, settings, intake=intake, portal=portal,
+                                 tokens=TokenService.from_settings(settings.platform))  # fmt: skip
+        for _ in range(budget + 2):
+            async with database.session() as session:  # due again at once, as time passes
+                held = await session.get(PortalSync, "C-001")
+                assert held is not None
+                held.next_attempt_at = T0
+            (claim,) = await worker._claim(1)
+            began = datetime.now(UTC)
+            await worker.sync(claim)
+        async with database.read_session() as session:
+            held = await session.get(PortalSync, "C-001")
+        assert held is not None
+        assert (held.dead_at, held.attempts, held.owed) == (None, 0, True)
+        assert (held.last_error or "").startswith("intake")
+        wait = (held.next_attempt_at - began).total_seconds()
+        assert wait <= sync.worker.INTAKE_AWAY_RETRY_SECONDS + 1  # not an exponential wait
+    finally:
+        await intake.aclose()
+        await database.dispose()

@@ -539,3 +539,42 @@ async def test_leaders_see_each_officers_load_and_lateness(platform: Platform) -
     assert (await platform.client.get(path, headers=desk)).status_code == 403
     outsider = platform.officer("lead-9", Position.LEADER, agency=OTHER_AGENCY)
     assert (await platform.client.get(path, headers=outsider)).status_code == 403
+
+
+async def test_an_action_retried_with_its_idempotency_key_is_done_once(
+    platform: Platform,
+) -> None:
+    """The answer to an assignment was lost (a server restarted under it) and the
+    officer's client sends it again with the same key: the first answer is replayed, and
+    the dossier holds one assignment, not two (tests/chaos found the second)."""
+    citizen = platform.citizen("citizen-1")
+    desk = platform.officer("desk-1", Position.DESK)
+    leader = platform.officer("leader-1", Position.LEADER)
+    code = await filed(platform, citizen)
+    assert (await act(platform, code, "receive", desk)).status_code == 200
+    url = f"/api/v1/dossiers/{code}/actions/assign"
+    body: dict[str, Any] = {}  # the leader takes it
+    key = {**leader, "idempotency-key": "assign-once-1"}
+    first = await platform.client.post(url, json=body, headers=key)
+    assert first.status_code == 200, first.text
+    again = await platform.client.post(url, json=body, headers=key)
+    assert (again.status_code, again.headers.get("idempotent-replayed")) == (200, "true")
+    assert again.json() == first.json()
+    assert await audited_actions(platform, code) == ["submit", "receive", "assign"]
+    # Without the key the same request is a second assignment, as an officer meant it.
+    assert (await platform.client.post(url, json=body, headers=leader)).status_code == 200
+    assert await audited_actions(platform, code) == ["submit", "receive", "assign", "assign"]
+    # The key is for that action on that dossier only.
+    elsewhere = await platform.client.post(
+        f"/api/v1/dossiers/{code}/actions/receive", json={}, headers=key
+    )
+    assert elsewhere.status_code == 422
+    # A refused action keeps nothing: the key is free for the request that is allowed.
+    other = {**desk, "idempotency-key": "desk-1"}
+    refused = await platform.client.post(url, json=body, headers=other)
+    assert refused.status_code in (403, 409)
+    returned = await platform.client.post(
+        f"/api/v1/dossiers/{code}/actions/return", json={}, headers=other
+    )
+    assert returned.status_code == 409  # not resolved yet: refused, the key released again
+    assert await audited_actions(platform, code) == ["submit", "receive", "assign", "assign"]

@@ -298,6 +298,8 @@ class TestIdempotency:
             upstreams.procedure = real
             retry = await submit(platform, citizen, documents=documents, extra_headers=key)
             assert retry.status_code == 409
+            # When to try again: once the first run's lease (30 s) would have ended.
+            assert 28 <= int(retry.headers["retry-after"]) <= 30
         finally:
             release.set()
             upstreams.procedure = real

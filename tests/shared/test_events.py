@@ -36,6 +36,7 @@ class Pipeline:
     effects: Outbox
     bus: EventBus
     topic: str
+    outage: int = 0  # handler calls still to fail as if the database were away
 
     async def emit(self, count: int) -> list[EventEnvelope]:
         async with self.producer_db.session() as session:
@@ -53,6 +54,9 @@ class Pipeline:
         async def apply(session: AsyncSession, event: EventEnvelope) -> None:
             if event.payload.get("poison"):
                 raise ValueError("cannot apply this event")
+            if self.outage:  # the database goes away under the handler
+                self.outage -= 1
+                raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
             self.effects.add(session, f"{self.topic}fx.applied", {"of": str(event.id)})
 
         return Consumer(
@@ -266,6 +270,25 @@ class TestCrashes:
             await consumer.run_once(block_ms=0)
         assert len(await pipeline.applied()) == 1  # the good event went through
         assert await consumer.run_once(block_ms=0) == 0  # the poison one no longer circulates
+
+    async def test_an_event_met_by_a_database_outage_is_held_not_dead_lettered(
+        self, pipeline: Pipeline
+    ) -> None:
+        """However long the outage, the consumer holds what it read and tries it again
+        itself, in order: not left pending for another consumer's claim (30 s idle), not
+        counted as a failed delivery (``max_deliveries`` 1 would dead-letter it)."""
+        sent = await pipeline.emit(3)
+        await pipeline.relay().drain()
+        consumer = pipeline.consumer(max_deliveries=1)
+        await consumer.start()
+        pipeline.outage = 5
+        for _ in range(5):
+            with pytest.raises(ConnectionRefusedError):
+                await consumer.run_once(block_ms=0)
+        assert await pipeline.applied() == []
+        assert await consumer.run_once(block_ms=0) == 3  # the held three, in their order
+        assert await pipeline.applied() == [str(event.id) for event in sent]
+        assert await consumer.run_once(block_ms=0) == 0  # acknowledged: none pending
 
 
 class TestRedisOutage:

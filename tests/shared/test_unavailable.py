@@ -32,6 +32,12 @@ AWAY = [
     asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle"),
     redis.exceptions.ConnectionError("Error 111 connecting to 10.0.0.6:6379"),
     redis.exceptions.TimeoutError("Timeout reading from socket"),
+    # What SQLAlchemy raised when PostgreSQL restarted under a statement (tests/chaos):
+    # a bare DBAPIError over the driver's error.
+    sqlalchemy.exc.DBAPIError(
+        "SELECT 1", {}, asyncpg.exceptions.ConnectionDoesNotExistError("closed in the middle")
+    ),
+    sqlalchemy.exc.DBAPIError("SELECT 1", {}, Exception("gone"), connection_invalidated=True),
 ]
 
 
@@ -64,8 +70,13 @@ async def test_a_store_away_is_a_503_to_retry(error: Exception) -> None:
     assert str(error.args[0] if error.args else error) not in answer.text  # nothing leaks
 
 
-async def test_a_bug_is_still_a_500() -> None:
-    app = failing(KeyError("a bug"))
+@pytest.mark.parametrize(
+    "error",
+    [KeyError("a bug"), sqlalchemy.exc.DBAPIError("SELEC 1", {}, Exception("syntax error"))],
+    ids=lambda e: type(e).__name__,
+)
+async def test_a_bug_is_still_a_500(error: Exception) -> None:
+    app = failing(error)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         answer = await client.get("/api/v1/things")

@@ -26,6 +26,7 @@ from shared.auth import Principal, Role, TokenService
 from shared.contracts.dvcqg import ErrorCode
 from shared.contracts.national import NationalRecord, NationalVersions
 from shared.db import Database
+from shared.errors import is_store_away
 from shared.http import create_http_client
 from shared.lanes import run_in_lanes
 from shared.retry import Backoff
@@ -33,6 +34,18 @@ from shared.runtime import BackgroundJob, Runtime
 from shared.tracing import TRACEPARENT
 
 logger = logging.getLogger("onestop.gateway.sync")
+# Intake (the platform's own side) unreachable or unavailable: the dossier is tried again
+# after this, for as long as the outage lasts, without spending the portal's retry budget.
+INTAKE_AWAY_RETRY_SECONDS = 2.0
+
+
+class IntakeAway(PortalError):
+    """The dossier could not be read from intake because intake, or its database, is
+    away: nothing was tried at the portal."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
+
 
 # Who the sync is when it reads intake: an admin principal of its own.
 SYNC_PRINCIPAL = Principal(subject="portal-sync", username="portal-sync", role=Role.ADMIN)
@@ -47,6 +60,7 @@ class Claim:
     attempts: int
     owed_since: datetime | None
     traceparent: str | None = None
+    lease: datetime | None = None  # when this claim would lapse (its next_attempt_at)
 
 
 @dataclass
@@ -81,6 +95,9 @@ class SyncWorker:
             settings.portal_retry_base_seconds, settings.portal_retry_cap_seconds
         )
         self._token: tuple[str, float] | None = None
+        # Claims a store outage interrupted: handed back at the next claim rather than
+        # left leased for ``portal_sync_lease_seconds`` (two minutes) after the outage.
+        self._interrupted: dict[str, datetime] = {}
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -99,7 +116,14 @@ class SyncWorker:
         the claim's lease runs out and the dossier is claimed again."""
         try:
             await self.sync(claim)
-        except Exception:
+        except Exception as exc:
+            if is_store_away(exc) and claim.lease is not None:
+                self._interrupted[claim.code] = claim.lease
+                logger.warning(
+                    "portal sync interrupted, the database is away",
+                    extra={"dossier": claim.code, "error": type(exc).__name__},
+                )
+                return
             logger.exception("portal sync failed; retried when its lease ends",
                              extra={"dossier": claim.code})  # fmt: skip
 
@@ -133,8 +157,16 @@ class SyncWorker:
                        PortalSync.traceparent)
         )  # fmt: skip
         async with self._db.session() as session:
+            for code, lease_at in list(self._interrupted.items()):
+                # Still ours if no one claimed it since (its lease is the one we set).
+                await session.execute(
+                    update(PortalSync)
+                    .where(PortalSync.code == code, PortalSync.next_attempt_at == lease_at)
+                    .values(next_attempt_at=now)
+                )
+            self._interrupted.clear()
             rows = (await session.execute(statement)).all()
-        return [Claim(*row) for row in rows]
+        return [Claim(*row, lease=lease) for row in rows]
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -191,9 +223,11 @@ class SyncWorker:
                 timeout=self._settings.portal_timeout_seconds,
             )
         except httpx.HTTPError as exc:
-            raise PortalError(f"intake: {type(exc).__name__}", retryable=True) from exc
+            raise IntakeAway(f"intake: {type(exc).__name__}") from exc
         if response.status_code == 404:
             raise PortalError("intake has no such dossier", retryable=False)
+        if response.status_code in (502, 503, 504):
+            raise IntakeAway(f"intake: HTTP {response.status_code}")
         if response.status_code != 200:
             # Busy, down, or refusing the sync's token (a setting to fix): retried.
             raise PortalError(f"intake: HTTP {response.status_code}", retryable=True)
@@ -255,14 +289,20 @@ class SyncWorker:
 
     async def _failed(self, claim: Claim, attempt: Attempt, error: PortalError) -> None:
         now = self._clock()
-        attempts = 1 if attempt.moved else claim.attempts + 1
+        if isinstance(error, IntakeAway):
+            # Not the portal's failure: the budget and the backoff are left as they were,
+            # and the dossier is tried again soon after intake is back.
+            attempts, wait = claim.attempts, INTAKE_AWAY_RETRY_SECONDS
+        else:
+            attempts = 1 if attempt.moved else claim.attempts + 1
+            wait = self._backoff.delay(attempts)
         dead = not error.retryable or attempts >= self._settings.portal_retry_budget
         values: dict[str, Any] = {
             "sent_version": attempt.version,
             "sent_steps": attempt.steps,
             "attempts": attempts,
             "last_error": str(error)[:2000],
-            "next_attempt_at": now + timedelta(seconds=self._backoff.delay(attempts)),
+            "next_attempt_at": now + timedelta(seconds=wait),
         }
         if dead:
             values["dead_at"] = now

@@ -2,7 +2,7 @@
 
 - the same key and the same body: the first response again, nothing done twice;
 - the same key and another body: 422;
-- the same key while the first request still runs: 409;
+- the same key while the first request still runs: 409, with ``Retry-After``;
 - keys are per caller and kept at least ``idempotency_hours``.
 
 A key is claimed in a transaction of its own before the work starts, with a lease: a
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,15 +30,24 @@ from shared.db import Database
 from shared.errors import Conflict, Unprocessable
 
 MAX_KEY_LENGTH = 255
+RUNNING = "Yêu cầu cùng Idempotency-Key đang được xử lý, vui lòng thử lại."
 
 
-def fingerprint(body: bytes) -> str:
-    """The request body's fingerprint; JSON is compared by content, not by spacing."""
+def _running(until: datetime | None = None) -> Conflict:
+    """409 while the key's first run holds it, with ``Retry-After``: when its lease ends
+    (a run whose process died is taken over then), else in a second."""
+    wait = 1 if until is None else (until - datetime.now(UTC)).total_seconds()
+    return Conflict(RUNNING, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def fingerprint(body: bytes, *, scope: str = "") -> str:
+    """The request's fingerprint: its ``scope`` (what it acts on: a dossier's action) and
+    its body; JSON is compared by content, not by spacing."""
     try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     except ValueError:
-        return hashlib.sha256(body).hexdigest()
-    return hashlib.sha256(canonical.encode()).hexdigest()
+        canonical = body
+    return hashlib.sha256(scope.encode() + b"\n" * bool(scope) + canonical).hexdigest()
 
 
 def check_key(key: str) -> None:
@@ -66,12 +76,13 @@ async def claim(
 ) -> Claim | Replay:
     """Claim the key for a new run, or the stored response to replay (409/422 otherwise)."""
     now = datetime.now(UTC)
+    lease = now + timedelta(seconds=lease_seconds)
     values = {
         "caller": caller,
         "key": key,
         "fingerprint": print_,
         "created_at": now,
-        "locked_until": now + timedelta(seconds=lease_seconds),
+        "locked_until": lease,
     }
     async with database.session() as session:
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -85,7 +96,7 @@ async def claim(
             return Claim(caller, key)
         found = await session.get(IdempotencyRecord, (caller, key))
         if found is None:  # released between our insert and read: the caller retries
-            raise Conflict("Yêu cầu cùng Idempotency-Key đang được xử lý, vui lòng thử lại.")
+            raise _running()
         if found.fingerprint != print_:
             raise Unprocessable(
                 "Idempotency-Key đã được dùng cho một yêu cầu khác.",
@@ -95,7 +106,7 @@ async def claim(
         if found.status_code is not None and found.response is not None:
             return Replay(found.status_code, found.response)
         if found.locked_until > now:
-            raise Conflict("Yêu cầu cùng Idempotency-Key đang được xử lý, vui lòng thử lại.")
+            raise _running(found.locked_until)
         # The first run's process died: take over its claim (one retry wins the race).
         taken = await session.execute(
             update(IdempotencyRecord)
@@ -105,10 +116,10 @@ async def claim(
                 IdempotencyRecord.locked_until == found.locked_until,
                 IdempotencyRecord.status_code.is_(None),
             )
-            .values(locked_until=values["locked_until"])
+            .values(locked_until=lease)
         )
         if taken.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict("Yêu cầu cùng Idempotency-Key đang được xử lý, vui lòng thử lại.")
+            raise _running(lease)
         return Claim(caller, key)
 
 

@@ -1,0 +1,108 @@
+"""Chaos: the platform under traffic while its servers die one after another, then the
+checks (tests/chaos/checks.py). ``make chaos`` runs every fault, longer; ``make test``
+runs the quick cases (tests/chaos/test_chaos.py).
+
+    python -m tests.chaos.run [--faults postgres,redis,...] [--down 4] [--gap 6]
+                              [--citizens 6] [--pace 0.3] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tests.chaos.checks import Report, check, settle
+from tests.chaos.faults import FAULTS, Outcome, inflict
+from tests.chaos.stage import Stage, stage
+from tests.chaos.traffic import Clients, Seen
+
+
+@dataclass
+class Run:
+    seen: Seen
+    outcomes: list[Outcome] = field(default_factory=list)
+    settle_seconds: float = 0.0
+    report: Report = field(default_factory=Report)
+    audit: str = ""
+
+
+async def run(made: Stage, faults: list[str], *, down_for: float, gap: float, pace: float) -> Run:
+    """Traffic from the start; each fault in turn with ``gap`` seconds of traffic
+    between them; then the traffic drains, the platform settles, and it is checked."""
+    async with Clients(made, pace=pace) as clients:
+        outcome = Run(clients.seen)
+        await asyncio.sleep(gap)
+        for name in faults:
+            outcome.outcomes.append(await inflict(made, FAULTS[name], down_for=down_for))
+            await asyncio.sleep(gap)
+        await clients.drain()
+    outcome.settle_seconds = await settle(made, outcome.seen)
+    outcome.report = await check(made, outcome.seen)
+    audited = await asyncio.to_thread(made.cluster.onestop, "audit")
+    outcome.audit = (audited.stdout + audited.stderr).strip().splitlines()[-1]
+    return outcome
+
+
+def summary(outcome: Run) -> str:
+    seen, report = outcome.seen, outcome.report
+    lines = [
+        f"submissions acknowledged {report.acknowledged}, stored {report.stored}, "
+        f"lost {len(report.lost)}, duplicated {report.duplicated}, "
+        f"acknowledged after a retry {seen.replayed}; dossiers returned {len(seen.returned)}",
+        f"clients saw: 503 {seen.count(503)} ({seen.bare_503} without Retry-After), "
+        f"refused at the front door {sum(seen.refused.values())}, 409 to wait on "
+        f"{sum(n for (_, s), n in seen.statuses.items() if s == 409)}, wrong answers "
+        f"{len(seen.wrong)}, actions replayed {seen.replayed_actions}, "
+        f"time spent waiting {seen.unavailable_seconds:.0f} s",
+        f"settled {outcome.settle_seconds:.1f} s after the traffic stopped; audit: {outcome.audit}",
+        "fault        down s   ready s (after it was back)",
+    ]
+    lines += [f"{o.fault:<12} {o.down_seconds:>6.1f} {o.ready_seconds:>9.2f}"
+              for o in outcome.outcomes]  # fmt: skip
+    lines.append("event latency, commit to applied (s): group  events  p50  p99  max  late>5s")
+    for group, figures in sorted(report.latency.items()):
+        lines.append(
+            f"  {group:<28} {figures['events']:>6.0f} {figures['p50']:>6.2f} "
+            f"{figures['p99']:>6.2f} {figures['max']:>6.2f} {report.late[group]:>5}"
+        )
+    problems = report.problems() + seen.wrong[:10]
+    lines.append("problems: " + ("; ".join(problems) if problems else "none"))
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--faults", default=",".join(FAULTS))
+    parser.add_argument("--down", type=float, default=4.0, help="seconds each server is down")
+    parser.add_argument("--gap", type=float, default=6.0, help="seconds of traffic between")
+    parser.add_argument("--citizens", type=int, default=6)
+    parser.add_argument("--pace", type=float, default=0.3, help="seconds between submissions")
+    parser.add_argument("--rounds", type=int, default=2, help="times through the faults")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    faults = args.faults.split(",") * args.rounds
+    unknown = set(faults) - set(FAULTS)
+    if unknown:
+        parser.error(f"unknown faults {sorted(unknown)}; known: {', '.join(FAULTS)}")
+    began = time.monotonic()
+    with (
+        tempfile.TemporaryDirectory(prefix="onestop-chaos-") as folder,
+        stage(Path(folder), citizens=args.citizens) as made,
+    ):
+        outcome = asyncio.run(run(made, faults, down_for=args.down, gap=args.gap, pace=args.pace))
+    print(summary(outcome))
+    print(f"chaos took {time.monotonic() - began:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(asdict(outcome), default=str, indent=1))
+    failed = outcome.report.problems() or outcome.seen.wrong or "0 problems" not in outcome.audit
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
