@@ -129,7 +129,7 @@ class Cluster:
         s3: S3Server,
         bucket: str,
         smtp_port: int,
-        pool_size: int = 4,
+        pool_size: int | None = 4,
         settings: dict[str, str] | None = None,
         cores: str | None = None,
     ) -> Cluster:
@@ -168,7 +168,8 @@ class Cluster:
         for service in SERVICES:
             prefix = "PORTAL" if service == "national_portal" else service.upper()
             env[f"{prefix}_DATABASE_URL"] = database_url(service)
-            env[f"{prefix}_DB_POOL_SIZE"] = str(pool_size)
+            if pool_size is not None:  # else production's (20)
+                env[f"{prefix}_DB_POOL_SIZE"] = str(pool_size)
             service_url = f"http://127.0.0.1:{ports[service]}"
             env[f"GATEWAY_{service.upper()}_URL"] = service_url
             if service in ("procedures", "tracking", "documents"):

@@ -2,8 +2,8 @@
 checks (tests/chaos/checks.py). ``make chaos`` runs every fault, longer; ``make test``
 runs the quick cases (tests/chaos/test_chaos.py).
 
-    python -m tests.chaos.run [--faults postgres,redis,...] [--down 4] [--gap 6]
-                              [--citizens 6] [--pace 0.3] [--rounds 2]
+    python -m tests.chaos.run [--faults postgres,redis,...|none] [--down 4] [--gap 6]
+                              [--citizens 6] [--pace 0.3] [--rounds 2] [--calm 300]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -32,16 +33,34 @@ class Run:
     audit: str = ""
 
 
-async def run(made: Stage, faults: list[str], *, down_for: float, gap: float, pace: float) -> Run:
+async def run(
+    made: Stage,
+    faults: list[str],
+    *,
+    down_for: float,
+    gap: float,
+    pace: float,
+    progress: Callable[[str], None] = lambda line: None,
+    calm: float = 0.0,
+) -> Run:
     """Traffic from the start; each fault in turn with ``gap`` seconds of traffic
-    between them; then the traffic drains, the platform settles, and it is checked."""
+    between them (no fault: ``calm`` seconds of traffic); then the traffic drains, the
+    platform settles, and it is checked."""
     async with Clients(made, pace=pace) as clients:
         outcome = Run(clients.seen)
-        await asyncio.sleep(gap)
+        await asyncio.sleep(gap if faults else calm)
         for name in faults:
-            outcome.outcomes.append(await inflict(made, FAULTS[name], down_for=down_for))
+            done = await inflict(made, FAULTS[name], down_for=down_for)
+            outcome.outcomes.append(done)
+            progress(
+                f"{name}: down {done.down_seconds:.1f} s, every part ready "
+                f"{done.ready_seconds:.1f} s after its return; "
+                f"{len(clients.seen.acknowledged)} submissions acknowledged so far"
+            )
             await asyncio.sleep(gap)
+        progress("the traffic drains: every dossier acknowledged is taken to the end")
         await clients.drain()
+    progress("waiting for the outboxes, the consumers and the portal sync to settle")
     outcome.settle_seconds = await settle(made, outcome.seen)
     outcome.report = await check(made, outcome.seen)
     audited = await asyncio.to_thread(made.cluster.onestop, "audit")
@@ -84,9 +103,12 @@ def main() -> int:
     parser.add_argument("--citizens", type=int, default=6)
     parser.add_argument("--pace", type=float, default=0.3, help="seconds between submissions")
     parser.add_argument("--rounds", type=int, default=2, help="times through the faults")
+    parser.add_argument("--calm", type=float, default=300.0,
+                        help="with --faults none: seconds of traffic")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    faults = args.faults.split(",") * args.rounds
+    # "none": the same traffic without a fault, for as long: what late means here.
+    faults = [f for f in args.faults.split(",") if f != "none"] * args.rounds
     unknown = set(faults) - set(FAULTS)
     if unknown:
         parser.error(f"unknown faults {sorted(unknown)}; known: {', '.join(FAULTS)}")
@@ -95,11 +117,18 @@ def main() -> int:
         tempfile.TemporaryDirectory(prefix="onestop-chaos-") as folder,
         stage(Path(folder), citizens=args.citizens) as made,
     ):
-        outcome = asyncio.run(run(made, faults, down_for=args.down, gap=args.gap, pace=args.pace))
+        print(f"chaos: {len(faults)} faults under traffic ({', '.join(faults)})", flush=True)
+        outcome = asyncio.run(
+            run(made, faults, down_for=args.down, gap=args.gap, pace=args.pace,
+                progress=lambda line: print(line, flush=True), calm=args.calm)
+        )  # fmt: skip
     print(summary(outcome))
     print(f"chaos took {time.monotonic() - began:.0f} s")
     if args.json:
-        args.json.write_text(json.dumps(asdict(outcome), default=str, indent=1))
+        figures = asdict(outcome)
+        figures["seen"]["statuses"] = {f"{op} {status}": n
+                                       for (op, status), n in outcome.seen.statuses.items()}  # fmt: skip
+        args.json.write_text(json.dumps(figures, default=str, indent=1))
     failed = outcome.report.problems() or outcome.seen.wrong or "0 problems" not in outcome.audit
     return 1 if failed else 0
 

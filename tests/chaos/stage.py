@@ -58,6 +58,7 @@ class S3Process:
 
 @dataclass
 class Citizen:
+    account: str  # the account's id: a result file is issued to it
     headers: dict[str, str]
     form: dict[str, Any]
     documents: list[dict[str, Any]]  # the submission's references to uploaded files
@@ -82,10 +83,17 @@ class Stage:
 
 @contextlib.contextmanager
 def stage(
-    folder: Path, *, citizens: int = 4, pool_size: int = 8, settings: dict[str, str] | None = None
+    folder: Path,
+    *,
+    citizens: int = 4,
+    pool_size: int | None = 8,
+    settings: dict[str, str] | None = None,
+    cores: str | None = None,
 ) -> Iterator[Stage]:
-    """``settings`` adds to the install's (a benchmark's longer token lifetime)."""
-    postgres = PostgresServer()
+    """``settings`` adds to the install's (a benchmark's longer token lifetime); ``cores``
+    pins the platform's processes (the benchmark's servers); ``pool_size`` None keeps
+    production's pools."""
+    postgres = PostgresServer(max_connections=500)
     (folder / "redis").mkdir(parents=True)
     (folder / "s3").mkdir()
     redis = RedisServer(folder / "redis")
@@ -100,7 +108,7 @@ def stage(
         cluster = Cluster.production(
             folder, database_url=lambda s: postgres.url(f"onestop_{s}"), redis_url=redis.url,
             s3=server, bucket="chaos", smtp_port=smtp.port, pool_size=pool_size,
-            settings={**UNLIMITED, **(settings or {})},
+            settings={**UNLIMITED, **(settings or {})}, cores=cores,
         )  # fmt: skip
         made = Stage(folder, postgres, redis, s3, smtp, cluster)
         for command in ("migrate", "bootstrap"):
@@ -178,4 +186,4 @@ def _people(made: Stage, api: httpx.Client, citizens: int) -> None:
             "applicant": {"full_name": name, "id_number": id_number,
                           "contact_address": "Phường Hồng Gai, Quảng Ninh"},
         }  # fmt: skip
-        made.citizens.append(Citizen(headers, form, documents))
+        made.citizens.append(Citizen(registered.json()["id"], headers, form, documents))

@@ -227,3 +227,28 @@ async def test_the_server_checks_each_action_form_and_a_forged_one_changes_nothi
     assert closed.status == 404
     after = (await site.platform.client.get(f"/api/v1/dossiers/{code}", headers=citizen)).json()
     assert after["status"] == "submitted"
+
+
+async def test_a_confirmed_action_sent_twice_is_done_once(site: Site, page: Page) -> None:
+    """The confirmed form carries an Idempotency-Key: the same form sent again (a double
+    click past the page's guard, a resend after a lost answer) assigns once."""
+    citizen = await token(site, CITIZEN, PASSWORD)
+    code = (await submit(site.platform, citizen)).json()["code"]
+    desk = site.platform.officer("desk-1", Position.DESK)
+    assert (await act(site.platform, code, "receive", desk)).status_code == 200
+    await log_in(page, site, "canbo1", OFFICER_PASSWORD)
+    address = site.url + f"/can-bo/ho-so/{code}/thao-tac/assign"
+    await page.goto(address)
+    await page.get_by_role("button", name="Tiếp tục").click()
+    await expect(page.get_by_role("heading", name="Xác nhận")).to_be_visible()
+    confirmed = dict(
+        await page.locator("form input[type=hidden]").evaluate_all(
+            "inputs => inputs.map(i => [i.name, i.value])"
+        )
+    )
+    assert len(confirmed["khoa"]) == 36  # a key of its own
+    for _ in range(2):
+        sent = await page.request.post(address, form=confirmed, max_redirects=0)
+        assert sent.status == 303, await sent.text()
+    history = await site.platform.client.get(f"/api/v1/dossiers/{code}/history", headers=desk)
+    assert [step["action"] for step in history.json()["steps"]] == ["submit", "receive", "assign"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -30,6 +31,7 @@ from services.web.pages.dossiers import (
     slips_of,
 )
 from services.web.pages.public import agency_names
+from services.web.pages.submission import KEY_FIELD
 from services.web.rendering import POSITION_LABELS
 from services.web.routing import Pages
 from services.web.visit import Visit
@@ -351,11 +353,16 @@ async def take_action(visit: Visit, code: str, action: str) -> Response:
             errors = {"ket_qua": "Hãy tải lên văn bản kết quả."}
             return await action_page(visit, code, action, values=values, errors=errors, status=422)
     if form.get("xac_nhan") != "1":
+        # The confirmed form carries one Idempotency-Key: sent twice (a double click, a
+        # retry after a lost answer), the action is done once.
+        values.setdefault(KEY_FIELD, str(uuid.uuid4()))
         return await action_page(visit, code, action, values=values, confirming=True)
+    key = {"idempotency-key": values[KEY_FIELD][:64]} if values.get(KEY_FIELD) else {}
     try:
         await visit.send(
-            "POST", f"{dossier_path(code)}/actions/{action}", json=body_of(action, values)
-        )
+            "POST", f"{dossier_path(code)}/actions/{action}", json=body_of(action, values),
+            headers=key,
+        )  # fmt: skip
     except ApiError as error:
         if not error.refused:
             raise
