@@ -83,6 +83,7 @@ bench: $(STAMP) services ## Benchmarks (see bench/RESULTS.md); needs wrk (instal
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/desk.py
 	$(BIN)/python -u bench/notifications.py
+	$(BIN)/python -u bench/system.py
 
 # Chaos: every fault (PostgreSQL crashed, Redis, S3, services and workers killed) twice
 # under traffic, then the checks; `make test` runs the quick cases (tests/chaos).

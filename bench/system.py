@@ -603,6 +603,8 @@ async def soak(args: argparse.Namespace) -> None:
                       f"{sum(memory.values()):>19.0f}"
                       f"{f'{largest} {memory[largest]:.0f}':>28}")  # fmt: skip
     verdicts(windows)
+    if args.json:
+        args.json.write_text(json.dumps(windows, indent=1))
 
 
 def verdicts(windows: list[dict[str, Any]]) -> None:
@@ -620,7 +622,11 @@ def verdicts(windows: list[dict[str, Any]]) -> None:
         name: sum(r["memory"][name] for r in end) / sum(r["memory"][name] for r in start) - 1
         for name in start[0]["memory"]
     }
-    worst = max(growth, key=lambda n: growth[n])
+    # Redis holds the event streams (trimmed at a million entries each) and the S3 server
+    # its index of the files: both grow with the data by design. The platform's own
+    # processes must not.
+    own = {name: g for name, g in growth.items() if name not in STORES}
+    worst = max(own, key=lambda n: own[n])
     errors = sum(int(w["errors"]) + int(w["dropped"]) for w in windows)
     print("\n== verdicts ==")
     print(
@@ -628,9 +634,15 @@ def verdicts(windows: list[dict[str, Any]]) -> None:
         f"({(p50_end / p50_start - 1) * 100:+.1f} %; within 10 %: {p50_end <= p50_start * 1.1})"
     )
     print(f"latency p99: start {mean(start, 'p99'):.1f} ms, end {mean(end, 'p99'):.1f} ms")
+    print("memory, MB (mean of the start's minutes, of the end's):")
+    for name in sorted(growth, key=lambda n: -growth[n]):
+        first = sum(r["memory"][name] for r in start) / len(start)
+        last = sum(r["memory"][name] for r in end) / len(end)
+        store = " (a store: grows with its data)" if name in STORES else ""
+        print(f"  {name:<18}{first:>8.1f}{last:>8.1f}{growth[name] * 100:>+8.1f} %{store}")
     print(
-        f"memory: largest growth {worst} {growth[worst] * 100:+.1f} % "
-        f"(every process within 10 %: {all(g <= 0.10 for g in growth.values())})"
+        f"platform processes: largest growth {worst} {own[worst] * 100:+.1f} % "
+        f"(every one within 10 %: {all(g <= 0.10 for g in own.values())})"
     )
     print(
         f"backlog: start {mean(start, 'backlog'):.1f}, end {mean(end, 'backlog'):.1f}; "
@@ -651,7 +663,8 @@ def main() -> None:
     parser.add_argument("--citizens", type=int, default=20)
     parser.add_argument("--plot", type=Path, default=ROOT / "bench" / "system.png")
     parser.add_argument("--minutes", type=float, default=30.0, help="the soak's duration")
-    parser.add_argument("--rate", type=float, default=15.0, help="the soak's arrivals/s")
+    parser.add_argument("--rate", type=float, default=12.0, help="the soak's arrivals/s")
+    parser.add_argument("--json", type=Path, help="the soak's minutes, written here")
     args = parser.parse_args()
     if args.mode == "soak":
         asyncio.run(soak(args))
