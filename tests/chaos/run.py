@@ -95,6 +95,16 @@ def summary(outcome: Run) -> str:
     return "\n".join(lines)
 
 
+def as_json(outcome: Run) -> dict[str, object]:
+    """The figures for a file. (``asdict`` rebuilds a Counter from its items, counting
+    the pairs: the clients' tallies are copied as they are.)"""
+    figures = asdict(outcome)
+    statuses = outcome.seen.statuses.items()
+    figures["seen"]["statuses"] = {f"{op} {status}": n for (op, status), n in statuses}
+    figures["seen"]["refused"] = dict(outcome.seen.refused)
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--faults", default=",".join(FAULTS))
@@ -127,10 +137,7 @@ def main() -> int:
     print(summary(outcome))
     print(f"chaos took {time.monotonic() - began:.0f} s")
     if args.json:
-        figures = asdict(outcome)
-        statuses = outcome.seen.statuses.items()
-        figures["seen"]["statuses"] = {f"{op} {status}": n for (op, status), n in statuses}
-        args.json.write_text(json.dumps(figures, default=str, indent=1))
+        args.json.write_text(json.dumps(as_json(outcome), default=str, indent=1))
     failed = outcome.report.problems() or outcome.seen.wrong or "0 problems" not in outcome.audit
     return 1 if failed else 0
 
