@@ -20,8 +20,8 @@ A rate passes when every operation's p99 is under 300 ms with no error. The base
 a bare FastAPI endpoint inserting one row and reading it back (SQLAlchemy, asyncpg, the
 same PostgreSQL, one uvicorn process on the same core), driven the same way.
 
-    python bench/system.py [--rates 5,10,...] [--seconds 20]
-    python bench/system.py soak [--minutes 30] [--rate 15]
+    python bench/system.py [--rates 5,10,...] [--bare-rates ...] [--seconds 30]
+    python bench/system.py soak [--minutes 30] [--rate 12] [--json FILE]
 """
 
 from __future__ import annotations
