@@ -79,13 +79,14 @@ def database_url(service: str) -> str:
 # --- the bare baseline ------------------------------------------------------------------
 
 
-def bare_app() -> FastAPI:
-    """One POST that inserts one row (JSON in, JSON out), SQLAlchemy over asyncpg."""
+def bare_app(url: str | None = None, *, read_back: bool = False) -> FastAPI:
+    """One POST that inserts one row into ``BARE_TABLE`` (JSON in, JSON out), SQLAlchemy
+    over asyncpg; with ``read_back`` it reads the row back too (bench/system.py)."""
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
 
     # The pool intake has (shared/db.py).
-    engine = create_async_engine(database_url("intake"), pool_size=20, max_overflow=0)
+    engine = create_async_engine(url or database_url("intake"), pool_size=20, max_overflow=0)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -102,7 +103,12 @@ def bare_app() -> FastAPI:
                 text(f"INSERT INTO {BARE_TABLE} (payload) VALUES (:payload) RETURNING id"),
                 {"payload": json.dumps(body)},
             )
-            return {"id": row.scalar_one()}
+            if not read_back:
+                return {"id": row.scalar_one()}
+            found = await connection.execute(
+                text(f"SELECT payload FROM {BARE_TABLE} WHERE id = :id"), {"id": row.scalar_one()}
+            )
+            return {"payload": found.scalar_one()}
 
     return app
 

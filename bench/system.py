@@ -47,12 +47,11 @@ from typing import Any
 
 import asyncpg
 import httpx
-from fastapi import FastAPI, Request
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.intake import percentile  # noqa: E402
+from bench.intake import BARE_TABLE, bare_app, percentile  # noqa: E402
 from tests.chaos.stage import CENTRE, LICENCE, PDF, Stage, stage  # noqa: E402
 from tests.infra import free_port, wait_for_port  # noqa: E402
 
@@ -301,52 +300,20 @@ async def stored_bytes(made: Stage) -> tuple[int, int]:
 # --- the bare baseline ----------------------------------------------------------------------------
 
 
-BARE_TABLE = "CREATE TABLE IF NOT EXISTS bare_rows (id bigserial PRIMARY KEY, payload jsonb)"
-
-
-def bare_app(url: str) -> FastAPI:
-    """One POST that inserts a row and reads it back, as lean as FastAPI allows."""
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(url, pool_size=20, max_overflow=0)
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with engine.begin() as connection:
-            await connection.execute(text(BARE_TABLE))
-        yield
-        await engine.dispose()
-
-    app = FastAPI(lifespan=lifespan)
-
-    @app.post("/bare", status_code=201)
-    async def insert(request: Request) -> dict[str, Any]:
-        body = await request.json()
-        async with engine.begin() as connection:
-            row = await connection.execute(
-                text("INSERT INTO bare_rows (payload) VALUES (:p) RETURNING id"),
-                {"p": json.dumps(body)},
-            )
-            found = await connection.execute(
-                text("SELECT payload FROM bare_rows WHERE id = :id"), {"id": row.scalar_one()}
-            )
-            return {"payload": found.scalar_one()}
-
-    return app
-
-
 def serve_bare(port: int, url: str) -> None:
     import uvicorn
 
-    uvicorn.run(bare_app(url), host="127.0.0.1", port=port, log_level="warning",
-                access_log=False)  # fmt: skip
+    app = bare_app(url, read_back=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 async def baseline(made: Stage, rates: list[float], seconds: float) -> list[Step]:
     url = made.postgres.url("onestop_bench_bare")
     connection = await asyncpg.connect(made.postgres.url("postgres").replace("+asyncpg", ""))
     await connection.execute('CREATE DATABASE "onestop_bench_bare"')
+    await connection.close()
+    connection = await asyncpg.connect(url.replace("+asyncpg", ""))
+    await connection.execute(f"CREATE TABLE {BARE_TABLE} (id bigserial PRIMARY KEY, payload jsonb)")
     await connection.close()
     port = free_port()
     command = ["taskset", "-c", SERVER_CORE, sys.executable, __file__, "serve-bare", str(port), url]

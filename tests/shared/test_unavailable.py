@@ -55,12 +55,16 @@ def failing(error: Exception) -> FastAPI:
     return app
 
 
-@pytest.mark.parametrize("error", AWAY, ids=lambda e: type(e).__name__)
-async def test_a_store_away_is_a_503_to_retry(error: Exception) -> None:
-    app = failing(error)
+async def ask(app: FastAPI) -> httpx.Response:
+    """The route that raises, asked as a client would (the app's 500 answered, not raised)."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        answer = await client.get("/api/v1/things")
+        return await client.get("/api/v1/things")
+
+
+@pytest.mark.parametrize("error", AWAY, ids=lambda e: type(e).__name__)
+async def test_a_store_away_is_a_503_to_retry(error: Exception) -> None:
+    answer = await ask(failing(error))
     assert answer.status_code == 503
     assert answer.headers["retry-after"] == "5"
     assert answer.headers["content-type"] == "application/problem+json"
@@ -76,10 +80,7 @@ async def test_a_store_away_is_a_503_to_retry(error: Exception) -> None:
     ids=lambda e: type(e).__name__,
 )
 async def test_a_bug_is_still_a_500(error: Exception) -> None:
-    app = failing(error)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        answer = await client.get("/api/v1/things")
+    answer = await ask(failing(error))
     assert answer.status_code == 500
 
 
